@@ -1,0 +1,20 @@
+/* Message sources for `parse` and `ingest`: a file, a directory of files (Maildir cur/ and new/
+ * included), an mbox file, or "-" for standard input. */
+#ifndef BOUNCED_INPUT_H
+#define BOUNCED_INPUT_H
+
+#include <stddef.h>
+
+/* Called once per message. source names it ("dir/file.eml", "box.mbox:3", "-"). Returning
+ * non-zero stops the walk and is returned by input_each. */
+typedef int (*input_fn)(const char *source, const char *data, size_t len, void *ctx);
+
+/* Walks path. Messages larger than LIMIT_MESSAGE_BYTES are passed cut at that size. Returns 0,
+ * the callback's non-zero value, or -1 when path cannot be read (*error_r says why; caller
+ * frees). */
+int input_each(const char *path, input_fn fn, void *ctx, char **error_r);
+
+/* True when data looks like an mbox (starts with "From "). */
+int input_is_mbox(const char *data, size_t len);
+
+#endif

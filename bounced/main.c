@@ -1,0 +1,68 @@
+/* bounced: one binary, subcommands. See doc/bounced.8. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bounced-config.h"
+#include "commands.h"
+
+static const struct command {
+	const char *name;
+	int (*run)(int, char **);
+	const char *summary;
+} commands[] = {
+	{ "parse",	cmd_parse,	"read messages and print what they are, as JSON Lines" },
+	{ "ingest",	cmd_ingest,	"parse messages and record them in the database" },
+	{ "serve",	cmd_serve,	"run the LMTP server Postfix delivers bounces to" },
+	{ "fetch",	cmd_fetch,	"process new mail in an IMAP mailbox (for cron)" },
+	{ "suppress",	cmd_suppress,	"list, check, add or remove suppressions" },
+	{ "stats",	cmd_stats,	"counts by class, reason and receiving domain" },
+	{ "db",		cmd_db,		"database maintenance (migrate)" },
+	{ "verp",	cmd_verp,	"encode or decode (signed) VERP return paths" },
+};
+
+void
+warnx_(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("bounced: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: bounced [--help] [--version] COMMAND [ARGS]\n\ncommands:\n", f);
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+	fputs("\n'bounced COMMAND --help' describes a command; man bounced(8) has the details.\n", f);
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+		printf("bounced %s\n", BOUNCED_VERSION);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(cmd, commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	if (cmd[0] == '-')
+		warnx_("unknown option '%s' (try 'bounced --help')", cmd);
+	else
+		warnx_("unknown command '%s' (try 'bounced --help')", cmd);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,75 @@
+/* The SQLite store: messages taken in, recipient events, suppressions, soft scores, audit.
+ * WAL mode, a busy timeout on every connection, synchronous=FULL on paths that acknowledge mail.
+ * Schema in schema/NNN-*.sql, applied in order. */
+#ifndef BOUNCED_STORE_H
+#define BOUNCED_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "report.h"
+
+struct store;
+
+#define STORE_OK		0
+#define STORE_ERR_BUSY		1	/* locked past the busy timeout: transient, answer 4xx */
+#define STORE_ERR_IO		2	/* disk full, I/O error: transient */
+#define STORE_ERR_SCHEMA	3	/* database newer than this binary, or not a bounced db */
+#define STORE_ERR_MISSING	4	/* no database file and create not asked */
+#define STORE_ERR_INTERNAL	5
+
+#define STORE_OPEN_CREATE	0x1	/* create the file if missing */
+#define STORE_OPEN_READONLY	0x2
+#define STORE_OPEN_NO_MIGRATE	0x4	/* do not migrate automatically */
+
+/* Opens (and migrates, unless NO_MIGRATE) the database at path with the policy of cfg (cfg may
+ * be NULL for the defaults; the store keeps its own copy of what it needs). Returns STORE_*; on
+ * error *error_r is a message a person can act on (caller frees). */
+int store_open(const char *path, const struct config *cfg, int flags, struct store **store_r,
+    char **error_r);
+void store_close(struct store *s);	/* NULL-safe */
+
+/* Applies pending migrations; *from_r/*to_r get the versions. */
+int store_migrate(struct store *s, int *from_r, int *to_r, char **error_r);
+
+/* One message to record. */
+struct store_msg {
+	const char *data;		/* raw message */
+	size_t len;
+	const char *source;		/* "lmtp", "imap:ACCOUNT/MAILBOX", a file path, "-" */
+	const char *envelope_rcpt;	/* may be NULL */
+	const char *envelope_sender;	/* may be NULL */
+	const char *queue_id;		/* may be NULL */
+	bool truncated;			/* data is only the head of a larger message */
+	int64_t received_at;		/* unix time; 0 = now */
+};
+
+struct store_add_result {
+	int64_t message_rowid;
+	bool duplicate;		/* same content, or same Message-ID and recipients: counted once */
+	size_t events;		/* recipient events recorded */
+	size_t suppressed;	/* addresses newly suppressed */
+};
+
+/* Transactions: BEGIN IMMEDIATE ... COMMIT. store_commit returns STORE_OK only once the data
+ * is durable (synchronous=FULL). */
+int store_begin(struct store *s, char **error_r);
+int store_commit(struct store *s, char **error_r);
+void store_rollback(struct store *s);
+
+/* Records m and its parsed report (NULL when the message could not be parsed: it is stored and
+ * marked unparsed) inside the open transaction, applying the suppression policy. */
+int store_add(struct store *s, const struct store_msg *m, const struct bounce_report *rep,
+    struct store_add_result *res_r, char **error_r);
+
+/* Parses m with opt and records it in its own transaction: the common path of `ingest`. */
+struct bounce_options;
+int store_ingest(struct store *s, const struct store_msg *m, const struct bounce_options *opt,
+    struct store_add_result *res_r, char **error_r);
+
+/* Has this exact content (or Message-ID + recipients) been taken in already? For IMAP re-runs. */
+bool store_seen(struct store *s, const char *data, size_t len);
+
+#endif

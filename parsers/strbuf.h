@@ -1,0 +1,32 @@
+/* A growable byte buffer, always NUL-terminated. Out of memory is fatal (abort). */
+#ifndef BOUNCED_STRBUF_H
+#define BOUNCED_STRBUF_H
+#include <stddef.h>
+#include <stdarg.h>
+
+struct strbuf {
+	char *s;	/* NUL-terminated, owned; NULL until the first append */
+	size_t len;
+	size_t cap;
+};
+
+#define STRBUF_INIT { NULL, 0, 0 }
+
+void strbuf_append(struct strbuf *b, const char *p, size_t len);
+void strbuf_puts(struct strbuf *b, const char *s);
+void strbuf_putc(struct strbuf *b, char c);
+void strbuf_printf(struct strbuf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void strbuf_reset(struct strbuf *b);
+/* Returns the string (never NULL, "" when empty) and hands ownership to the caller. */
+char *strbuf_detach(struct strbuf *b);
+void strbuf_free(struct strbuf *b);
+
+/* Allocation helpers that abort on out-of-memory (STYLE: fatal only on OOM). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+#endif
