@@ -1,1 +1,218 @@
+/* Message sources: files, directories (Maildir cur/ and new/ included), mbox files, stdin. */
 #include "input.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "limits.h"
+#include "strbuf.h"
+
+/* Directory entries read in one directory: a Maildir of bounces can be large, but a bound keeps
+ * a mistaken `parse /` from eating memory. */
+#define INPUT_MAX_DIR_ENTRIES	10000000
+/* Subdirectory levels followed. */
+#define INPUT_MAX_DEPTH		8
+
+static int
+seterr(char **error_r, const char *path, const char *what)
+{
+	struct strbuf b = STRBUF_INIT;
+	strbuf_printf(&b, "%s: %s", path, what);
+	*error_r = strbuf_detach(&b);
+	return -1;
+}
+
+int
+input_is_mbox(const char *data, size_t len)
+{
+	return len >= 5 && memcmp(data, "From ", 5) == 0;
+}
+
+/* mboxrd: a body line ">From " (any number of '>') was escaped by one '>' on writing. */
+static void
+mbox_unescape(const char *p, size_t len, struct strbuf *out)
+{
+	const char *end = p + len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl != NULL ? nl + 1 : end;
+		const char *q = p;
+		while (q < eol && *q == '>')
+			q++;
+		if (q > p && (size_t)(eol - q) >= 5 && memcmp(q, "From ", 5) == 0)
+			p++;
+		strbuf_append(out, p, (size_t)(eol - p));
+		p = eol;
+	}
+}
+
+static int
+each_mbox(const char *path, const char *data, size_t len, input_fn fn, void *ctx)
+{
+	const char *end = data + len;
+	const char *p = data;
+	size_t n = 0;
+	struct strbuf msg = STRBUF_INIT, src = STRBUF_INIT;
+	int ret = 0;
+	while (p < end && ret == 0) {
+		/* p is at a "From " separator line: the message starts after it. */
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *start = nl != NULL ? nl + 1 : end;
+		const char *q = start, *next = end;
+		while (q < end) {
+			const char *f = memmem(q, (size_t)(end - q), "\nFrom ", 6);
+			if (f == NULL)
+				break;
+			next = f + 1;
+			break;
+		}
+		size_t mlen = (size_t)(next - start);
+		if (mlen > LIMIT_MBOX_MESSAGE_BYTES)
+			mlen = LIMIT_MBOX_MESSAGE_BYTES;
+		strbuf_reset(&msg);
+		mbox_unescape(start, mlen, &msg);
+		strbuf_reset(&src);
+		strbuf_printf(&src, "%s:%zu", path, ++n);
+		ret = fn(src.s, msg.s != NULL ? msg.s : "", msg.len, ctx);
+		p = next;
+	}
+	strbuf_free(&msg);
+	strbuf_free(&src);
+	return ret;
+}
+
+static int
+deliver(const char *path, const char *data, size_t len, input_fn fn, void *ctx)
+{
+	if (input_is_mbox(data, len))
+		return each_mbox(path, data, len, fn, ctx);
+	if (len > LIMIT_MESSAGE_BYTES)
+		len = LIMIT_MESSAGE_BYTES;
+	return fn(path, data, len, ctx);
+}
+
+static int
+each_file(const char *path, input_fn fn, void *ctx, char **error_r)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return seterr(error_r, path, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		close(fd);
+		return seterr(error_r, path, strerror(e));
+	}
+	if (st.st_size == 0) {
+		close(fd);
+		return fn(path, "", 0, ctx);
+	}
+	void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return seterr(error_r, path, strerror(errno));
+	int ret = deliver(path, map, (size_t)st.st_size, fn, ctx);
+	munmap(map, (size_t)st.st_size);
+	return ret;
+}
+
+static int
+each_stdin(input_fn fn, void *ctx, char **error_r)
+{
+	struct strbuf b = STRBUF_INIT;
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			strbuf_free(&b);
+			return seterr(error_r, "-", strerror(errno));
+		}
+		if (n == 0)
+			break;
+		/* An mbox on stdin may be large; a single message is cut at the limit. */
+		if (b.len + (size_t)n > LIMIT_MESSAGE_BYTES * 4u)
+			continue;
+		strbuf_append(&b, buf, (size_t)n);
+	}
+	int ret = deliver("-", b.s != NULL ? b.s : "", b.len, fn, ctx);
+	strbuf_free(&b);
+	return ret;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int each_path(const char *path, input_fn fn, void *ctx, char **error_r, int depth);
+
+static int
+each_dir(const char *path, input_fn fn, void *ctx, char **error_r, int depth)
+{
+	if (depth > INPUT_MAX_DEPTH)
+		return 0;
+	DIR *d = opendir(path);
+	if (d == NULL)
+		return seterr(error_r, path, strerror(errno));
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL && n < INPUT_MAX_DIR_ENTRIES) {
+		if (de->d_name[0] == '.')
+			continue;	/* ., .., dot files, Maildir++ .Folders */
+		if (strcmp(de->d_name, "tmp") == 0)
+			continue;	/* Maildir tmp/: messages still being written */
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			names = xrealloc(names, cap * sizeof names[0]);
+		}
+		names[n++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof names[0], name_cmp);
+	int ret = 0;
+	struct strbuf sub = STRBUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		if (ret == 0) {
+			strbuf_reset(&sub);
+			strbuf_printf(&sub, "%s%s%s", path,
+			    path[strlen(path) - 1] == '/' ? "" : "/", names[i]);
+			ret = each_path(sub.s, fn, ctx, error_r, depth + 1);
+		}
+		free(names[i]);
+	}
+	strbuf_free(&sub);
+	free(names);
+	return ret;
+}
+
+static int
+each_path(const char *path, input_fn fn, void *ctx, char **error_r, int depth)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return seterr(error_r, path, strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		return each_dir(path, fn, ctx, error_r, depth);
+	if (!S_ISREG(st.st_mode))
+		return depth == 0 ? seterr(error_r, path, "not a file or directory") : 0;
+	return each_file(path, fn, ctx, error_r);
+}
+
+int
+input_each(const char *path, input_fn fn, void *ctx, char **error_r)
+{
+	if (strcmp(path, "-") == 0)
+		return each_stdin(fn, ctx, error_r);
+	return each_path(path, fn, ctx, error_r, 0);
+}

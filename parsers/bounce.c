@@ -1,1 +1,228 @@
+/* The pipeline: MIME → ARF | DSN | read receipt | auto-reply | heuristic rules → classification
+ * → VERP. Each stage is a module of its own; this file only decides the order and what wins. */
 #include "bounce.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "arf.h"
+#include "autoreply.h"
+#include "classify.h"
+#include "dsn.h"
+#include "header.h"
+#include "limits.h"
+#include "mime.h"
+#include "rules.h"
+#include "verp.h"
+
+/* Header fields that may carry the envelope recipient of a message read from a mailbox, in the
+ * order they are trusted (issue 7). */
+static const char *const envelope_fields[] = { "Delivered-To", "X-Original-To", "Envelope-To", "To" };
+
+static char *
+field_dup(const char *block, size_t len, const char *name, bool decode)
+{
+	if (block == NULL)
+		return NULL;
+	struct strbuf b = STRBUF_INIT;
+	bool found = decode ? header_get_decoded(block, len, name, &b) : header_get(block, len, name, &b);
+	if (!found || b.len == 0) {
+		strbuf_free(&b);
+		return NULL;
+	}
+	return strbuf_detach(&b);
+}
+
+/* The returned original: its Message-ID, From, To, Subject and the X- tags the sender put there
+ * (applications use these to match a bounce to what they sent). */
+static void
+read_original(const struct mime_message *m, struct bounce_report *r)
+{
+	const char *h = m->returned_headers;
+	size_t hl = m->returned_headers_len;
+	if (h == NULL)
+		return;
+	r->original_message_id = field_dup(h, hl, "Message-ID", false);
+	r->original_from = field_dup(h, hl, "From", true);
+	r->original_to = field_dup(h, hl, "To", true);
+	r->original_subject = field_dup(h, hl, "Subject", true);
+
+	struct header_iter it;
+	struct strbuf val = STRBUF_INIT, tags = STRBUF_INIT;
+	const char *name;
+	size_t nlen;
+	header_iter_init(&it, h, hl);
+	while (header_next(&it, &name, &nlen, &val)) {
+		if (nlen < 3 || strncasecmp(name, "X-", 2) != 0)
+			continue;
+		if (tags.len + nlen + val.len > LIMIT_FIELD_BYTES)
+			break;
+		strbuf_append(&tags, name, nlen);
+		strbuf_puts(&tags, ": ");
+		strbuf_append(&tags, val.s, val.len);
+		strbuf_putc(&tags, '\n');
+	}
+	strbuf_free(&val);
+	if (tags.len > 0)
+		r->x_tags = strbuf_detach(&tags);
+	strbuf_free(&tags);
+}
+
+/* The human-readable explanation: the first text part outside the returned original. */
+static const struct mime_part *
+human_part(const struct mime_message *m)
+{
+	for (size_t i = 0; i < m->nparts; i++) {
+		const struct mime_part *p = &m->parts[i];
+		if (!p->in_returned && strncmp(p->content_type, "text/", 5) == 0 &&
+		    strcmp(p->content_type, "text/rfc822-headers") != 0 && p->body_len > 0)
+			return p;
+	}
+	return NULL;
+}
+
+static bool
+is_dsn_part(const struct mime_part *p)
+{
+	return !p->in_returned && (strcmp(p->content_type, "message/delivery-status") == 0 ||
+	    strcmp(p->content_type, "message/global-delivery-status") == 0);
+}
+
+static void
+read_dsn(const struct mime_message *m, struct bounce_report *r)
+{
+	for (size_t i = 0; i < m->nparts; i++)
+		if (is_dsn_part(&m->parts[i]))
+			dsn_parse(m->parts[i].body, m->parts[i].body_len, r);
+}
+
+static void
+decode_verp(const struct mime_message *m, const struct bounce_options *opt, struct bounce_report *r)
+{
+	struct verp_config defcfg;
+	const struct verp_config *cfg = opt->verp;
+	if (cfg == NULL) {
+		verp_config_default(&defcfg);
+		cfg = &defcfg;
+	}
+	const char *source = NULL;
+	struct strbuf addr = STRBUF_INIT;
+	if (opt->envelope_recipient != NULL && opt->envelope_recipient[0] != '\0') {
+		if (!address_extract(opt->envelope_recipient, strlen(opt->envelope_recipient), &addr))
+			strbuf_puts(&addr, opt->envelope_recipient);
+		source = "envelope recipient";
+	} else {
+		struct strbuf val = STRBUF_INIT;
+		for (size_t i = 0; i < sizeof envelope_fields / sizeof envelope_fields[0]; i++) {
+			strbuf_reset(&val);
+			if (header_get(m->headers, m->headers_len, envelope_fields[i], &val) &&
+			    address_extract(val.s, val.len, &addr)) {
+				source = envelope_fields[i];
+				break;
+			}
+		}
+		strbuf_free(&val);
+	}
+	struct verp_result vr;
+	memset(&vr, 0, sizeof vr);
+	if (source != NULL && addr.len > 0 && verp_decode(cfg, addr.s, &vr)) {
+		r->verp_present = true;
+		r->verp_verified = vr.verified;
+		r->verp_address = vr.address;
+		r->verp_tag = vr.tag;
+		vr.address = vr.tag = NULL;
+		bounce_set(&r->verp_source, source);
+		verp_result_clear(&vr);
+	}
+	strbuf_free(&addr);
+}
+
+/* The VERP address says exactly who the original was sent to, whatever the report says
+ * (aliases, forwarding): it is the one acted on, and the report's address is kept beside it. */
+static void
+apply_verp(struct bounce_report *r, const struct mime_message *m, const struct rules *rules)
+{
+	if (!r->verp_present || r->verp_address == NULL || r->kind == KIND_AUTOREPLY)
+		return;
+	if (bounce_report_find(r, r->verp_address) != NULL)
+		return;
+	if (r->nrcpts > 0) {
+		struct bounce_recipient *rc = &r->rcpts[0];
+		if (rc->original_recipient == NULL)
+			rc->original_recipient = rc->address;
+		else
+			free(rc->address);
+		rc->address = xstrdup(r->verp_address);
+		return;
+	}
+	/* A bounce that names no address we could read: the VERP names it. */
+	if (r->kind == KIND_NONE && !rules_is_bounce_sender(rules, m))
+		return;
+	struct bounce_recipient *rc = bounce_report_add(r, r->verp_address);
+	if (rc == NULL)
+		return;
+	bounce_set(&rc->action, "failed");
+	if (r->kind == KIND_NONE) {
+		r->kind = KIND_HEURISTIC;
+		bounce_set(&r->evidence, "sent by a mail system to a VERP address; no recipient in the text");
+	}
+}
+
+struct bounce_report *
+bounce_parse(const char *msg, size_t len, const struct bounce_options *opt)
+{
+	static const struct bounce_options noopt;
+	if (opt == NULL)
+		opt = &noopt;
+	const struct rules *rules = opt->rules != NULL ? opt->rules : rules_builtin();
+	struct bounce_report *r = bounce_report_new();
+	struct mime_message *m = mime_parse(msg, len);
+	r->flags |= m->flags;
+	r->message_id = field_dup(m->headers, m->headers_len, "Message-ID", false);
+	read_original(m, r);
+
+	if (arf_parse(m, r)) {
+		r->kind = KIND_ARF;
+		if (r->evidence == NULL)
+			bounce_set(&r->evidence, "feedback report (RFC 5965)");
+	} else {
+		read_dsn(m, r);
+		if (r->nrcpts > 0) {
+			r->kind = KIND_DSN;
+			bounce_set(&r->evidence, "delivery-status part (RFC 3464)");
+			/* DSN groups without Status or Diagnostic-Code: the text part says why. */
+			rules_extract(rules, m, r);
+			r->kind = KIND_DSN;
+		} else if (mdn_parse(m, r)) {
+			r->kind = KIND_NONE;
+		} else if (autoreply_parse(m, r)) {
+			r->kind = KIND_AUTOREPLY;
+		} else if (rules_extract(rules, m, r) > 0) {
+			r->kind = KIND_HEURISTIC;
+		}
+	}
+
+	const struct mime_part *hp = human_part(m);
+	for (size_t i = 0; i < r->nrcpts; i++) {
+		struct bounce_recipient *rc = &r->rcpts[i];
+		address_lower_domain(rc->address);
+		if (rc->class_ == CLASS_COMPLAINT || rc->class_ == CLASS_AUTOREPLY ||
+		    r->kind == KIND_ARF || r->kind == KIND_AUTOREPLY)
+			continue;
+		if (r->kind == KIND_NONE && rc->reason == REASON_DELIVERED)
+			continue;	/* read receipt */
+		classify_recipient(rc, hp != NULL ? hp->body : NULL, hp != NULL ? hp->body_len : 0, rules);
+	}
+
+	decode_verp(m, opt, r);
+	size_t before = r->nrcpts;
+	apply_verp(r, m, rules);
+	if (r->nrcpts > before)
+		classify_recipient(&r->rcpts[before], hp != NULL ? hp->body : NULL,
+		    hp != NULL ? hp->body_len : 0, rules);
+	if (r->evidence == NULL)
+		bounce_set(&r->evidence, r->kind == KIND_NONE ? "no report part, no auto-reply, no rule matched" : "");
+	mime_message_free(m);
+	return r;
+}

@@ -1,0 +1,143 @@
+#include "setup.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bounced-config.h"
+#include "rules.h"
+#include "strbuf.h"
+
+/* Rule files read from a rules directory. */
+#define SETUP_MAX_RULE_FILES	64
+/* Largest VERP key file. */
+#define SETUP_MAX_KEY_BYTES	4096
+
+/* Sets *error_r to "WHAT PATH: DETAIL". */
+static int
+fail(char **error_r, const char *what, const char *path, const char *detail)
+{
+	struct strbuf e = STRBUF_INIT;
+	strbuf_printf(&e, "%s %s: %s", what, path, detail);
+	*error_r = strbuf_detach(&e);
+	return -1;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+load_rules(struct parse_setup *s, const struct config *c, char **error_r)
+{
+	if (c->rules_dir == NULL && c->rules_local == NULL)
+		return 0;
+	char *paths[SETUP_MAX_RULE_FILES + 1];
+	size_t n = 0;
+	if (c->rules_dir != NULL) {
+		DIR *d = opendir(c->rules_dir);
+		if (d == NULL)
+			return fail(error_r, "rules directory", c->rules_dir, strerror(errno));
+		struct dirent *de;
+		while ((de = readdir(d)) != NULL && n < SETUP_MAX_RULE_FILES) {
+			size_t l = strlen(de->d_name);
+			if (de->d_name[0] == '.' || l < 7 || strcmp(de->d_name + l - 6, ".rules") != 0)
+				continue;
+			struct strbuf p = STRBUF_INIT;
+			strbuf_printf(&p, "%s/%s", c->rules_dir, de->d_name);
+			paths[n++] = strbuf_detach(&p);
+		}
+		closedir(d);
+		qsort(paths, n, sizeof paths[0], name_cmp);
+	}
+	if (c->rules_local != NULL)
+		paths[n++] = xstrdup(c->rules_local);
+	if (c->rules_dir == NULL) {
+		/* Only a local file: the shipped rules are the built-in copies, loaded first. */
+		s->opt.rules = NULL;
+	}
+	s->rules = rules_load((const char *const *)paths, n, error_r);
+	for (size_t i = 0; i < n; i++)
+		free(paths[i]);
+	if (s->rules == NULL)
+		return -1;
+	s->opt.rules = s->rules;
+	return 0;
+}
+
+int
+setup_read_key(const char *path, unsigned char **key_r, size_t *len_r, char **error_r)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return fail(error_r, "VERP key file", path, strerror(errno));
+	unsigned char buf[SETUP_MAX_KEY_BYTES + 1];
+	size_t n = fread(buf, 1, sizeof buf, f);
+	fclose(f);
+	if (n > SETUP_MAX_KEY_BYTES)
+		return fail(error_r, "VERP key file", path, "larger than 4096 bytes");
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	if (n < 16)
+		return fail(error_r, "VERP key file", path,
+		    "key shorter than 16 bytes (make one with: head -c 32 /dev/urandom | base64 > FILE)");
+	*key_r = xmalloc(n);
+	memcpy(*key_r, buf, n);
+	*len_r = n;
+	return 0;
+}
+
+int
+setup_load(struct parse_setup *s, const struct config *c, char **error_r)
+{
+	memset(s, 0, sizeof *s);
+	verp_config_default(&s->verp);
+	if (c->verp_prefix != NULL)
+		s->verp.prefix = c->verp_prefix;
+	if (c->verp_separator != '\0')
+		s->verp.separator = c->verp_separator;
+	if (c->verp_at != '\0')
+		s->verp.at_char = c->verp_at;
+	if (c->verp_key_file != NULL) {
+		if (setup_read_key(c->verp_key_file, &s->verp_key, &s->verp_key_len, error_r) < 0)
+			return -1;
+		s->verp.key = s->verp_key;
+		s->verp.key_len = s->verp_key_len;
+		s->verp.require_signature = true;
+	}
+	if (c->verp_key_file != NULL || c->verp_require_signature)
+		s->verp.require_signature = c->verp_require_signature || c->verp_key_file != NULL;
+	s->opt.verp = &s->verp;
+	if (load_rules(s, c, error_r) < 0) {
+		setup_free(s);
+		return -1;
+	}
+	return 0;
+}
+
+void
+setup_free(struct parse_setup *s)
+{
+	rules_free(s->rules);
+	free(s->verp_key);
+	memset(s, 0, sizeof *s);
+}
+
+int
+setup_config(struct config *c, const char *path, char **error_r)
+{
+	memset(c, 0, sizeof *c);
+	config_defaults(c);
+	if (path == NULL) {
+		static const char def[] = BOUNCED_SYSCONFDIR "/bounced.conf";
+		if (access(def, R_OK) != 0)
+			return 0;
+		path = def;
+	}
+	return config_load(c, path, error_r);
+}
