@@ -1,0 +1,331 @@
+/* The LMTP state machine fed bytes: every row is run whole and one byte at a time, and must give
+ * exactly the same replies and the same received message. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lmtp.h"
+#include "strbuf.h"
+
+#define G "220 test LMTP bounced ready\r\n"
+#define LHLO_REPLY "250-test\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n" \
+	"250-SMTPUTF8\r\n250 SIZE\r\n"
+#define HELLO "LHLO client.example\r\n"
+#define ENV "MAIL FROM:<>\r\nRCPT TO:<b@x.example>\r\nDATA\r\n"
+#define ENV_OK "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n"
+
+struct row {
+	const char *name;
+	const char *in;
+	const char *out;		/* every reply, in order */
+	const char *data;		/* last message received, NULL when none */
+	const char *rcpts;		/* "a,b" of the last message */
+	const char *from;
+	size_t max_message;		/* 0 = default */
+	size_t size;			/* bytes of the last message as sent, 0 = strlen(data) */
+	enum lmtp_state end;
+};
+
+static const struct row rows[] = {
+	{ "greeting", "", G, NULL, NULL, NULL, 0, 0, LMTP_S_INIT },
+	{ "pipelined transaction, two recipients, null sender, dot-stuffing",
+	  HELLO "MAIL FROM:<> BODY=8BITMIME SIZE=40\r\nRCPT TO:<a@x.example>\r\nRCPT TO:<b@x.example>\r\n"
+	  "DATA\r\nSubject: t\r\n\r\n..leading dot\r\n.\r\nQUIT\r\n",
+	  G LHLO_REPLY "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n"
+	  "354 End data with <CR><LF>.<CR><LF>\r\n250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n221 2.0.0 Bye\r\n",
+	  "Subject: t\r\n\r\n.leading dot\r\n", "a@x.example,b@x.example", "", 0, 0, LMTP_S_CLOSED },
+	{ "two messages in one session",
+	  HELLO ENV "a\r\n.\r\n" ENV "b\r\n.\r\n",
+	  G LHLO_REPLY ENV_OK "250 2.0.0 Ok\r\n" ENV_OK "250 2.0.0 Ok\r\n",
+	  "b\r\n", "b@x.example", "", 0, 0, LMTP_S_READY },
+	{ "bare LF line ends", "LHLO c\nMAIL FROM:<s@y>\nRCPT TO:<b@x>\nDATA\nline\n..\n.\n",
+	  G "250-test\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n"
+	  "250-SMTPUTF8\r\n250 SIZE\r\n" "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
+	  "354 End data with <CR><LF>.<CR><LF>\r\n250 2.0.0 Ok\r\n",
+	  "line\n.\n", "b@x", "s@y", 0, 0, LMTP_S_READY },
+	{ "a dot inside a line or followed by text does not end the data",
+	  HELLO ENV "a.\r\n.x\r\n. \r\n.\r\n",
+	  G LHLO_REPLY ENV_OK "250 2.0.0 Ok\r\n", "a.\r\nx\r\n \r\n", "b@x.example", "", 0, 0,
+	  LMTP_S_READY },
+	{ "empty message", HELLO ENV ".\r\n", G LHLO_REPLY ENV_OK "250 2.0.0 Ok\r\n", "",
+	  "b@x.example", "", 0, 0, LMTP_S_READY },
+	{ "commands are case-insensitive", "lhlo c\r\nmail from:<s@y> smtputf8 body=7bit\r\n"
+	  "rcpt to:<b@x>\r\nrset\r\nnoop\r\n",
+	  G LHLO_REPLY "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n",
+	  NULL, NULL, NULL, 0, 0, LMTP_S_READY },
+	{ "MAIL before LHLO", "MAIL FROM:<>\r\n", G "503 5.5.1 Error: send LHLO first\r\n",
+	  NULL, NULL, NULL, 0, 0, LMTP_S_INIT },
+	{ "HELO and EHLO are not LMTP", "HELO c\r\nEHLO c\r\n",
+	  G "500 5.5.1 Error: this is LMTP, send LHLO\r\n500 5.5.1 Error: this is LMTP, send LHLO\r\n",
+	  NULL, NULL, NULL, 0, 0, LMTP_S_INIT },
+	{ "LHLO without argument", "LHLO\r\nLHLO  \r\n",
+	  G "501 5.5.4 Syntax: LHLO hostname\r\n501 5.5.4 Syntax: LHLO hostname\r\n",
+	  NULL, NULL, NULL, 0, 0, LMTP_S_INIT },
+	{ "RCPT and DATA out of order", HELLO "RCPT TO:<a@b>\r\nDATA\r\nMAIL FROM:<>\r\nDATA\r\n"
+	  "MAIL FROM:<>\r\n",
+	  G LHLO_REPLY "503 5.5.1 Error: need MAIL command\r\n503 5.5.1 Error: need MAIL command\r\n"
+	  "250 2.1.0 Ok\r\n503 5.5.1 Error: need RCPT command\r\n503 5.5.1 Error: nested MAIL command\r\n",
+	  NULL, NULL, NULL, 0, 0, LMTP_S_MAIL },
+	{ "MAIL syntax and parameters", HELLO "MAIL <a@b>\r\nMAIL FROM:a@b\r\nMAIL FROM:<a b>\r\n"
+	  "MAIL FROM:<> BODY=BINARYMIME\r\nMAIL FROM:<> SIZE=12x\r\nMAIL FROM:<> SIZE=\r\n"
+	  "MAIL FROM:<> X-FOO=1\r\nMAIL FROM:<>SIZE=1\r\nMAIL FROM:<\"q>uoted\"@b> SIZE=99999999999\r\n",
+	  G LHLO_REPLY "501 5.5.4 Syntax: MAIL FROM:<address>\r\n501 5.1.7 Bad sender address syntax\r\n"
+	  "501 5.1.7 Bad sender address syntax\r\n555 5.5.4 Unsupported MAIL parameter\r\n"
+	  "501 5.5.4 Bad MAIL parameter syntax\r\n501 5.5.4 Bad MAIL parameter syntax\r\n"
+	  "555 5.5.4 Unsupported MAIL parameter\r\n501 5.5.4 Bad MAIL parameter syntax\r\n"
+	  "250 2.1.0 Ok\r\n",
+	  NULL, NULL, NULL, 0, 0, LMTP_S_MAIL },
+	{ "RCPT syntax and parameters", HELLO "MAIL FROM:<>\r\nRCPT TO:<>\r\nRCPT <a@b>\r\n"
+	  "RCPT TO:<a@b> NOTIFY=NEVER\r\nRCPT TO:<a@b> =\r\nRCPT TO: <a@b>\r\nDATA x\r\n",
+	  G LHLO_REPLY "250 2.1.0 Ok\r\n501 5.1.3 Bad recipient address syntax\r\n"
+	  "501 5.5.4 Syntax: RCPT TO:<address>\r\n555 5.5.4 Unsupported RCPT parameter\r\n"
+	  "501 5.5.4 Bad RCPT parameter syntax\r\n250 2.1.5 Ok\r\n501 5.5.4 Syntax: DATA\r\n",
+	  NULL, NULL, NULL, 0, 0, LMTP_S_RCPT },
+	{ "VRFY, HELP, NOOP, RSET, unknown", "VRFY joe\r\nHELP\r\nNOOP\r\nRSET\r\nBDAT 10\r\n",
+	  G "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery\r\n"
+	  "214 2.0.0 Commands: LHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP\r\n"
+	  "250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n500 5.5.2 Error: command not recognized\r\n",
+	  NULL, NULL, NULL, 0, 0, LMTP_S_INIT },
+	{ "RSET ends the transaction", HELLO "MAIL FROM:<>\r\nRCPT TO:<a@b>\r\nRSET\r\nDATA\r\n",
+	  G LHLO_REPLY "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 Ok\r\n503 5.5.1 Error: need MAIL command\r\n",
+	  NULL, NULL, NULL, 0, 0, LMTP_S_READY },
+	{ "NUL byte in a command", "NOOP\0x\r\nNOOP\r\n",
+	  G "500 5.5.2 Error: NUL byte in command\r\n250 2.0.0 Ok\r\n", NULL, NULL, NULL, 0, 0, LMTP_S_INIT },
+	{ "message over the size kept is truncated and still answered 250",
+	  HELLO ENV "0123456789\r\nabcdef\r\n.\r\n", G LHLO_REPLY ENV_OK "250 2.0.0 Ok\r\n",
+	  "0123456789\r\nab", "b@x.example", "", 14, 20, LMTP_S_READY },
+	{ "QUIT stops reading", "QUIT\r\nNOOP\r\n", G "221 2.0.0 Bye\r\n", NULL, NULL, NULL, 0, 0,
+	  LMTP_S_CLOSED },
+};
+
+/* Generated rows: limits. */
+static char long_cmd[LMTP_MAX_COMMAND_LINE + 100];
+static char errors_in[LMTP_MAX_ERRORS * 6 + 16];
+static char errors_out[LMTP_MAX_ERRORS * 45 + 128];
+static char long_data_in[3 * LMTP_MAX_DATA_CHUNK + 256];
+static char long_data[3 * LMTP_MAX_DATA_CHUNK + 16];
+
+struct got {
+	struct strbuf data;
+	struct strbuf rcpts;
+	char *from;
+	size_t size;
+	bool truncated;
+	int messages;
+	bool async;		/* do not answer in the callback */
+};
+
+static void
+on_message(void *ctx, struct lmtp_session *s, const struct lmtp_envelope *env)
+{
+	struct got *g = ctx;
+	strbuf_reset(&g->data);
+	strbuf_append(&g->data, env->data, env->len);
+	strbuf_reset(&g->rcpts);
+	for (size_t i = 0; i < env->nrcpts; i++) {
+		if (i > 0)
+			strbuf_putc(&g->rcpts, ',');
+		strbuf_puts(&g->rcpts, env->rcpts[i]);
+	}
+	free(g->from);
+	g->from = xstrdup(env->mail_from);
+	g->size = env->size;
+	g->truncated = env->truncated;
+	g->messages++;
+	if (!g->async)
+		lmtp_session_answer_all(s, "250 2.0.0 Ok");
+}
+
+static int failures;
+
+static void
+check_str(const char *name, const char *what, const char *got, const char *want)
+{
+	if (strcmp(got != NULL ? got : "(null)", want != NULL ? want : "(null)") != 0) {
+		printf("FAIL %s: %s\n  got:  \"%s\"\n  want: \"%s\"\n", name, what,
+		    got != NULL ? got : "(null)", want != NULL ? want : "(null)");
+		failures++;
+	}
+}
+
+static void
+run(const struct row *r, size_t inlen, size_t step)
+{
+	struct got g = { STRBUF_INIT, STRBUF_INIT, NULL, 0, false, 0, false };
+	struct lmtp_params p = { .hostname = "test", .max_message = r->max_message,
+	    .message = on_message, .ctx = &g };
+	struct lmtp_session *s = lmtp_session_new(&p);
+	struct strbuf out = STRBUF_INIT;
+	for (size_t off = 0; off < inlen;) {
+		size_t n = inlen - off < step ? inlen - off : step;
+		size_t used = lmtp_session_feed(s, r->in + off, n);
+		off += used;
+		if (used < n)
+			break;	/* closed */
+	}
+	size_t olen;
+	const char *o = lmtp_session_output(s, &olen);
+	strbuf_append(&out, o, olen);
+	lmtp_session_output_consume(s, olen);
+
+	char name[256];
+	snprintf(name, sizeof name, "%s (step %zu)", r->name, step);
+	check_str(name, "replies", out.s != NULL ? out.s : "", r->out);
+	check_str(name, "state", lmtp_state_name(lmtp_session_state(s)), lmtp_state_name(r->end));
+	if (r->data == NULL) {
+		if (g.messages != 0)
+			check_str(name, "message", "received", "none");
+	} else {
+		check_str(name, "data", g.data.s != NULL ? g.data.s : "", r->data);
+		check_str(name, "rcpts", g.rcpts.s != NULL ? g.rcpts.s : "", r->rcpts);
+		check_str(name, "from", g.from, r->from);
+		size_t want = r->size != 0 ? r->size : strlen(r->data);
+		if (g.size != want || g.truncated != (want > strlen(r->data))) {
+			printf("FAIL %s: size %zu truncated %d, want %zu\n", name, g.size, g.truncated, want);
+			failures++;
+		}
+	}
+	lmtp_session_free(s);
+	strbuf_free(&out);
+	strbuf_free(&g.data);
+	strbuf_free(&g.rcpts);
+	free(g.from);
+}
+
+static void
+run_row(const struct row *r, size_t inlen)
+{
+	run(r, inlen, inlen == 0 ? 1 : inlen);
+	run(r, inlen, 1);
+	run(r, inlen, 7);
+}
+
+/* The answer arrives later: input after the final dot is not consumed until then. */
+static void
+test_async(void)
+{
+	const char *in = HELLO "MAIL FROM:<>\r\nRCPT TO:<a@x>\r\nRCPT TO:<b@x>\r\nDATA\r\nhi\r\n.\r\nNOOP\r\n";
+	struct got g = { STRBUF_INIT, STRBUF_INIT, NULL, 0, false, 0, true };
+	struct lmtp_params p = { .hostname = "test", .message = on_message, .ctx = &g };
+	struct lmtp_session *s = lmtp_session_new(&p);
+	size_t len = strlen(in);
+	size_t used = lmtp_session_feed(s, in, len);
+	check_str("async", "rest", in + used, "NOOP\r\n");
+	check_str("async", "state", lmtp_state_name(lmtp_session_state(s)), "wait");
+	const char *replies[] = { "250 2.0.0 <a@x> Ok", "451 4.3.0 <b@x> try again" };
+	if (lmtp_session_answer(s, replies, 2) != 0 || lmtp_session_answer(s, replies, 2) != -1) {
+		printf("FAIL async: answer return values\n");
+		failures++;
+	}
+	lmtp_session_feed(s, in + used, len - used);
+	lmtp_session_timeout(s);
+	size_t olen;
+	const char *o = lmtp_session_output(s, &olen);
+	check_str("async", "replies", o,
+	    G LHLO_REPLY "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n"
+	    "354 End data with <CR><LF>.<CR><LF>\r\n250 2.0.0 <a@x> Ok\r\n451 4.3.0 <b@x> try again\r\n"
+	    "250 2.0.0 Ok\r\n421 4.4.2 test Error: timeout exceeded\r\n");
+	lmtp_session_free(s);
+
+	/* Shutdown during DATA: the message is still answered, then 421. */
+	g.async = true;
+	s = lmtp_session_new(&p);
+	lmtp_session_feed(s, HELLO ENV "x\r\n", strlen(HELLO ENV "x\r\n"));
+	bool closed = lmtp_session_shutdown(s);
+	lmtp_session_feed(s, ".\r\n", 3);
+	lmtp_session_answer_all(s, "250 2.0.0 Ok");
+	o = lmtp_session_output(s, &olen);
+	check_str("shutdown in data", "replies", o, G LHLO_REPLY ENV_OK
+	    "250 2.0.0 Ok\r\n421 4.3.2 Service shutting down, closing connection\r\n");
+	check_str("shutdown in data", "state", lmtp_state_name(lmtp_session_state(s)), "closed");
+	if (closed) {
+		printf("FAIL shutdown in data: closed at once\n");
+		failures++;
+	}
+	lmtp_session_free(s);
+	strbuf_free(&g.data);
+	strbuf_free(&g.rcpts);
+	free(g.from);
+}
+
+static const struct qid_row {
+	const char *msg;
+	const char *want;	/* NULL: none */
+} qid_rows[] = {
+	{ "Received: from mx.example (mx.example [192.0.2.1])\r\n\tby bounce.example (Postfix) "
+	  "with ESMTP id 4Hf1Xz2abcz9sWc\r\n\tfor <b@x>; Mon, 1 Jan 2024 00:00:00 +0000\r\n\r\nbody\r\n",
+	  "4Hf1Xz2abcz9sWc" },
+	{ "Return-Path: <>\nReceived: by h (Postfix, from userid 0)\n id 3F2A81C2; Mon\nReceived: "
+	  "from a by b with SMTP id OTHER\n\n", "3F2A81C2" },
+	{ "Subject: no received\r\n\r\nReceived: by x with SMTP id NOTHEADER\r\n", NULL },
+	{ "Received: from a by b; Mon\r\nReceived: by c with SMTP id LATER\r\n\r\n", NULL },
+	{ "Received: by x with ESMTP id\r\n\r\n", NULL },
+	{ "Received: by x with ESMTP id 0123456789012345678901234567890123456789012345678901234567890"
+	  "123456789\r\n\r\n", NULL },
+	{ "", NULL },
+};
+
+static void
+test_queue_id(void)
+{
+	for (size_t i = 0; i < sizeof qid_rows / sizeof qid_rows[0]; i++) {
+		char buf[64];
+		bool ok = lmtp_queue_id(qid_rows[i].msg, strlen(qid_rows[i].msg), buf, sizeof buf);
+		char name[32];
+		snprintf(name, sizeof name, "queue id row %zu", i);
+		check_str(name, "id", ok ? buf : NULL, qid_rows[i].want);
+	}
+}
+
+int
+main(void)
+{
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+		run_row(&rows[i], strlen(rows[i].in) + (strncmp(rows[i].name, "NUL", 3) == 0 ? 10 : 0));
+
+	/* A command line over the limit gets 500 and the session carries on. */
+	struct strbuf b = STRBUF_INIT;
+	memset(long_cmd, 'A', sizeof long_cmd - 1);
+	strbuf_printf(&b, "NOOP %s\r\nNOOP\r\n", long_cmd);
+	struct row r = { "command line too long", b.s, G "500 5.5.2 Error: line too long\r\n250 2.0.0 Ok\r\n",
+	    NULL, NULL, NULL, 0, 0, LMTP_S_INIT };
+	run_row(&r, b.len);
+
+	/* LMTP_MAX_ERRORS failed commands close the session; the rest is not read. */
+	strbuf_reset(&b);
+	struct strbuf want = STRBUF_INIT;
+	strbuf_puts(&want, G);
+	for (int i = 0; i < LMTP_MAX_ERRORS; i++) {
+		strbuf_puts(&b, "XYZ\r\n");
+		strbuf_puts(&want, "500 5.5.2 Error: command not recognized\r\n");
+	}
+	strbuf_puts(&b, "NOOP\r\n");
+	strbuf_puts(&want, "421 4.7.0 Too many errors, closing connection\r\n");
+	snprintf(errors_in, sizeof errors_in, "%s", b.s);
+	snprintf(errors_out, sizeof errors_out, "%s", want.s);
+	struct row r2 = { "too many errors", errors_in, errors_out, NULL, NULL, NULL, 0, 0, LMTP_S_CLOSED };
+	run_row(&r2, strlen(errors_in));
+
+	/* A data line longer than LMTP_MAX_DATA_CHUNK starting with a dot: unstuffed once, kept whole,
+	 * and a later ".." in the same line is not touched. */
+	strbuf_reset(&b);
+	memset(long_data, 'x', sizeof long_data - 1);
+	long_data[0] = '.';
+	long_data[LMTP_MAX_DATA_CHUNK] = '.';
+	long_data[LMTP_MAX_DATA_CHUNK + 1] = '.';
+	strbuf_printf(&b, HELLO ENV ".%s\r\n.\r\n", long_data);
+	snprintf(long_data_in, sizeof long_data_in, "%s", b.s);
+	strbuf_reset(&want);
+	strbuf_printf(&want, "%s\r\n", long_data);
+	struct row r3 = { "long data line", long_data_in, G LHLO_REPLY ENV_OK "250 2.0.0 Ok\r\n",
+	    want.s, "b@x.example", "", 0, 0, LMTP_S_READY };
+	run_row(&r3, strlen(long_data_in));
+
+	test_async();
+	test_queue_id();
+	strbuf_free(&b);
+	strbuf_free(&want);
+	if (failures == 0)
+		printf("lmtp: all rows pass\n");
+	return failures == 0 ? 0 : 1;
+}
