@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""The bounced command line as a user meets it: help, version, errors and exit codes, and the
+inputs `parse` takes (file, directory, Maildir, mbox, stdin). usage: cli.py BOUNCED"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+BOUNCED = sys.argv[1]
+passed = failed = 0
+
+
+def run(args, stdin=b""):
+    p = subprocess.run([BOUNCED] + args, input=stdin, capture_output=True, timeout=30)
+    return p.returncode, p.stdout.decode("utf-8"), p.stderr.decode("utf-8", "replace")
+
+
+def check(name, got, want):
+    global passed, failed
+    if got == want:
+        passed += 1
+    else:
+        failed += 1
+        print(f"FAIL {name}: got {got!r}, want {want!r}")
+
+
+def lines(out):
+    return [json.loads(l) for l in out.splitlines()]
+
+
+DSN = (
+    "From: MAILER-DAEMON@mx.example.org\n"
+    "To: bounces@example.org\n"
+    "Subject: Undelivered Mail Returned to Sender\n"
+    "Message-ID: <dsn-1@mx.example.org>\n"
+    "MIME-Version: 1.0\n"
+    "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n"
+    "\n"
+    "--B\n"
+    "Content-Type: text/plain\n"
+    "\n"
+    "I could not deliver your message.\n"
+    "--B\n"
+    "Content-Type: message/delivery-status\n"
+    "\n"
+    "Reporting-MTA: dns; mx.example.org\n"
+    "\n"
+    "Final-Recipient: rfc822; joe@Example.COM\n"
+    "Action: failed\n"
+    "Status: 5.1.1\n"
+    "Diagnostic-Code: smtp; 550 5.1.1 <joe@example.com>: Recipient address rejected\n"
+    "--B--\n"
+)
+
+# --help, --version, unknown things
+code, out, err = run(["--help"])
+check("--help exit", code, 0)
+check("--help lists parse", "parse" in out, True)
+code, out, err = run(["--version"])
+check("--version", (code, out.startswith("bounced ")), (0, True))
+for args in (["--bogus"], ["frobnicate"], ["parse", "--bogus", "x"]):
+    code, out, err = run(args)
+    check(f"{args} exit", code, 2)
+    check(f"{args} one line", err.count("\n"), 1)
+code, out, err = run([])
+check("no command", code, 2)
+code, out, err = run(["parse", "--help"])
+check("parse --help", (code, "--explain" in out), (0, True))
+code, out, err = run(["parse"])
+check("parse without PATH", code, 2)
+
+with tempfile.TemporaryDirectory() as tmp:
+    # LF, CRLF and CR-only give the same result.
+    variants = {"lf": DSN, "crlf": DSN.replace("\n", "\r\n"), "cr": DSN.replace("\n", "\r")}
+    results = {}
+    for name, text in variants.items():
+        path = os.path.join(tmp, name + ".eml")
+        with open(path, "w", newline="") as f:
+            f.write(text)
+        code, out, err = run(["parse", path])
+        check(f"{name} exit", code, 0)
+        (o,) = lines(out)
+        check(f"{name} source", o["source"], path)
+        del o["source"]
+        results[name] = o
+    check("CRLF same as LF", results["crlf"], results["lf"])
+    check("CR same as LF", results["cr"], results["lf"])
+    check("message_id read", results["lf"]["message_id"], "<dsn-1@mx.example.org>")
+
+    # standard input
+    code, out, err = run(["parse", "-"], DSN.encode())
+    (o,) = lines(out)
+    check("stdin source", (code, o["source"]), (0, "-"))
+
+    # mbox with an mboxrd-escaped line, two messages
+    mbox = os.path.join(tmp, "box.mbox")
+    with open(mbox, "w") as f:
+        f.write("From MAILER-DAEMON Mon Jan  1 00:00:00 2024\n" + DSN + "\n")
+        f.write("From someone Mon Jan  1 00:00:00 2024\nSubject: hi\n\n>From the desk\n\n")
+    code, out, err = run(["parse", mbox])
+    got = lines(out)
+    check("mbox count", len(got), 2)
+    check("mbox sources", [o["source"] for o in got], [mbox + ":1", mbox + ":2"])
+    check("mbox 2 is not a bounce", got[1]["kind"], "none")
+
+    # Maildir: cur/ and new/ read, tmp/ skipped, sorted
+    md = os.path.join(tmp, "Maildir")
+    for sub in ("cur", "new", "tmp"):
+        os.makedirs(os.path.join(md, sub))
+    for sub, name in (("cur", "1.a:2,S"), ("new", "2.b"), ("tmp", "3.c")):
+        with open(os.path.join(md, sub, name), "w") as f:
+            f.write(DSN)
+    code, out, err = run(["parse", md])
+    check("maildir sources", [os.path.relpath(o["source"], md) for o in lines(out)],
+          ["cur/1.a:2,S", "new/2.b"])
+
+    # invalid UTF-8 and NUL bytes still give valid JSON
+    raw = os.path.join(tmp, "raw.eml")
+    with open(raw, "wb") as f:
+        f.write(b"From: \xff\xfe <x@\xc3.example>\nSubject: \x00bad\xe9\n\nbody \xff\x00\n")
+    code, out, err = run(["parse", "--explain", raw])
+    check("invalid utf-8 exit", code, 0)
+    check("invalid utf-8 one valid line", len(lines(out)), 1)
+
+    # an empty file is a message too
+    empty = os.path.join(tmp, "empty.eml")
+    open(empty, "w").close()
+    code, out, err = run(["parse", empty])
+    check("empty", (code, lines(out)[0]["kind"]), (0, "none"))
+
+    # a missing path: the others are still read, exit 1, the error names the path
+    code, out, err = run(["parse", os.path.join(tmp, "nope.eml"), raw])
+    check("missing exit", code, 1)
+    check("missing names path", "nope.eml" in err, True)
+    check("missing: others read", len(lines(out)), 1)
+
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
