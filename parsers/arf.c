@@ -1,3 +1,244 @@
-/* placeholder: replaced by its owner */
+/* RFC 5965 abuse reports, and the common complaint forms that are not quite ARF. */
 #include "arf.h"
-bool arf_parse(const struct mime_message *m, struct bounce_report *r) { return false; }
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "header.h"
+#include "limits.h"
+#include "strbuf.h"
+
+/* Complaint recipients taken from one report: an abuse report lists one, a few aggregate. */
+#define ARF_MAX_FIELDS 256
+
+/* Finds the nth (0-based) line of text starting with "name:" at column 0 and appends its value,
+ * unfolded and trimmed, to out. Works on report bodies that mix prose and fields. */
+static bool
+text_field(const char *text, size_t len, const char *name, size_t nth, struct strbuf *out)
+{
+	size_t nl = strlen(name);
+	const char *p = text, *end = text + len;
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *next = eol != NULL ? eol + 1 : end;
+		size_t n = (size_t)((eol != NULL ? eol : end) - p);
+		if (n > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':' && nth-- == 0) {
+			struct strbuf raw = STRBUF_INIT;
+			strbuf_append(&raw, p + nl + 1, n - nl - 1);
+			while (next < end && (*next == ' ' || *next == '\t') && raw.len < LIMIT_FIELD_BYTES) {
+				const char *e2 = memchr(next, '\n', (size_t)(end - next));
+				const char *s2 = next, *f2 = e2 != NULL ? e2 : end;
+				while (s2 < f2 && (*s2 == ' ' || *s2 == '\t'))
+					s2++;
+				strbuf_putc(&raw, ' ');
+				strbuf_append(&raw, s2, (size_t)(f2 - s2));
+				next = e2 != NULL ? e2 + 1 : end;
+			}
+			const char *s = raw.s;
+			size_t sl = raw.len;
+			while (sl > 0 && (*s == ' ' || *s == '\t')) {
+				s++;
+				sl--;
+			}
+			while (sl > 0 && (s[sl - 1] == ' ' || s[sl - 1] == '\t' || s[sl - 1] == '\r'))
+				sl--;
+			strbuf_append(out, s, sl);
+			strbuf_free(&raw);
+			return true;
+		}
+		p = next;
+	}
+	return false;
+}
+
+/* Adds every address of a comma-separated list (quoted commas respected). */
+static size_t
+add_list(struct bounce_report *r, const char *v, const char *ftype, const char *from)
+{
+	size_t added = 0;
+	const char *p = v;
+	while (*p != '\0') {
+		const char *s = p;
+		bool quoted = false;
+		int angle = 0;
+		for (; *p != '\0'; p++) {
+			if (*p == '"')
+				quoted = !quoted;
+			else if (*p == '<')
+				angle++;
+			else if (*p == '>' && angle > 0)
+				angle--;
+			else if (*p == ',' && !quoted && angle == 0)
+				break;
+		}
+		struct strbuf a = STRBUF_INIT;
+		if (p > s && address_extract(s, (size_t)(p - s), &a) &&
+		    bounce_report_find(r, a.s) == NULL) {
+			struct bounce_recipient *rc = bounce_report_add(r, a.s);
+			if (rc != NULL) {
+				rc->class_ = CLASS_COMPLAINT;
+				rc->reason = REASON_COMPLAINT;
+				rc->blame = BLAME_RECIPIENT;
+				bounce_set(&rc->feedback_type, ftype);
+				struct strbuf ev = STRBUF_INIT;
+				strbuf_printf(&ev, "ARF Feedback-Type %s; recipient from %s", ftype, from);
+				free(rc->evidence);
+				rc->evidence = strbuf_detach(&ev);
+				added++;
+			}
+		}
+		strbuf_free(&a);
+		if (*p == ',')
+			p++;
+	}
+	return added;
+}
+
+/* The feedback type as a lowercased token ("abuse"), "abuse" when missing or empty. */
+static char *
+feedback_type(const char *v)
+{
+	struct strbuf t = STRBUF_INIT;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	for (; *v != '\0' && *v != ' ' && *v != ';' && *v != '(' && t.len < 64; v++)
+		strbuf_putc(&t, (char)((*v >= 'A' && *v <= 'Z') ? *v + 32 : *v));
+	if (t.len == 0)
+		strbuf_puts(&t, "abuse");
+	return strbuf_detach(&t);
+}
+
+static bool
+has_line_field(const char *text, size_t len, const char *name)
+{
+	struct strbuf v = STRBUF_INIT;
+	bool ok = text_field(text, len, name, 0, &v);
+	strbuf_free(&v);
+	return ok;
+}
+
+/* The part holding the feedback fields, or NULL when m is not a complaint in report form. */
+static const struct mime_part *
+find_report_part(const struct mime_message *m)
+{
+	bool report = false;
+	for (size_t i = 0; i < m->nparts; i++) {
+		const struct mime_part *pt = &m->parts[i];
+		if (pt->in_returned)
+			continue;
+		if (strcmp(pt->content_type, "message/feedback-report") == 0)
+			return pt;
+		if (strcmp(pt->content_type, "multipart/report") == 0 && pt->report_type != NULL &&
+		    strcmp(pt->report_type, "feedback-report") == 0)
+			report = true;
+	}
+	/* A feedback report sent as text/plain, inside multipart/report or any multipart. */
+	for (size_t i = 0; i < m->nparts; i++) {
+		const struct mime_part *pt = &m->parts[i];
+		if (pt->in_returned || strncmp(pt->content_type, "multipart/", 10) == 0)
+			continue;
+		if ((report || pt->depth > 0) && has_line_field(pt->body, pt->body_len, "Feedback-Type"))
+			return pt;
+	}
+	return NULL;
+}
+
+static bool
+finish(struct bounce_report *r, const char *what)
+{
+	r->kind = KIND_ARF;
+	bounce_set(&r->evidence, what);
+	return true;
+}
+
+/* Adds the recipients of a report whose fields are in [text, len). */
+static void
+add_report_recipients(const struct mime_message *m, const char *text, size_t len,
+    const char *ftype, struct bounce_report *r)
+{
+	struct strbuf v = STRBUF_INIT;
+	size_t added = 0;
+	for (size_t i = 0; i < ARF_MAX_FIELDS; i++) {
+		strbuf_reset(&v);
+		if (!text_field(text, len, "Original-Rcpt-To", i, &v))
+			break;
+		added += add_list(r, v.s, ftype, "Original-Rcpt-To");
+	}
+	if (added == 0 && m->returned_headers != NULL) {
+		strbuf_reset(&v);
+		if (header_get(m->returned_headers, m->returned_headers_len, "To", &v))
+			added += add_list(r, v.s, ftype, "the returned message's To");
+	}
+	if (added == 0) {
+		strbuf_reset(&v);
+		if (text_field(text, len, "Removal-Recipient", 0, &v))
+			added += add_list(r, v.s, ftype, "Removal-Recipient");
+	}
+	if (added == 0) {
+		/* A complaint about someone the report does not name: keep the event. */
+		struct bounce_recipient *rc = bounce_report_add(r, "");
+		if (rc != NULL) {
+			rc->class_ = CLASS_COMPLAINT;
+			rc->reason = REASON_COMPLAINT;
+			rc->blame = BLAME_RECIPIENT;
+			bounce_set(&rc->feedback_type, ftype);
+			bounce_set(&rc->evidence, "ARF report naming no recipient");
+		}
+	}
+	strbuf_free(&v);
+}
+
+bool
+arf_parse(const struct mime_message *m, struct bounce_report *r)
+{
+	struct strbuf v = STRBUF_INIT;
+	const struct mime_part *pt = find_report_part(m);
+	if (pt != NULL) {
+		char *ftype = NULL;
+		if (text_field(pt->body, pt->body_len, "Feedback-Type", 0, &v))
+			ftype = feedback_type(v.s);
+		else
+			ftype = xstrdup("abuse");
+		add_report_recipients(m, pt->body, pt->body_len, ftype, r);
+		free(ftype);
+		strbuf_free(&v);
+		return finish(r, "ARF feedback report");
+	}
+
+	/* Microsoft's JMRP: a multipart/mixed carrying the original, which names the
+	 * complaining recipient in X-HmXmrOriginalRecipient. */
+	if (m->returned_headers != NULL &&
+	    header_get(m->returned_headers, m->returned_headers_len, "X-HmXmrOriginalRecipient", &v)) {
+		if (add_list(r, v.s, "abuse", "X-HmXmrOriginalRecipient") == 0) {
+			strbuf_reset(&v);
+			if (header_get(m->returned_headers, m->returned_headers_len, "To", &v))
+				add_list(r, v.s, "abuse", "the returned message's To");
+		}
+		strbuf_free(&v);
+		return finish(r, "Microsoft JMRP complaint (X-HmXmrOriginalRecipient)");
+	}
+
+	/* Feedback-Type in the top-level header (some providers' complaint forwards). */
+	strbuf_reset(&v);
+	if (header_get(m->headers, m->headers_len, "Feedback-Type", &v) && m->returned_headers != NULL) {
+		char *ftype = feedback_type(v.s);
+		add_report_recipients(m, m->headers, m->headers_len, ftype, r);
+		free(ftype);
+		strbuf_free(&v);
+		return finish(r, "Feedback-Type header");
+	}
+
+	/* Apple Mail's unsubscribe request: the sender asks not to get more mail. */
+	strbuf_reset(&v);
+	if (header_get(m->headers, m->headers_len, "X-Apple-Unsubscribe", &v) &&
+	    strncasecmp(v.s, "true", 4) == 0) {
+		strbuf_reset(&v);
+		if (header_get(m->headers, m->headers_len, "From", &v))
+			add_list(r, v.s, "opt-out", "From (X-Apple-Unsubscribe)");
+		strbuf_free(&v);
+		return finish(r, "X-Apple-Unsubscribe: true");
+	}
+	strbuf_free(&v);
+	return false;
+}
