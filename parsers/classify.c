@@ -1,4 +1,279 @@
-/* placeholder: replaced by its owner */
+/* Status code, SMTP reply code and wording → reason, class and blame (DESIGN.md reason table).
+ * The wording table is data (parsers/rules/reasons.rules); the code tables are RFC 3463 and
+ * RFC 5321 and live here. */
 #include "classify.h"
-void classify_extract_codes(const char *text, size_t len, char status[16], char smtp_code[4]) { }
-void classify_recipient(struct bounce_recipient *rc, const char *context, size_t context_len, const struct rules *rules) { }
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules.h"
+#include "strbuf.h"
+
+/* RFC 3463 subject.detail → reason when no wording decides. Ordered: exact details first. */
+static const struct {
+	int subject, detail;	/* detail -1: any */
+	enum bounce_reason reason;
+} status_table[] = {
+	{ 1, 0, REASON_USER_UNKNOWN },		/* other address status: on a recipient, its address */
+	{ 1, 1, REASON_USER_UNKNOWN },		/* bad destination mailbox address */
+	{ 1, 2, REASON_HOST_UNKNOWN },		/* bad destination system address */
+	{ 1, 3, REASON_USER_UNKNOWN },		/* bad destination mailbox address syntax */
+	{ 1, 4, REASON_SYNTAX_ERROR },		/* destination mailbox address ambiguous */
+	{ 1, 6, REASON_HAS_MOVED },		/* destination mailbox has moved */
+	{ 1, 7, REASON_REJECTED },		/* bad sender's mailbox address syntax */
+	{ 1, 8, REASON_REJECTED },		/* bad sender's system address */
+	{ 1, 10, REASON_NOT_ACCEPT },		/* RFC 7505: recipient domain has a null MX */
+	{ 2, 0, REASON_FILTERED },		/* other mailbox status: in practice filters */
+	{ 2, 1, REASON_MAILBOX_DISABLED },	/* mailbox disabled, not accepting messages */
+	{ 2, 2, REASON_MAILBOX_FULL },
+	{ 2, 3, REASON_MESSAGE_TOO_LARGE },	/* message length exceeds administrative limit */
+	{ 2, 4, REASON_SYSTEM_ERROR },		/* mailing list expansion problem */
+	{ 3, 4, REASON_MESSAGE_TOO_LARGE },
+	{ 3, -1, REASON_SYSTEM_ERROR },
+	{ 4, 3, REASON_SYSTEM_ERROR },		/* directory server failure */
+	{ 4, 7, REASON_EXPIRED },		/* delivery time expired */
+	{ 4, -1, REASON_NETWORK_ERROR },
+	{ 5, 3, REASON_RATE_LIMITED },		/* too many recipients */
+	{ 5, -1, REASON_SYNTAX_ERROR },
+	{ 6, -1, REASON_POLICY },		/* media/content not acceptable */
+	{ 7, 13, REASON_MAILBOX_DISABLED },	/* user account disabled */
+	{ 7, 17, REASON_HAS_MOVED },		/* RFC 8098... mailbox owner has changed */
+	{ 7, 25, REASON_BLOCKED },		/* reverse DNS validation failed */
+	{ 7, 27, REASON_REJECTED },		/* sender address has null MX */
+	{ 7, 28, REASON_RATE_LIMITED },		/* mail flood detected */
+	{ 7, -1, REASON_POLICY },
+};
+
+/* Codes too generic to say anything on their own: wording found anywhere in the report's text
+ * may decide instead. */
+static bool
+status_generic(const char *status)
+{
+	if (status[0] == '\0')
+		return true;
+	const char *d = strchr(status, '.');
+	return d == NULL || strcmp(d, ".0.0") == 0 || strcmp(d, ".5.0") == 0 ||
+	    strcmp(d, ".7.0") == 0 || strcmp(d, ".7.1") == 0 || strcmp(d, ".1.0") == 0 ||
+	    strcmp(d, ".2.0") == 0 || strcmp(d, ".3.0") == 0 || strcmp(d, ".4.0") == 0;
+}
+
+static bool
+status_reason(const char *status, enum bounce_reason *reason_r)
+{
+	int cls, subject, detail;
+	char tail;
+	if (sscanf(status, "%d.%d.%d%c", &cls, &subject, &detail, &tail) != 3)
+		return false;
+	for (size_t i = 0; i < sizeof status_table / sizeof status_table[0]; i++)
+		if (status_table[i].subject == subject &&
+		    (status_table[i].detail == detail || status_table[i].detail == -1)) {
+			*reason_r = status_table[i].reason;
+			return true;
+		}
+	return false;
+}
+
+/* RFC 5321 reply codes → reason when neither status nor wording decides. */
+static bool
+smtp_reason(const char *code, enum bounce_reason *reason_r)
+{
+	static const struct {
+		const char *code;
+		enum bounce_reason reason;
+	} t[] = {
+		{ "421", REASON_NETWORK_ERROR },	/* service not available, closing channel */
+		{ "451", REASON_SYSTEM_ERROR },		/* local error in processing */
+		{ "452", REASON_MAILBOX_FULL },		/* insufficient system storage */
+		{ "500", REASON_SYNTAX_ERROR },
+		{ "501", REASON_SYNTAX_ERROR },
+		{ "502", REASON_SYNTAX_ERROR },
+		{ "503", REASON_SYNTAX_ERROR },
+		{ "504", REASON_SYNTAX_ERROR },
+		{ "552", REASON_MAILBOX_FULL },		/* exceeded storage allocation */
+	};
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+		if (strcmp(code, t[i].code) == 0) {
+			*reason_r = t[i].reason;
+			return true;
+		}
+	return false;
+}
+
+static bool
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Length of an RFC 3463 code "C.S.D" at p (class 2/4/5, subject 0-7, up to 3-digit detail),
+ * not part of a longer dotted number (an IP address, a version), or 0. */
+static size_t
+status_at(const char *p, const char *start, const char *end)
+{
+	if (p > start && (is_digit(p[-1]) || p[-1] == '.'))
+		return 0;
+	if (end - p < 5 || (p[0] != '2' && p[0] != '4' && p[0] != '5') || p[1] != '.')
+		return 0;
+	if (!is_digit(p[2]) || p[2] > '7')
+		return 0;
+	size_t i = 3;
+	if (is_digit(p[i]))
+		return 0;	/* subject has one digit */
+	if (p[i] != '.')
+		return 0;
+	i++;
+	size_t d = 0;
+	while (p + i < end && is_digit(p[i]) && d < 4)
+		i++, d++;
+	if (d == 0 || d > 3)
+		return 0;
+	if (p + i < end && (p[i] == '.' && p + i + 1 < end && is_digit(p[i + 1])))
+		return 0;
+	return i;
+}
+
+/* An SMTP reply code "ddd" at p, followed by a space, '-', or the end, not inside a number. */
+static bool
+smtp_at(const char *p, const char *start, const char *end)
+{
+	if (p > start && (is_digit(p[-1]) || p[-1] == '.' || p[-1] == '-' || p[-1] == '#' ||
+	    (p[-1] >= 'A' && p[-1] <= 'Z') || (p[-1] >= 'a' && p[-1] <= 'z')))
+		return false;
+	if (end - p < 3 || (p[0] != '2' && p[0] != '4' && p[0] != '5'))
+		return false;
+	if (!is_digit(p[1]) || p[1] > '5' || !is_digit(p[2]))
+		return false;
+	if (end - p == 3)
+		return true;
+	return p[3] == ' ' || p[3] == '-' || p[3] == '\n' || p[3] == '\t' || p[3] == ')' ||
+	    p[3] == ',' || (p[3] == '.' && (end - p == 4 || !is_digit(p[4])));
+}
+
+void
+classify_extract_codes(const char *text, size_t len, char status[16], char smtp_code[4])
+{
+	if (text == NULL)
+		return;
+	const char *end = text + len;
+	bool want_status = status[0] == '\0', want_code = smtp_code[0] == '\0';
+	/* A reply code directly followed by its enhanced code is the best evidence of both. */
+	for (const char *p = text; (want_status || want_code) && p + 9 <= end; p++) {
+		if (!smtp_at(p, text, end) || (p[3] != ' ' && p[3] != '-'))
+			continue;
+		size_t sl = status_at(p + 4, text, end);
+		if (sl == 0 || p[4] != p[0])
+			continue;
+		if (want_code) {
+			memcpy(smtp_code, p, 3);
+			smtp_code[3] = '\0';
+		}
+		if (want_status) {
+			memcpy(status, p + 4, sl);
+			status[sl] = '\0';
+		}
+		return;
+	}
+	for (const char *p = text; want_status && p < end; p++) {
+		size_t sl = status_at(p, text, end);
+		if (sl > 0 && sl < 16) {
+			memcpy(status, p, sl);
+			status[sl] = '\0';
+			break;
+		}
+	}
+	for (const char *p = text; want_code && p < end; p++)
+		if (smtp_at(p, text, end)) {
+			memcpy(smtp_code, p, 3);
+			smtp_code[3] = '\0';
+			break;
+		}
+}
+
+static bool
+is_hard(enum bounce_reason r)
+{
+	return r == REASON_USER_UNKNOWN || r == REASON_HOST_UNKNOWN || r == REASON_HAS_MOVED ||
+	    r == REASON_NOT_ACCEPT;
+}
+
+void
+classify_recipient(struct bounce_recipient *rc, const char *context, size_t context_len,
+    const struct rules *rules)
+{
+	if (rc->class_ == CLASS_COMPLAINT || rc->class_ == CLASS_AUTOREPLY)
+		return;
+	const char *action = rc->action != NULL ? rc->action : "";
+	struct strbuf ev = STRBUF_INIT;
+	if (strcmp(action, "delivered") == 0 || strcmp(action, "relayed") == 0 ||
+	    strcmp(action, "expanded") == 0) {
+		rc->class_ = CLASS_NONE;
+		rc->reason = REASON_DELIVERED;
+		rc->blame = BLAME_NONE;
+		strbuf_printf(&ev, "action %s", action);
+		free(rc->evidence);
+		rc->evidence = strbuf_detach(&ev);
+		return;
+	}
+	const char *diag = rc->diagnostic != NULL ? rc->diagnostic : "";
+	bool status_given = rc->status[0] != '\0';
+	classify_extract_codes(diag, strlen(diag), rc->status, rc->smtp_code);
+	bool delayed = strcmp(action, "delayed") == 0;
+	bool temporary = delayed || rc->status[0] == '4' || (rc->status[0] == '\0' && rc->smtp_code[0] == '4');
+
+	enum bounce_reason reason = REASON_UNKNOWN;
+	const char *rule = NULL;
+	bool limit = false, decided = false;
+	if (rc->status[0] != '\0')
+		strbuf_printf(&ev, "status %s (%s)", rc->status, status_given ? "Status field" : "diagnostic");
+	if (rc->smtp_code[0] != '\0')
+		strbuf_printf(&ev, "%ssmtp %s", ev.len ? "; " : "", rc->smtp_code);
+	if (diag[0] != '\0' && rules_reason(rules, diag, strlen(diag), &reason, &rule, &limit)) {
+		decided = true;
+		strbuf_printf(&ev, "%swording of the diagnostic (rule %s)", ev.len ? "; " : "", rule);
+	}
+	if (!decided && !delayed && status_reason(rc->status, &reason)) {
+		/* A specific code wins over wording elsewhere in the report; a generic one does not. */
+		decided = !status_generic(rc->status);
+		if (decided)
+			strbuf_printf(&ev, "%scode %s", ev.len ? "; " : "", rc->status);
+	}
+	if (!decided && context != NULL && context_len > 0 &&
+	    rules_reason(rules, context, context_len, &reason, &rule, &limit)) {
+		decided = true;
+		strbuf_printf(&ev, "%swording of the report text (rule %s)", ev.len ? "; " : "", rule);
+	}
+	if (!decided && delayed) {
+		reason = REASON_EXPIRED;
+		decided = true;
+		strbuf_printf(&ev, "%saction delayed", ev.len ? "; " : "");
+	}
+	if (!decided && status_reason(rc->status, &reason)) {
+		decided = true;
+		strbuf_printf(&ev, "%scode %s", ev.len ? "; " : "", rc->status);
+	}
+	if (!decided && rc->smtp_code[0] != '\0' && smtp_reason(rc->smtp_code, &reason)) {
+		decided = true;
+		strbuf_printf(&ev, "%sreply code %s", ev.len ? "; " : "", rc->smtp_code);
+	}
+	if (!decided) {
+		reason = REASON_UNKNOWN;
+		strbuf_printf(&ev, "%snothing conclusive", ev.len ? "; " : "");
+	}
+	if (limit)
+		strbuf_printf(&ev, "; a wording rule hit the regex limit");
+
+	rc->reason = reason;
+	rc->class_ = bounce_reason_class(reason);
+	rc->blame = bounce_reason_blame(reason);
+	/* Hard means permanently undeliverable: never for a temporary failure or a delay. */
+	if (rc->class_ == CLASS_HARD && (temporary || !is_hard(reason)))
+		rc->class_ = CLASS_SOFT;
+	if (rc->class_ != CLASS_HARD && is_hard(reason) && temporary)
+		strbuf_printf(&ev, "; temporary, so soft");
+	strbuf_printf(&ev, " → %s", bounce_reason_name(reason));
+	if (rule != NULL)
+		bounce_set(&rc->rule, rule);
+	free(rc->evidence);
+	rc->evidence = strbuf_detach(&ev);
+}

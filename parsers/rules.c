@@ -1,11 +1,454 @@
-/* placeholder: replaced by its owner */
+/* The heuristic rule engine: loading and compiling rule files, and matching them with bounded
+ * work. What the rules mean for a message (families, recipients) is in rules_extract.c. */
+#define PCRE2_CODE_UNIT_WIDTH 8
 #include "rules.h"
-struct rules { int unused; };
-struct rules *rules_load(const char *const *paths, size_t npaths, char **error_r) { return NULL; }
-void rules_free(struct rules *rules) { }
-static struct rules builtin;
-const struct rules *rules_builtin(void) { return &builtin; }
-const char *rules_default_dir(void) { return ""; }
-size_t rules_extract(const struct rules *rules, const struct mime_message *m, struct bounce_report *r) { return 0; }
-bool rules_reason(const struct rules *rules, const char *text, size_t len, enum bounce_reason *reason_r, const char **rule_r, bool *limit_hit_r) { return false; }
-bool rules_is_bounce_sender(const struct rules *rules, const struct mime_message *m) { return false; }
+#include "rules_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bounced-config.h"
+#include "limits.h"
+#include "strbuf.h"
+
+/* A rule file larger than this is refused: the shipped ones are a few KiB. */
+#define RULES_FILE_MAX_BYTES	(4u * 1024 * 1024)
+/* Rules in one set, all files together: bounds compile time and memory at start-up. */
+#define RULES_MAX		10000
+/* Longest pattern after joining continuation lines. */
+#define RULES_PATTERN_MAX	8192
+
+struct rules_embedded { const char *name; const char *text; size_t len; };
+extern const struct rules_embedded rules_embedded[];
+extern const size_t rules_embedded_count;
+
+static const struct {
+	const char *name;
+	enum rule_type type;
+} type_names[] = {
+	{ "family", RULE_FAMILY },
+	{ "sender", RULE_SENDER },
+	{ "cut", RULE_CUT },
+	{ "recipient", RULE_RECIPIENT },
+	{ "delayed", RULE_DELAYED },
+	{ "reason", RULE_REASON },
+};
+
+static void
+rule_clear(struct rule *ru)
+{
+	free(ru->name);
+	free(ru->field);
+	free(ru->value);
+	free(ru->origin);
+	pcre2_code_free(ru->re);
+	memset(ru, 0, sizeof *ru);
+}
+
+void
+rules_free(struct rules *rules)
+{
+	if (rules == NULL)
+		return;
+	for (size_t i = 0; i < rules->n; i++)
+		rule_clear(&rules->v[i]);
+	free(rules->v);
+	pcre2_match_context_free(rules->mctx);
+	pcre2_jit_stack_free(rules->jit_stack);
+	free(rules);
+}
+
+static struct rules *
+rules_new(void)
+{
+	struct rules *rules = xcalloc(1, sizeof *rules);
+	rules->mctx = pcre2_match_context_create(NULL);
+	if (rules->mctx == NULL)
+		abort();
+	/* Every match is bounded: a hostile bounce must not make a rule backtrack for ever. */
+	pcre2_set_match_limit(rules->mctx, LIMIT_REGEX_MATCH);
+	pcre2_set_depth_limit(rules->mctx, LIMIT_REGEX_DEPTH);
+	rules->jit_stack = pcre2_jit_stack_create(32 * 1024, 512 * 1024, NULL);
+	if (rules->jit_stack != NULL)
+		pcre2_jit_stack_assign(rules->mctx, NULL, rules->jit_stack);
+	return rules;
+}
+
+static void set_error(char **error_r, const char *origin, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void
+set_error(char **error_r, const char *origin, int line, const char *fmt, ...)
+{
+	if (error_r == NULL)
+		return;
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		msg[0] = '\0';	/* a cut message is still a useful one */
+	struct strbuf b = STRBUF_INIT;
+	strbuf_printf(&b, "%s:%d: %s", origin, line, msg);
+	*error_r = strbuf_detach(&b);
+}
+
+static bool
+parse_type(const char *s, enum rule_type *t)
+{
+	for (size_t i = 0; i < sizeof type_names / sizeof type_names[0]; i++)
+		if (strcmp(s, type_names[i].name) == 0) {
+			*t = type_names[i].type;
+			return true;
+		}
+	return false;
+}
+
+/* Splits the next whitespace-separated word off *p (modified in place). */
+static char *
+next_word(char **p)
+{
+	char *s = *p;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s == '\0')
+		return NULL;
+	char *w = s;
+	while (*s != '\0' && *s != ' ' && *s != '\t')
+		s++;
+	if (*s != '\0')
+		*s++ = '\0';
+	*p = s;
+	return w;
+}
+
+static int
+group(const pcre2_code *re, const char *name)
+{
+	int n = pcre2_substring_number_from_name(re, (PCRE2_SPTR)name);
+	return n > 0 ? n : -1;
+}
+
+static bool compile_rule(struct rules *rules, const char *name, const char *type,
+    const char *where, const char *value, const char *p, const char *origin, int lineno,
+    char **error_r);
+
+/* Compiles one rule "NAME TYPE WHERE VALUE PATTERN" (line) whose pattern goes on in cont. */
+static bool
+add_rule(struct rules *rules, char *line, const char *cont, const char *origin, int lineno,
+    char **error_r)
+{
+	char *p = line;
+	char *name = next_word(&p), *type = next_word(&p), *where = next_word(&p);
+	char *value = next_word(&p);
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (name == NULL || type == NULL || where == NULL || value == NULL ||
+	    (*p == '\0' && *cont == '\0')) {
+		set_error(error_r, origin, lineno, "expected NAME TYPE WHERE VALUE PATTERN");
+		return false;
+	}
+	struct strbuf pat = STRBUF_INIT;
+	strbuf_puts(&pat, p);
+	strbuf_puts(&pat, cont);
+	bool ok = compile_rule(rules, name, type, where, value, pat.s, origin, lineno, error_r);
+	strbuf_free(&pat);
+	return ok;
+}
+
+static bool
+compile_rule(struct rules *rules, const char *name, const char *type, const char *where,
+    const char *value, const char *p, const char *origin, int lineno, char **error_r)
+{
+	struct rule ru;
+	memset(&ru, 0, sizeof ru);
+	if (!parse_type(type, &ru.type)) {
+		set_error(error_r, origin, lineno, "unknown rule type '%s'", type);
+		return false;
+	}
+	if (ru.type == RULE_REASON && !bounce_reason_from_name(value, &ru.reason)) {
+		set_error(error_r, origin, lineno, "unknown reason '%s'", value);
+		return false;
+	}
+	if (rules->n >= RULES_MAX) {
+		set_error(error_r, origin, lineno, "too many rules");
+		return false;
+	}
+	if (strcasecmp(where, "text") == 0)
+		ru.where = WHERE_TEXT;
+	else if (strcasecmp(where, "diag") == 0)
+		ru.where = WHERE_DIAG;
+	else if (strcasecmp(where, "headers") == 0)
+		ru.where = WHERE_HEADERS;
+	else {
+		ru.where = WHERE_FIELD;
+		ru.field = xstrdup(where);
+	}
+
+	int errcode;
+	PCRE2_SIZE erroff;
+	uint32_t opts = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_CASELESS | PCRE2_MULTILINE |
+	    PCRE2_UCP;
+	ru.re = pcre2_compile((PCRE2_SPTR)p, PCRE2_ZERO_TERMINATED, opts, &errcode, &erroff, NULL);
+	if (ru.re == NULL) {
+		PCRE2_UCHAR msg[256];
+		pcre2_get_error_message(errcode, msg, sizeof msg);
+		set_error(error_r, origin, lineno, "%s at offset %zu", (const char *)msg, (size_t)erroff);
+		free(ru.field);
+		return false;
+	}
+	(void)pcre2_jit_compile(ru.re, PCRE2_JIT_COMPLETE);	/* without JIT it still works */
+	ru.g_addr = group(ru.re, "addr");
+	ru.g_code = group(ru.re, "code");
+	ru.g_status = group(ru.re, "status");
+	ru.g_diag = group(ru.re, "diag");
+	if (ru.type == RULE_RECIPIENT && ru.g_addr < 0) {
+		set_error(error_r, origin, lineno, "recipient rule '%s' needs a (?<addr>...) group", name);
+		pcre2_code_free(ru.re);
+		free(ru.field);
+		return false;
+	}
+	ru.name = xstrdup(name);
+	ru.value = xstrdup(value);
+	struct strbuf o = STRBUF_INIT;
+	strbuf_printf(&o, "%s:%d", origin, lineno);
+	ru.origin = strbuf_detach(&o);
+	if (rules->n == rules->cap) {
+		rules->cap = rules->cap ? rules->cap * 2 : 64;
+		rules->v = xrealloc(rules->v, rules->cap * sizeof *rules->v);
+	}
+	rules->v[rules->n++] = ru;
+	return true;
+}
+
+/* Parses a whole rule file held in memory. A line that starts with white space continues the
+ * pattern of the rule above it (joined without the leading white space). */
+static bool
+add_text(struct rules *rules, const char *origin, const char *text, size_t len, char **error_r)
+{
+	struct strbuf cur = STRBUF_INIT, cont = STRBUF_INIT;
+	int cur_line = 0, lineno = 0;
+	bool ok = true;
+	const char *p = text, *end = text + len;
+	while (ok && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl != NULL ? nl : end;
+		lineno++;
+		size_t ll = (size_t)(le - p);
+		if (ll > 0 && p[ll - 1] == '\r')
+			ll--;
+		if (memchr(p, '\0', ll) != NULL) {
+			set_error(error_r, origin, lineno, "NUL byte in rule");
+			ok = false;
+			break;
+		}
+		bool cont_line = ll > 0 && (p[0] == ' ' || p[0] == '\t');
+		const char *q = p;
+		while (q < p + ll && (*q == ' ' || *q == '\t'))
+			q++;
+		bool blank = q == p + ll || *q == '#';
+		if (blank) {
+			/* comments and blank lines neither end nor continue a rule */
+		} else if (cont_line && cur.len == 0) {
+			set_error(error_r, origin, lineno, "continuation line without a rule");
+			ok = false;
+		} else if (cont_line) {
+			strbuf_append(&cont, q, (size_t)(p + ll - q));
+			if (cur.len + cont.len > RULES_PATTERN_MAX) {
+				set_error(error_r, origin, cur_line, "rule too long");
+				ok = false;
+			}
+		} else {
+			if (cur.len > 0)
+				ok = add_rule(rules, cur.s, cont.s != NULL ? cont.s : "", origin, cur_line,
+				    error_r);
+			strbuf_reset(&cur);
+			strbuf_reset(&cont);
+			strbuf_append(&cur, p, ll);
+			cur_line = lineno;
+		}
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+	if (ok && cur.len > 0)
+		ok = add_rule(rules, cur.s, cont.s != NULL ? cont.s : "", origin, cur_line, error_r);
+	strbuf_free(&cur);
+	strbuf_free(&cont);
+	return ok;
+}
+
+static bool
+add_file(struct rules *rules, const char *path, char **error_r)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		set_error(error_r, path, 0, "%s", strerror(errno));
+		return false;
+	}
+	struct strbuf b = STRBUF_INIT;
+	char buf[8192];
+	size_t n;
+	bool ok = true;
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+		strbuf_append(&b, buf, n);
+		if (b.len > RULES_FILE_MAX_BYTES) {
+			set_error(error_r, path, 0, "file larger than %u bytes", RULES_FILE_MAX_BYTES);
+			ok = false;
+			break;
+		}
+	}
+	if (ok && ferror(f)) {
+		set_error(error_r, path, 0, "%s", strerror(errno));
+		ok = false;
+	}
+	fclose(f);
+	if (ok)
+		ok = add_text(rules, path, b.s != NULL ? b.s : "", b.len, error_r);
+	strbuf_free(&b);
+	return ok;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A directory stands for its *.rules files in name order. */
+static bool
+add_path(struct rules *rules, const char *path, char **error_r)
+{
+	DIR *d = opendir(path);
+	if (d == NULL)
+		return add_file(rules, path, error_r);
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name);
+		if (l < 7 || de->d_name[0] == '.' || strcmp(de->d_name + l - 6, ".rules") != 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			names = xrealloc(names, cap * sizeof *names);
+		}
+		struct strbuf b = STRBUF_INIT;
+		strbuf_printf(&b, "%s/%s", path, de->d_name);
+		names[n++] = strbuf_detach(&b);
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(names, n, sizeof *names, cmp_str);
+	bool ok = true;
+	for (size_t i = 0; i < n; i++) {
+		if (ok)
+			ok = add_file(rules, names[i], error_r);
+		free(names[i]);
+	}
+	free(names);
+	return ok;
+}
+
+struct rules *
+rules_load(const char *const *paths, size_t npaths, char **error_r)
+{
+	struct rules *rules = rules_new();
+	/* Later files first: an operator's local file overrides the shipped ones. */
+	for (size_t i = npaths; i-- > 0;)
+		if (!add_path(rules, paths[i], error_r)) {
+			rules_free(rules);
+			return NULL;
+		}
+	return rules;
+}
+
+struct rules *
+rules_load_text(const char *origin, const char *text, size_t len, char **error_r)
+{
+	struct rules *rules = rules_new();
+	if (!add_text(rules, origin, text, len, error_r)) {
+		rules_free(rules);
+		return NULL;
+	}
+	return rules;
+}
+
+const struct rules *
+rules_builtin(void)
+{
+	static struct rules *builtin;
+	if (builtin != NULL)
+		return builtin;
+	struct rules *rules = rules_new();
+	for (size_t i = 0; i < rules_embedded_count; i++) {
+		char *err = NULL;
+		/* The shipped rules are tested at build time (tests/rules); a failure here is a
+		 * broken build, not bad input. */
+		if (!add_text(rules, rules_embedded[i].name, rules_embedded[i].text,
+		    rules_embedded[i].len, &err)) {
+			fprintf(stderr, "bounced: built-in rules: %s\n", err);
+			abort();
+		}
+	}
+	builtin = rules;
+	return builtin;
+}
+
+const char *
+rules_default_dir(void)
+{
+	return BOUNCED_DATADIR "/rules";
+}
+
+int
+rules_match(const struct rules *rules, const struct rule *ru, const char *s, size_t len,
+    size_t start, pcre2_match_data *md, bool *limit_hit)
+{
+	int rc = pcre2_match(ru->re, (PCRE2_SPTR)s, len, start, 0, md, rules->mctx);
+	if (rc >= 0)
+		return rc > 0 ? rc : 1;
+	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
+	    rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT) {
+		if (limit_hit != NULL)
+			*limit_hit = true;
+	}
+	return -1;
+}
+
+bool
+rules_reason(const struct rules *rules, const char *text, size_t len,
+    enum bounce_reason *reason_r, const char **rule_r, bool *limit_hit_r)
+{
+	if (rules == NULL)
+		rules = rules_builtin();
+	if (text == NULL || len == 0)
+		return false;
+	bool hit = false;
+	for (size_t i = 0; i < rules->n; i++) {
+		const struct rule *ru = &rules->v[i];
+		if (ru->type != RULE_REASON)
+			continue;
+		pcre2_match_data *md = pcre2_match_data_create_from_pattern(ru->re, NULL);
+		if (md == NULL)
+			abort();
+		int rc = rules_match(rules, ru, text, len, 0, md, &hit);
+		pcre2_match_data_free(md);
+		if (rc > 0) {
+			*reason_r = ru->reason;
+			*rule_r = ru->name;
+			if (limit_hit_r != NULL && hit)
+				*limit_hit_r = true;
+			return true;
+		}
+	}
+	if (limit_hit_r != NULL && hit)
+		*limit_hit_r = true;
+	return false;
+}

@@ -1,0 +1,477 @@
+/* Reading a free-form bounce with the compiled rules: which mail system wrote it (family), where
+ * its own text ends and the returned message starts (cut), and which recipients failed and why
+ * (recipient rules with named groups addr, code, status, diag). */
+#include "rules.h"
+#include "rules_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "classify.h"
+#include "header.h"
+#include "limits.h"
+#include "strbuf.h"
+
+/* Lines of text after a recipient that are read as its diagnostic when the rule captured none. */
+#define EXTRACT_DIAG_LINES	6
+
+struct extract {
+	const struct rules *rules;
+	const struct mime_message *m;
+	struct strbuf text;		/* human-readable text, returned message cut off */
+	const char *family;		/* value of the family rule that matched, or NULL */
+	const char *family_rule;
+	bool limit_hit;
+	struct strbuf exclude;		/* "\naddr\naddr\n": the bounce's own From/To */
+};
+
+static pcre2_match_data *
+md_new(const struct rule *ru)
+{
+	pcre2_match_data *md = pcre2_match_data_create_from_pattern(ru->re, NULL);
+	if (md == NULL)
+		abort();
+	return md;
+}
+
+/* Does ru match s at all? */
+static bool
+matches(struct extract *x, const struct rule *ru, const char *s, size_t len, size_t *start_r)
+{
+	pcre2_match_data *md = md_new(ru);
+	int rc = rules_match(x->rules, ru, s, len, 0, md, &x->limit_hit);
+	if (rc > 0 && start_r != NULL)
+		*start_r = pcre2_get_ovector_pointer(md)[0];
+	pcre2_match_data_free(md);
+	return rc > 0;
+}
+
+/* Calls fn for each unfolded value of the field called name in a header block. */
+static bool
+field_matches(struct extract *x, const struct rule *ru, const char *block, size_t len)
+{
+	struct strbuf val = STRBUF_INIT, dec = STRBUF_INIT;
+	size_t nlen = strlen(ru->field);
+	const char *p = block, *end = block + len;
+	bool hit = false;
+	while (!hit && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl != NULL ? nl : end;
+		if ((size_t)(le - p) > nlen && strncasecmp(p, ru->field, nlen) == 0 && p[nlen] == ':') {
+			strbuf_reset(&val);
+			strbuf_append(&val, p + nlen + 1, (size_t)(le - p - nlen - 1));
+			while (nl != NULL && nl + 1 < end && (nl[1] == ' ' || nl[1] == '\t')) {
+				p = nl + 1;
+				nl = memchr(p, '\n', (size_t)(end - p));
+				le = nl != NULL ? nl : end;
+				strbuf_putc(&val, ' ');
+				strbuf_append(&val, p, (size_t)(le - p));
+				if (val.len > LIMIT_FIELD_BYTES)
+					break;
+			}
+			strbuf_reset(&dec);
+			header_decode_2047(val.s, val.len, &dec);
+			hit = matches(x, ru, dec.s != NULL ? dec.s : "", dec.len, NULL);
+		}
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+	strbuf_free(&val);
+	strbuf_free(&dec);
+	return hit;
+}
+
+static bool
+rule_hits_message(struct extract *x, const struct rule *ru)
+{
+	const struct mime_message *m = x->m;
+	switch (ru->where) {
+	case WHERE_FIELD:
+		return m->headers != NULL && field_matches(x, ru, m->headers, m->headers_len);
+	case WHERE_HEADERS:
+		return m->headers != NULL && matches(x, ru, m->headers, m->headers_len, NULL);
+	case WHERE_TEXT:
+		return x->text.len > 0 && matches(x, ru, x->text.s, x->text.len, NULL);
+	case WHERE_DIAG:
+		break;
+	}
+	return false;
+}
+
+static bool
+is_human_part(const struct mime_part *p)
+{
+	return !p->in_returned && p->body_len > 0 &&
+	    (strcmp(p->content_type, "text/plain") == 0 || strcmp(p->content_type, "text/html") == 0);
+}
+
+/* HTML reports: tags dropped, block ends made line breaks, a few entities decoded. */
+static void
+append_html(struct strbuf *out, const char *p, size_t len)
+{
+	static const struct { const char *ent; char c; } ents[] = {
+		{ "&lt;", '<' }, { "&gt;", '>' }, { "&amp;", '&' }, { "&nbsp;", ' ' }, { "&quot;", '"' },
+	};
+	const char *end = p + len;
+	while (p < end) {
+		if (*p == '<') {
+			const char *q = memchr(p, '>', (size_t)(end - p));
+			if (q == NULL)
+				break;
+			if ((q - p >= 3 && (strncasecmp(p, "<br", 3) == 0 || strncasecmp(p, "<p", 2) == 0 ||
+			    strncasecmp(p, "</p", 3) == 0 || strncasecmp(p, "</tr", 4) == 0 ||
+			    strncasecmp(p, "</div", 5) == 0 || strncasecmp(p, "</li", 4) == 0)))
+				strbuf_putc(out, '\n');
+			p = q + 1;
+			continue;
+		}
+		bool done = false;
+		if (*p == '&')
+			for (size_t i = 0; i < sizeof ents / sizeof ents[0]; i++) {
+				size_t el = strlen(ents[i].ent);
+				if ((size_t)(end - p) >= el && strncasecmp(p, ents[i].ent, el) == 0) {
+					strbuf_putc(out, ents[i].c);
+					p += el;
+					done = true;
+					break;
+				}
+			}
+		if (!done)
+			strbuf_putc(out, *p++);
+	}
+}
+
+/* The human-readable text of the report: text parts outside the returned original (HTML only
+ * when there is no plain text), lines quoted with '>' dropped (a person quoting a bounce is not
+ * a bounce), each part cut where a cut rule says the returned message starts. */
+static void
+build_text(struct extract *x)
+{
+	const struct mime_message *m = x->m;
+	bool have_plain = false;
+	for (size_t i = 0; i < m->nparts; i++)
+		if (is_human_part(&m->parts[i]) && strcmp(m->parts[i].content_type, "text/plain") == 0)
+			have_plain = true;
+	struct strbuf part = STRBUF_INIT;
+	for (size_t i = 0; i < m->nparts; i++) {
+		const struct mime_part *p = &m->parts[i];
+		if (!is_human_part(p) || (have_plain && strcmp(p->content_type, "text/html") == 0))
+			continue;
+		size_t blen = p->body_len < LIMIT_TEXT_BYTES ? p->body_len : LIMIT_TEXT_BYTES;
+		strbuf_reset(&part);
+		if (strcmp(p->content_type, "text/html") == 0)
+			append_html(&part, p->body, blen);
+		else
+			strbuf_append(&part, p->body, blen);
+		if (part.len == 0)
+			continue;
+		size_t cut = part.len;
+		for (size_t k = 0; k < x->rules->n; k++) {
+			const struct rule *ru = &x->rules->v[k];
+			size_t at;
+			if (ru->type == RULE_CUT && matches(x, ru, part.s, cut, &at) && at < cut)
+				cut = at;
+		}
+		const char *s = part.s, *end = part.s + cut;
+		while (s < end) {
+			const char *nl = memchr(s, '\n', (size_t)(end - s));
+			const char *le = nl != NULL ? nl : end;
+			if (*s != '>')
+				strbuf_append(&x->text, s, (size_t)(le - s));
+			if (*s != '>' || nl == NULL)
+				strbuf_putc(&x->text, '\n');
+			s = le + 1;
+		}
+		strbuf_putc(&x->text, '\n');
+	}
+	strbuf_free(&part);
+}
+
+static void
+detect_family(struct extract *x)
+{
+	for (size_t i = 0; i < x->rules->n; i++) {
+		const struct rule *ru = &x->rules->v[i];
+		if (ru->type == RULE_FAMILY && rule_hits_message(x, ru)) {
+			x->family = ru->value;
+			x->family_rule = ru->name;
+			return;
+		}
+	}
+}
+
+static bool
+any_hit(struct extract *x, enum rule_type t)
+{
+	for (size_t i = 0; i < x->rules->n; i++) {
+		const struct rule *ru = &x->rules->v[i];
+		if (ru->type == t && rule_hits_message(x, ru))
+			return true;
+	}
+	return false;
+}
+
+/* addr as a rule captured it: brackets, quotes and trailing punctuation dropped, the domain
+ * lowercased. False when it is not a plausible local@domain. */
+static bool
+clean_address(const char *p, size_t len, struct strbuf *out)
+{
+	while (len > 0 && strchr("<\"'([ \t", *p) != NULL)
+		p++, len--;
+	while (len > 0 && strchr(">\"')]:;,. \t", p[len - 1]) != NULL)
+		len--;
+	if (len > 7 && strncasecmp(p, "mailto:", 7) == 0)
+		p += 7, len -= 7;
+	if (len == 0 || len > LIMIT_ADDRESS_BYTES)
+		return false;
+	const char *at = NULL;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c <= ' ' || c == '<' || c == '>' || c == ',' || c == '(' || c == ')')
+			return false;
+		if (c == '@')
+			at = p + i;
+	}
+	if (at == NULL || at == p || at == p + len - 1)
+		return false;
+	strbuf_reset(out);
+	strbuf_append(out, p, len);
+	for (char *d = out->s + (at - p) + 1; *d != '\0'; d++)
+		if (*d >= 'A' && *d <= 'Z')
+			*d = (char)(*d - 'A' + 'a');
+	return true;
+}
+
+/* Diagnostic text: white space runs collapsed, trimmed, at most LIMIT_DIAGNOSTIC_BYTES. */
+static char *
+clean_diag(const char *p, size_t len)
+{
+	struct strbuf b = STRBUF_INIT;
+	bool space = false;
+	for (size_t i = 0; i < len && b.len < LIMIT_DIAGNOSTIC_BYTES - 4; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+			space = b.len > 0;
+			continue;
+		}
+		if (space)
+			strbuf_putc(&b, ' ');
+		space = false;
+		strbuf_putc(&b, (char)c);
+	}
+	/* Do not end inside a UTF-8 sequence after the cut. */
+	while (b.len > 0 && ((unsigned char)b.s[b.len - 1] & 0xC0) == 0x80)
+		b.len--;
+	if (b.len > 0 && ((unsigned char)b.s[b.len - 1] & 0x80) != 0)
+		b.len--;
+	if (b.s != NULL)
+		b.s[b.len] = '\0';
+	if (b.len == 0) {
+		strbuf_free(&b);
+		return NULL;
+	}
+	return strbuf_detach(&b);
+}
+
+/* The lines after a recipient up to a blank line: its diagnostic when the rule captured none. */
+static char *
+paragraph_after(const char *s, size_t len, size_t from)
+{
+	const char *p = s + from, *end = s + len;
+	const char *nl = memchr(p, '\n', (size_t)(end - p));
+	if (nl != NULL && nl - p < 3)	/* rest of the recipient line is empty: start below it */
+		p = nl + 1;
+	while (p < end && *p == '\n')
+		p++;
+	const char *q = p;
+	for (int n = 0; n < EXTRACT_DIAG_LINES && q < end; n++) {
+		nl = memchr(q, '\n', (size_t)(end - q));
+		if (nl == NULL) {
+			q = end;
+			break;
+		}
+		q = nl + 1;
+		if (q < end && *q == '\n')
+			break;
+	}
+	return clean_diag(p, (size_t)(q - p));
+}
+
+static void
+group_copy(pcre2_match_data *md, int g, const char *s, char *dst, size_t dsize)
+{
+	if (g < 0 || dst[0] != '\0')
+		return;
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+	if (ov[2 * g] == PCRE2_UNSET)
+		return;
+	size_t l = ov[2 * g + 1] - ov[2 * g];
+	if (l == 0 || l >= dsize)
+		return;
+	memcpy(dst, s + ov[2 * g], l);
+	dst[l] = '\0';
+}
+
+static bool
+excluded(struct extract *x, const char *addr)
+{
+	const char *at = strchr(addr, '@');
+	size_t ll = (size_t)(at - addr);
+	if ((ll == 13 && strncasecmp(addr, "mailer-daemon", 13) == 0) ||
+	    (ll == 10 && strncasecmp(addr, "postmaster", 10) == 0))
+		return true;
+	if (x->exclude.len == 0)
+		return false;
+	size_t al = strlen(addr);
+	for (const char *p = x->exclude.s; (p = strcasestr(p, addr)) != NULL; p++)
+		if (p[-1] == '\n' && p[al] == '\n')
+			return true;
+	return false;
+}
+
+static void
+exclude_field(struct extract *x, const char *name)
+{
+	struct strbuf v = STRBUF_INIT, a = STRBUF_INIT;
+	if (x->m->headers != NULL && header_get(x->m->headers, x->m->headers_len, name, &v) &&
+	    address_extract(v.s, v.len, &a)) {
+		if (x->exclude.len == 0)
+			strbuf_putc(&x->exclude, '\n');
+		strbuf_append(&x->exclude, a.s, a.len);
+		strbuf_putc(&x->exclude, '\n');
+	}
+	strbuf_free(&v);
+	strbuf_free(&a);
+}
+
+/* Applies one recipient rule to the whole text. With add, new recipients are appended;
+ * recipients already in r get the diagnostic, status and code they lack. Returns the number of
+ * recipients the rule named. */
+static size_t
+run_recipient_rule(struct extract *x, const struct rule *ru, struct bounce_report *r, bool add,
+    bool delayed)
+{
+	const char *s = x->text.s;
+	size_t len = x->text.len, start = 0, found = 0;
+	pcre2_match_data *md = md_new(ru);
+	struct strbuf addr = STRBUF_INIT;
+	while (start < len && rules_match(x->rules, ru, s, len, start, md, &x->limit_hit) > 0) {
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+		size_t mend = ov[1];
+		start = mend > ov[0] ? mend : ov[0] + 1;
+		while (start < len && ((unsigned char)s[start] & 0xC0) == 0x80)
+			start++;
+		size_t a0 = ov[2 * ru->g_addr], a1 = ov[2 * ru->g_addr + 1];
+		if (a0 == PCRE2_UNSET || !clean_address(s + a0, a1 - a0, &addr) || excluded(x, addr.s))
+			continue;
+		struct bounce_recipient *rc = bounce_report_find(r, addr.s);
+		if (rc == NULL && !add)
+			continue;
+		if (rc == NULL && (rc = bounce_report_add(r, addr.s)) == NULL)
+			break;
+		found++;
+		if (rc->rule == NULL)
+			bounce_set(&rc->rule, ru->name);
+		if (rc->action == NULL || rc->action[0] == '\0')
+			bounce_set(&rc->action, delayed ? "delayed" : "failed");
+		if (rc->diagnostic == NULL || rc->diagnostic[0] == '\0') {
+			free(rc->diagnostic);
+			rc->diagnostic = NULL;
+			if (ru->g_diag >= 0 && ov[2 * ru->g_diag] != PCRE2_UNSET)
+				rc->diagnostic = clean_diag(s + ov[2 * ru->g_diag],
+				    ov[2 * ru->g_diag + 1] - ov[2 * ru->g_diag]);
+			if (rc->diagnostic == NULL)
+				rc->diagnostic = paragraph_after(s, len, mend);
+		}
+		group_copy(md, ru->g_status, s, rc->status, sizeof rc->status);
+		group_copy(md, ru->g_code, s, rc->smtp_code, sizeof rc->smtp_code);
+		if (rc->diagnostic != NULL)
+			classify_extract_codes(rc->diagnostic, strlen(rc->diagnostic), rc->status,
+			    rc->smtp_code);
+	}
+	strbuf_free(&addr);
+	pcre2_match_data_free(md);
+	return found;
+}
+
+/* Recipient rules, the recognised family's first, then the generic ones ("*"); the first rule
+ * that names anyone wins. */
+static size_t
+run_recipients(struct extract *x, struct bounce_report *r, bool add, bool delayed,
+    const char **rule_r)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 0 && x->family == NULL)
+			continue;
+		for (size_t i = 0; i < x->rules->n; i++) {
+			const struct rule *ru = &x->rules->v[i];
+			if (ru->type != RULE_RECIPIENT || ru->where != WHERE_TEXT)
+				continue;
+			if (pass == 0 ? strcmp(ru->value, x->family) != 0 : strcmp(ru->value, "*") != 0)
+				continue;
+			size_t n = run_recipient_rule(x, ru, r, add, delayed);
+			if (n > 0) {
+				*rule_r = ru->name;
+				return n;
+			}
+		}
+	}
+	return 0;
+}
+
+bool
+rules_is_bounce_sender(const struct rules *rules, const struct mime_message *m)
+{
+	struct extract x;
+	memset(&x, 0, sizeof x);
+	x.rules = rules != NULL ? rules : rules_builtin();
+	x.m = m;
+	for (size_t i = 0; i < x.rules->n; i++) {
+		const struct rule *ru = &x.rules->v[i];
+		if (ru->type == RULE_SENDER && ru->where != WHERE_TEXT && rule_hits_message(&x, ru))
+			return true;
+	}
+	return false;
+}
+
+size_t
+rules_extract(const struct rules *rules, const struct mime_message *m, struct bounce_report *r)
+{
+	struct extract x;
+	memset(&x, 0, sizeof x);
+	x.rules = rules != NULL ? rules : rules_builtin();
+	x.m = m;
+	build_text(&x);
+	detect_family(&x);
+	exclude_field(&x, "To");
+	exclude_field(&x, "From");
+
+	size_t added = 0;
+	const char *rule = NULL;
+	bool delayed = any_hit(&x, RULE_DELAYED);
+	if (r->nrcpts > 0) {
+		/* A DSN: only complete what its recipient groups lack. */
+		if (x.text.len > 0)
+			run_recipients(&x, r, false, false, &rule);
+	} else if (x.text.len > 0 && (x.family != NULL || rules_is_bounce_sender(x.rules, m))) {
+		added = run_recipients(&x, r, true, delayed, &rule);
+	}
+	if (added > 0) {
+		r->kind = KIND_HEURISTIC;
+		if (x.family != NULL)
+			bounce_set(&r->mta_family, x.family);
+		struct strbuf ev = STRBUF_INIT;
+		strbuf_printf(&ev, "free-form bounce: family %s (rule %s), recipients by rule %s",
+		    x.family != NULL ? x.family : "unknown", x.family_rule != NULL ? x.family_rule : "-",
+		    rule);
+		free(r->evidence);
+		r->evidence = strbuf_detach(&ev);
+	}
+	if (x.limit_hit)
+		r->flags |= BOUNCE_F_REGEX_LIMIT;
+	strbuf_free(&x.text);
+	strbuf_free(&x.exclude);
+	return added;
+}

@@ -1,0 +1,58 @@
+/* Internal to the rule engine (rules.c, rules_extract.c) and its tests: the compiled form of a
+ * rule set. Not a contract for other modules. */
+#ifndef BOUNCED_RULES_INT_H
+#define BOUNCED_RULES_INT_H
+
+#ifndef PCRE2_CODE_UNIT_WIDTH
+#define PCRE2_CODE_UNIT_WIDTH 8
+#endif
+#include <pcre2.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "report.h"
+
+enum rule_type {
+	RULE_FAMILY,		/* names the MTA family (value) when it matches */
+	RULE_SENDER,		/* the message was sent by a mail system (rules_is_bounce_sender) */
+	RULE_CUT,		/* in text: the returned message starts at the match */
+	RULE_RECIPIENT,		/* in text: a failed recipient (addr) and why (code, status, diag) */
+	RULE_DELAYED,		/* the report is a delay warning, not a failure */
+	RULE_REASON,		/* in a diagnostic: the wording that decides the reason (value) */
+};
+
+enum rule_where {
+	WHERE_TEXT,		/* the human-readable text before the returned message */
+	WHERE_DIAG,		/* a recipient's diagnostic */
+	WHERE_HEADERS,		/* the whole top-level header block */
+	WHERE_FIELD,		/* each value of one top-level header field (field) */
+};
+
+struct rule {
+	char *name;
+	enum rule_type type;
+	enum rule_where where;
+	char *field;		/* WHERE_FIELD: the field name */
+	char *value;		/* family name, "*" or "-" */
+	enum bounce_reason reason;	/* RULE_REASON */
+	pcre2_code *re;
+	int g_addr, g_code, g_status, g_diag;	/* capture group numbers, -1 when absent */
+	char *origin;		/* "FILE:LINE" */
+};
+
+struct rules {
+	struct rule *v;		/* in the order they are tried */
+	size_t n, cap;
+	pcre2_match_context *mctx;	/* LIMIT_REGEX_MATCH / LIMIT_REGEX_DEPTH on every match */
+	pcre2_jit_stack *jit_stack;
+};
+
+/* Compiles rules from one file held in memory (origin names it in errors). For tests. */
+struct rules *rules_load_text(const char *origin, const char *text, size_t len, char **error_r);
+
+/* Runs one rule on s[start..len) with the set's limits. Returns the pcre2_match count (> 0) on
+ * a match, -1 otherwise; a limit hit is no match and sets *limit_hit (may be NULL). */
+int rules_match(const struct rules *rules, const struct rule *ru, const char *s, size_t len,
+    size_t start, pcre2_match_data *md, bool *limit_hit);
+
+#endif
