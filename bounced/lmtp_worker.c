@@ -1,0 +1,430 @@
+/* Pre-forked parse workers. Frame to a worker: u32 rcpt_len, u32 data_len, rcpt, data (host
+ * byte order: both ends are this binary). Frame back: u32 len, report_pack() bytes. */
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "lmtp.h"
+#include "lmtp_worker.h"
+#include "strbuf.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define WORKER_NO_RLIMIT_AS 1	/* ASan reserves terabytes of shadow address space */
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WORKER_NO_RLIMIT_AS 1
+#endif
+#endif
+
+struct pjob {
+	void *job;
+	const char *rcpt;
+	const char *data;
+	size_t len;
+	struct pjob *next;
+};
+
+struct worker {
+	struct worker_pool *pool;
+	pid_t pid;
+	struct bufferevent *bev;
+	struct event *timer;
+	struct pjob *job;	/* being parsed, or NULL when idle */
+	uint32_t want;		/* length of the reply being read; 0 = reading its header */
+	bool have_len;
+	bool retire;		/* replace after the current job */
+};
+
+struct worker_pool {
+	struct event_base *base;
+	worker_done_fn *done;
+	struct worker_limits lim;
+	const struct bounce_options *opt;
+	struct worker **w;	/* slots; NULL = not running */
+	size_t nslots;
+	size_t n;		/* target count: slots at or over n are not refilled */
+	struct pjob *head, **tail;
+	size_t pending;		/* queued + being parsed */
+	struct event *kick;	/* fails queued jobs when no worker can be started */
+};
+
+static void dispatch(struct worker_pool *p);
+
+/* ---- the worker process ----------------------------------------------------------------- */
+
+static bool
+read_full(int fd, void *buf, size_t n)
+{
+	char *b = buf;
+	while (n > 0) {
+		ssize_t r = read(fd, b, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		b += r;
+		n -= (size_t)r;
+	}
+	return true;
+}
+
+static bool
+write_full(int fd, const void *buf, size_t n)
+{
+	const char *b = buf;
+	while (n > 0) {
+		ssize_t r = write(fd, b, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		b += r;
+		n -= (size_t)r;
+	}
+	return true;
+}
+
+/* RLIMIT_CPU counts the whole life of the process: allow cpu_s more seconds from now. */
+static void
+limit_cpu(unsigned int cpu_s)
+{
+	struct rusage ru;
+	struct rlimit rl;
+	if (cpu_s == 0 || getrusage(RUSAGE_SELF, &ru) != 0 || getrlimit(RLIMIT_CPU, &rl) != 0)
+		return;
+	rlim_t used = (rlim_t)ru.ru_utime.tv_sec + (rlim_t)ru.ru_stime.tv_sec + 1;
+	rlim_t want = used + cpu_s;
+	if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max)
+		want = rl.rlim_max;
+	rl.rlim_cur = want;
+	setrlimit(RLIMIT_CPU, &rl);
+}
+
+static void __attribute__((noreturn))
+worker_main(int fd, const struct worker_limits *lim, const struct bounce_options *opt)
+{
+#ifndef WORKER_NO_RLIMIT_AS
+	if (lim->mem_mb != 0) {
+		struct rlimit rl = { (rlim_t)lim->mem_mb * 1024 * 1024, (rlim_t)lim->mem_mb * 1024 * 1024 };
+		setrlimit(RLIMIT_AS, &rl);
+	}
+#endif
+	for (;;) {
+		uint32_t hdr[2];
+		if (!read_full(fd, hdr, sizeof hdr))
+			_exit(0);
+		if (hdr[0] > LIMIT_ADDRESS_BYTES || hdr[1] > LMTP_MAX_MESSAGE)
+			_exit(2);
+		char *rcpt = xmalloc((size_t)hdr[0] + 1);
+		char *data = xmalloc((size_t)hdr[1] + 1);
+		if (!read_full(fd, rcpt, hdr[0]) || !read_full(fd, data, hdr[1]))
+			_exit(2);
+		rcpt[hdr[0]] = '\0';
+		data[hdr[1]] = '\0';
+		limit_cpu(lim->cpu_s);
+		struct bounce_options o = *opt;
+		o.envelope_recipient = hdr[0] > 0 ? rcpt : NULL;
+		struct bounce_report *rep = bounce_parse(data, hdr[1], &o);
+		struct strbuf out = STRBUF_INIT;
+		report_pack(rep, &out);
+		uint32_t len = (uint32_t)out.len;
+		if (out.len > WORKER_MAX_REPLY || !write_full(fd, &len, sizeof len) ||
+		    !write_full(fd, out.s != NULL ? out.s : "", out.len))
+			_exit(2);
+		strbuf_free(&out);
+		bounce_report_free(rep);
+		free(rcpt);
+		free(data);
+	}
+}
+
+/* ---- the server side -------------------------------------------------------------------- */
+
+static void
+finish(struct worker_pool *p, struct pjob *j, struct bounce_report *rep, const char *why)
+{
+	p->pending--;
+	void *job = j->job;
+	free(j);
+	p->done(job, rep, why);
+}
+
+static void
+worker_stop(struct worker *w, char *why, size_t whysize)
+{
+	int status = 0;
+	pid_t r = waitpid(w->pid, &status, WNOHANG);
+	if (r == 0) {
+		kill(w->pid, SIGKILL);
+		r = waitpid(w->pid, &status, 0);
+	}
+	if (why != NULL) {
+		if (r == w->pid && WIFSIGNALED(status))
+			snprintf(why, whysize, "parse worker killed by signal %d%s", WTERMSIG(status),
+			    WTERMSIG(status) == SIGXCPU ? " (CPU limit)" : "");
+		else if (r == w->pid && WIFEXITED(status))
+			snprintf(why, whysize, "parse worker exited with status %d", WEXITSTATUS(status));
+		else
+			snprintf(why, whysize, "parse worker lost");
+	}
+	bufferevent_free(w->bev);
+	event_free(w->timer);
+	for (size_t i = 0; i < w->pool->nslots; i++)
+		if (w->pool->w[i] == w)
+			w->pool->w[i] = NULL;
+	free(w);
+}
+
+/* The worker died, misbehaved or overran: its message is failed as unparsed, the slot refilled. */
+static void
+worker_lost(struct worker *w, const char *what)
+{
+	struct worker_pool *p = w->pool;
+	struct pjob *j = w->job;
+	char why[128];
+	worker_stop(w, why, sizeof why);
+	if (what != NULL)
+		snprintf(why, sizeof why, "%s", what);
+	if (j != NULL)
+		finish(p, j, NULL, why);
+	dispatch(p);
+}
+
+static void
+worker_read(struct bufferevent *bev, void *arg)
+{
+	struct worker *w = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	for (;;) {
+		if (!w->have_len) {
+			if (evbuffer_get_length(in) < sizeof w->want)
+				return;
+			evbuffer_remove(in, &w->want, sizeof w->want);
+			w->have_len = true;
+			if (w->want > WORKER_MAX_REPLY || w->job == NULL) {
+				worker_lost(w, "parse worker sent a bad reply");
+				return;
+			}
+		}
+		if (evbuffer_get_length(in) < w->want)
+			return;
+		struct bounce_report *rep = report_unpack((const char *)evbuffer_pullup(in, w->want), w->want);
+		evbuffer_drain(in, w->want);
+		w->have_len = false;
+		struct pjob *j = w->job;
+		w->job = NULL;
+		evtimer_del(w->timer);
+		struct worker_pool *p = w->pool;
+		if (w->retire)
+			worker_stop(w, NULL, 0);
+		finish(p, j, rep, rep == NULL ? "parse worker sent a bad report" : NULL);
+		dispatch(p);
+		return;	/* w may be gone; one reply per job anyway */
+	}
+}
+
+static void
+worker_event(struct bufferevent *bev, short what, void *arg)
+{
+	worker_lost(arg, NULL);
+}
+
+static void
+worker_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	worker_lost(arg, "parse worker overran its time and was killed");
+}
+
+static struct worker *
+worker_spawn(struct worker_pool *p)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+		return NULL;
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return NULL;
+	}
+	if (pid == 0) {
+		/* The child never returns to the event loop: plain signals, only its socket open. */
+		static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGPIPE };
+		for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+			signal(sigs[i], SIG_DFL);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (dup2(sv[1], 3) < 0)
+			_exit(2);
+		close_range(4, ~0U, 0);
+		worker_main(3, &p->lim, p->opt);
+	}
+	close(sv[1]);
+	evutil_make_socket_nonblocking(sv[0]);
+	struct worker *w = xcalloc(1, sizeof *w);
+	w->pool = p;
+	w->pid = pid;
+	w->bev = bufferevent_socket_new(p->base, sv[0], BEV_OPT_CLOSE_ON_FREE);
+	w->timer = evtimer_new(p->base, worker_timeout, w);
+	bufferevent_setcb(w->bev, worker_read, NULL, worker_event, w);
+	bufferevent_enable(w->bev, EV_READ | EV_WRITE);
+	return w;
+}
+
+static void
+kick(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker_pool *p = arg;
+	dispatch(p);
+}
+
+static void
+dispatch(struct worker_pool *p)
+{
+	size_t running = 0;
+	for (size_t i = 0; i < p->nslots && p->head != NULL; i++) {
+		struct worker *w = p->w[i];
+		if (w != NULL && w->retire && w->job == NULL) {
+			worker_stop(w, NULL, 0);
+			w = NULL;
+		}
+		if (w == NULL && i < p->n)
+			w = p->w[i] = worker_spawn(p);
+		if (w == NULL)
+			continue;
+		running++;
+		if (w->job != NULL)
+			continue;
+		struct pjob *j = p->head;
+		p->head = j->next;
+		if (p->head == NULL)
+			p->tail = &p->head;
+		w->job = j;
+		uint32_t rlen = j->rcpt != NULL ? (uint32_t)strnlen(j->rcpt, LIMIT_ADDRESS_BYTES) : 0;
+		uint32_t hdr[2] = { rlen, (uint32_t)j->len };
+		struct evbuffer *out = bufferevent_get_output(w->bev);
+		evbuffer_add(out, hdr, sizeof hdr);
+		evbuffer_add(out, j->rcpt != NULL ? j->rcpt : "", rlen);
+		evbuffer_add_reference(out, j->data, j->len, NULL, NULL);
+		struct timeval tv = { (time_t)p->lim.cpu_s + WORKER_WALL_SLACK_S, 0 };
+		evtimer_add(w->timer, &tv);
+	}
+	if (running == 0 && p->head != NULL) {
+		/* No worker can be started (fork failing): the messages are stored unparsed rather
+		 * than left waiting. */
+		while (p->head != NULL) {
+			struct pjob *j = p->head;
+			p->head = j->next;
+			finish(p, j, NULL, "no parse worker could be started");
+		}
+		p->tail = &p->head;
+	}
+}
+
+struct worker_pool *
+worker_pool_new(struct event_base *base, size_t n, const struct worker_limits *lim,
+    const struct bounce_options *opt, worker_done_fn *done)
+{
+	struct worker_pool *p = xcalloc(1, sizeof *p);
+	p->base = base;
+	p->done = done;
+	p->tail = &p->head;
+	p->kick = event_new(base, -1, 0, kick, p);
+	worker_pool_reload(p, n, lim, opt);
+	size_t started = 0;
+	for (size_t i = 0; i < p->n; i++)
+		if ((p->w[i] = worker_spawn(p)) != NULL)
+			started++;
+	if (started == 0) {
+		worker_pool_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void
+worker_pool_reload(struct worker_pool *p, size_t n, const struct worker_limits *lim,
+    const struct bounce_options *opt)
+{
+	if (n == 0)
+		n = 1;
+	p->lim = *lim;
+	p->opt = opt;
+	if (n > p->nslots) {
+		p->w = xrealloc(p->w, n * sizeof *p->w);
+		memset(p->w + p->nslots, 0, (n - p->nslots) * sizeof *p->w);
+		p->nslots = n;
+	}
+	p->n = n;
+	for (size_t i = 0; i < p->nslots; i++) {
+		struct worker *w = p->w[i];
+		if (w == NULL)
+			continue;
+		if (w->job != NULL)
+			w->retire = true;
+		else {
+			worker_stop(w, NULL, 0);
+			if (i < p->n)
+				p->w[i] = worker_spawn(p);
+		}
+	}
+}
+
+void
+worker_pool_submit(struct worker_pool *p, void *job, const char *rcpt, const char *data, size_t len)
+{
+	struct pjob *j = xcalloc(1, sizeof *j);
+	j->job = job;
+	j->rcpt = rcpt;
+	j->data = data;
+	j->len = len;
+	*p->tail = j;
+	p->tail = &j->next;
+	p->pending++;
+	event_active(p->kick, 0, 0);
+}
+
+size_t
+worker_pool_pending(const struct worker_pool *p)
+{
+	return p->pending;
+}
+
+void
+worker_pool_free(struct worker_pool *p)
+{
+	if (p == NULL)
+		return;
+	for (size_t i = 0; i < p->nslots; i++) {
+		struct worker *w = p->w[i];
+		if (w == NULL)
+			continue;
+		struct pjob *j = w->job;
+		worker_stop(w, NULL, 0);
+		if (j != NULL)
+			finish(p, j, NULL, "server stopping");
+	}
+	while (p->head != NULL) {
+		struct pjob *j = p->head;
+		p->head = j->next;
+		finish(p, j, NULL, "server stopping");
+	}
+	event_free(p->kick);
+	free(p->w);
+	free(p);
+}
