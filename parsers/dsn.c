@@ -454,7 +454,10 @@ dsn_field(const char *name, const char *value, struct dsn_group *g, struct bounc
 		return true;
 	}
 	if (is_final || is_orig) {
-		bool fresh = is_final ? (g->has_final || g->has_detail) : (g->has_original || g->has_detail);
+		bool named = g->has_final || g->has_original || g->has_actual;
+		/* Exim writes Action before Final-Recipient: details without an address yet stay. */
+		bool fresh = is_final ? (g->has_final || (g->has_detail && named)) :
+		    (g->has_original || (g->has_detail && named));
 		if (fresh) {
 			if (!group_emit(g, r, added))
 				return false;
@@ -489,6 +492,12 @@ dsn_field(const char *name, const char *value, struct dsn_group *g, struct bounc
 	else if (name_is(name, "Last-Attempt-Date"))
 		dst = &g->last;
 	if (dst != NULL) {
+		/* A field the group already has starts the next group (Exim: Action comes first). */
+		if (dst->len > 0 && (g->has_final || g->has_original || g->has_actual)) {
+			if (!group_emit(g, r, added))
+				return false;
+			group_reset(g);
+		}
 		keep_first(dst, value);
 		g->has_detail = true;
 	}

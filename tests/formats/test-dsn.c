@@ -147,6 +147,15 @@ static const struct dsn_case cases[] = {
 	  "Final-Recipient: rfc822; w@example.com\nAction : failed\nStatus : 4.4.7\n",
 	  NULL, 1,
 	  { { "w@example.com", NULL, "failed", "4.4.7", "", NULL, NULL, NULL } } },
+	{ "Exim order: Action before Final-Recipient",
+	  "Reporting-MTA: dns; mail.example.org\n\n"
+	  "Action: failed\nFinal-Recipient: rfc822;e1@example.com\nStatus: 5.0.0\n"
+	  "Remote-MTA: dns; mx.example.com\nDiagnostic-Code: smtp; 550 5.1.1 <e1@example.com>: unknown user\n\n"
+	  "Action: delayed\nFinal-Recipient: rfc822;e2@example.com\nStatus: 4.0.0\n",
+	  "mail.example.org", 2,
+	  { { "e1@example.com", NULL, "failed", "5.1.1", "550", "550 5.1.1 <e1@example.com>: unknown user",
+	      "mx.example.com", NULL },
+	    { "e2@example.com", NULL, "delayed", "4.0.0", "", NULL, NULL, NULL } } },
 	{ "no recipient at all", "Reporting-MTA: dns; a.example\n\nAction: failed\nStatus: 5.1.1\n",
 	  "a.example", 0, { { NULL } } },
 	{ "empty", "", NULL, 0, { { NULL } } },
