@@ -1,3 +1,73 @@
-/* placeholder: replaced by its owner */
+/* bounced db migrate [--config FILE] [--db PATH]: creates the database or brings its schema up
+ * to this binary's version. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "commands.h"
-int cmd_db(int argc, char **argv) { warnx_("db: not implemented yet"); return EXIT_SOFTWARE; }
+#include "store_cli.h"
+
+static const char db_usage[] =
+    "usage: bounced db migrate [--config FILE] [--db PATH]\n"
+    "\n"
+    "Creates the database (and its directory) when missing and applies the schema migrations\n"
+    "it lacks, each in one transaction. Other commands migrate on their own; this one is for\n"
+    "installing and upgrading. A database newer than this binary is refused.\n"
+    "\n"
+    "  --config FILE  read [store] from FILE\n"
+    "  --db PATH      the database (default: [store] db, ./var/bounced.db)\n"
+    "\n"
+    "Exit status: 0 done, 2 usage, 75 database busy, 78 configuration or foreign database.\n";
+
+int
+cmd_db(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = NULL, *db = NULL;
+	int ch;
+	opterr = 0;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': config_path = optarg; break;
+		case 'd': db = optarg; break;
+		case 'h': fputs(db_usage, stdout); return EXIT_OK;
+		default:
+			warnx_("db: unknown or incomplete option '%s' (try 'bounced db --help')",
+			    argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc || strcmp(argv[optind], "migrate") != 0 || optind + 1 != argc) {
+		warnx_("db: expected 'migrate' (try 'bounced db --help')");
+		return EXIT_USAGE;
+	}
+	struct config cfg;
+	int status = store_cli_config(&cfg, config_path, db);
+	struct store *s = NULL;
+	if (status == EXIT_OK)
+		status = store_cli_open(&cfg, STORE_OPEN_CREATE | STORE_OPEN_NO_MIGRATE, &s);
+	if (status == EXIT_OK) {
+		int from = 0, to = 0;
+		char *error = NULL;
+		int rc = store_migrate(s, &from, &to, &error);
+		if (rc != STORE_OK) {
+			warnx_("%s", error);
+			free(error);
+			status = store_cli_exit(rc);
+		} else if (from == to) {
+			printf("%s: schema is current (version %d)\n", cfg.db_path, to);
+		} else {
+			printf("%s: schema migrated from version %d to %d\n", cfg.db_path, from, to);
+		}
+	}
+	store_close(s);
+	config_free(&cfg);
+	return status;
+}

@@ -1,3 +1,232 @@
-/* placeholder: replaced by its owner */
+/* bounced suppress list|check|add|remove: the operator's view of the suppression list. */
+#include <getopt.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "commands.h"
-int cmd_suppress(int argc, char **argv) { warnx_("suppress: not implemented yet"); return EXIT_SOFTWARE; }
+#include "json.h"
+#include "store_cli.h"
+#include "strbuf.h"
+
+static const char suppress_usage[] =
+    "usage: bounced suppress list [--type TYPE] [--since DATE] [--json]\n"
+    "       bounced suppress check ADDR\n"
+    "       bounced suppress add ADDR --reason TEXT\n"
+    "       bounced suppress remove ADDR\n"
+    "  each also takes [--config FILE] [--db PATH]\n"
+    "\n"
+    "  list    current suppressions, oldest first: address, type, reason, since, expires\n"
+    "          (tab-separated; one JSON object per line with --json)\n"
+    "  check   exit 0 and print the reason when ADDR is suppressed, exit 1 when not\n"
+    "  add     suppress ADDR by hand (type manual, until removed); audited\n"
+    "  remove  lift the suppression of ADDR, keeping its history; audited. Only a bounce\n"
+    "          newer than the lift can suppress ADDR again\n"
+    "\n"
+    "  --type TYPE    hard, soft, complaint or manual\n"
+    "  --since DATE   2026-11-01, 2026-11-01T12:00:00Z or 7d (seven days ago), UTC\n"
+    "  --json         JSON Lines output\n"
+    "  --reason TEXT  why the address is suppressed by hand\n"
+    "  --config FILE  read [store] from FILE\n"
+    "  --db PATH      the database (default: [store] db, ./var/bounced.db)\n"
+    "\n"
+    "Exit status: 0 done (check: suppressed), 1 check: not suppressed, remove: was not\n"
+    "suppressed, 2 usage, 75 database busy, 78 configuration or missing database.\n";
+
+struct list_ctx {
+	bool json;
+	struct strbuf line;
+};
+
+static int
+print_one(const struct store_suppression *sup, void *arg)
+{
+	struct list_ctx *ctx = arg;
+	char since[32], expires[32] = "-";
+	store_cli_time(sup->since, since, sizeof since);
+	if (sup->expires_at != 0)
+		store_cli_time(sup->expires_at, expires, sizeof expires);
+	strbuf_reset(&ctx->line);
+	if (ctx->json) {
+		strbuf_putc(&ctx->line, '{');
+		json_kv(&ctx->line, "address", sup->address);
+		strbuf_putc(&ctx->line, ',');
+		json_kv(&ctx->line, "type", sup->type);
+		strbuf_putc(&ctx->line, ',');
+		json_kv(&ctx->line, "reason", sup->reason);
+		strbuf_putc(&ctx->line, ',');
+		json_kv(&ctx->line, "since", since);
+		strbuf_puts(&ctx->line, ",\"expires_at\":");
+		if (sup->expires_at != 0)
+			json_cstring(&ctx->line, expires);
+		else
+			strbuf_puts(&ctx->line, "null");
+		strbuf_puts(&ctx->line, "}\n");
+	} else {
+		/* Operator text may hold tabs or newlines: keep one record per line. */
+		strbuf_printf(&ctx->line, "%s\t%s\t", sup->address, sup->type);
+		for (const char *p = sup->reason; *p != '\0'; p++)
+			strbuf_putc(&ctx->line, *p == '\t' || *p == '\n' || *p == '\r' ? ' ' : *p);
+		strbuf_printf(&ctx->line, "\t%s\t%s\n", since, expires);
+	}
+	fwrite(ctx->line.s, 1, ctx->line.len, stdout);
+	return 0;
+}
+
+/* Who ran the command, for the audit table. */
+static const char *
+actor(void)
+{
+	const struct passwd *pw = getpwuid(getuid());
+	return pw != NULL ? pw->pw_name : "unknown";
+}
+
+static int
+run(struct store *s, const char *sub, const char *addr, const char *type, int64_t since,
+    bool json, const char *reason)
+{
+	char *error = NULL;
+	int rc;
+	int status = EXIT_OK;
+	if (strcmp(sub, "list") == 0) {
+		struct list_ctx ctx = { json, STRBUF_INIT };
+		rc = store_list(s, type, since, print_one, &ctx, &error);
+		strbuf_free(&ctx.line);
+	} else if (strcmp(sub, "check") == 0) {
+		bool found;
+		struct store_suppression sup = { 0 };
+		rc = store_check(s, addr, &found, &sup, &error);
+		if (rc == STORE_OK && found) {
+			char since_s[32], exp_s[32];
+			store_cli_time(sup.since, since_s, sizeof since_s);
+			printf("%s: suppressed, type %s, reason %s, since %s", addr, sup.type,
+			    sup.reason, since_s);
+			if (sup.expires_at != 0) {
+				store_cli_time(sup.expires_at, exp_s, sizeof exp_s);
+				printf(", until %s", exp_s);
+			}
+			putchar('\n');
+		} else if (rc == STORE_OK) {
+			printf("%s: not suppressed\n", addr);
+			status = EXIT_NO;
+		}
+		store_suppression_clear(&sup);
+	} else if (strcmp(sub, "add") == 0) {
+		bool added;
+		rc = store_suppress_add(s, addr, reason, actor(), &added, &error);
+		if (rc == STORE_OK)
+			printf(added ? "%s: suppressed (manual)\n" : "%s: already suppressed\n", addr);
+	} else {
+		bool removed;
+		rc = store_suppress_remove(s, addr, actor(), &removed, &error);
+		if (rc == STORE_OK && removed) {
+			printf("%s: suppression lifted\n", addr);
+		} else if (rc == STORE_OK) {
+			printf("%s: not suppressed\n", addr);
+			status = EXIT_NO;
+		}
+	}
+	if (rc != STORE_OK) {
+		warnx_("suppress %s: %s", sub, error != NULL ? error : "failed");
+		free(error);
+		return store_cli_exit(rc);
+	}
+	if (fflush(stdout) != 0) {
+		warnx_("suppress: writing output failed");
+		return EXIT_IOERR;
+	}
+	return status;
+}
+
+int
+cmd_suppress(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "type", required_argument, NULL, 't' },
+		{ "since", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = NULL, *db = NULL, *type = NULL, *since_s = NULL, *reason = NULL;
+	bool json = false;
+	int ch;
+	opterr = 0;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 't': type = optarg; break;
+		case 's': since_s = optarg; break;
+		case 'j': json = true; break;
+		case 'r': reason = optarg; break;
+		case 'c': config_path = optarg; break;
+		case 'd': db = optarg; break;
+		case 'h': fputs(suppress_usage, stdout); return EXIT_OK;
+		default:
+			warnx_("suppress: unknown or incomplete option '%s' (try 'bounced suppress "
+			    "--help')", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	static const char *const subs[] = { "list", "check", "add", "remove" };
+	const char *sub = optind < argc ? argv[optind] : "";
+	bool known = false;
+	for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
+		known |= strcmp(sub, subs[i]) == 0;
+	int want_args = strcmp(sub, "list") == 0 ? 0 : 1;
+	if (!known || argc - optind - 1 != want_args) {
+		warnx_("suppress: expected list, check ADDR, add ADDR --reason TEXT or remove ADDR "
+		    "(try 'bounced suppress --help')");
+		return EXIT_USAGE;
+	}
+	const char *addr = want_args ? argv[optind + 1] : NULL;
+	if (addr != NULL && (addr[0] == '\0' || strchr(addr, '@') == NULL)) {
+		warnx_("suppress %s: '%s' is not an address (user@domain)", sub, addr);
+		return EXIT_USAGE;
+	}
+	if ((strcmp(sub, "add") == 0) != (reason != NULL)) {
+		warnx_(reason == NULL ? "suppress add: --reason TEXT is required" :
+		    "suppress: --reason goes with add only");
+		return EXIT_USAGE;
+	}
+	if (strcmp(sub, "add") == 0 && reason[0] == '\0') {
+		warnx_("suppress add: --reason must not be empty");
+		return EXIT_USAGE;
+	}
+	if ((type != NULL || since_s != NULL || json) && strcmp(sub, "list") != 0) {
+		warnx_("suppress: --type, --since and --json go with list only");
+		return EXIT_USAGE;
+	}
+	static const char *const types[] = { "hard", "soft", "complaint", "manual" };
+	bool type_ok = type == NULL;
+	for (size_t i = 0; type != NULL && i < sizeof types / sizeof types[0]; i++)
+		type_ok |= strcmp(type, types[i]) == 0;
+	if (!type_ok) {
+		warnx_("suppress list: --type '%s' is not hard, soft, complaint or manual", type);
+		return EXIT_USAGE;
+	}
+	int64_t since = 0;
+	if (since_s != NULL && !store_cli_date(since_s, (int64_t)time(NULL), &since)) {
+		warnx_("suppress list: --since '%s' is not a date (2026-11-01, "
+		    "2026-11-01T12:00:00Z or 7d)", since_s);
+		return EXIT_USAGE;
+	}
+
+	struct config cfg;
+	int status = store_cli_config(&cfg, config_path, db);
+	struct store *s = NULL;
+	bool readonly = strcmp(sub, "list") == 0 || strcmp(sub, "check") == 0;
+	if (status == EXIT_OK)
+		status = store_cli_open(&cfg, readonly ? STORE_OPEN_READONLY : 0, &s);
+	if (status == EXIT_OK)
+		status = run(s, sub, addr, type, since, json, reason);
+	store_close(s);
+	config_free(&cfg);
+	return status;
+}

@@ -1,4 +1,408 @@
-/* placeholder: replaced by its owner */
-#include "store.h"
-int store_open(const char *path, const struct config *cfg, int flags, struct store **store_r, char **error_r) { return STORE_ERR_INTERNAL; }
-void store_close(struct store *s) { }
+/* The SQLite connection: open, pragmas, migrations, transactions. Recording and policy are in
+ * store_add.c, lookups and manual changes in store_query.c. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "store_int.h"
+#include "store_schema.h"
+#include "strbuf.h"
+
+/* Raw messages older than keep_raw_days are dropped at most this often (inside a write). */
+#define STORE_PRUNE_INTERVAL	3600
+
+static const char *const stmt_sql[SQL__COUNT] = {
+	[SQL_MSG_BY_HASH] = "SELECT id FROM messages WHERE sha256 = ?1",
+	[SQL_MSG_BY_MSGID] = "SELECT id FROM messages WHERE message_id = ?1 AND rcpt_set = ?2",
+	[SQL_MSG_INSERT] = "INSERT INTO messages (source, received_at, envelope_rcpt, "
+	    "envelope_sender, queue_id, message_id, original_message_id, sha256, size, kind, flags, "
+	    "outcome, rcpt_set, verp_address, verp_tag, verp_verified, raw) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+	[SQL_EVENT_INSERT] = "INSERT INTO events (message, address, address_key, occurred_at, "
+	    "class, reason, blame, action, status, smtp_code, diagnostic, remote_mta, "
+	    "feedback_type, original_address, verp_address, verp_tag, verp_verified, effect) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+	[SQL_SUPP_GET] = "SELECT type, expires_at, lifted_at FROM suppressions "
+	    "WHERE address_key = ?1",
+	[SQL_SUPP_PUT] = "INSERT OR REPLACE INTO suppressions (address_key, address, type, reason, "
+	    "since, expires_at, event, lifted_at, lifted_by) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, NULL)",
+	[SQL_SCORE_GET] = "SELECT score, last_day, last_at FROM soft_scores WHERE address_key = ?1",
+	[SQL_SCORE_PUT] = "INSERT OR REPLACE INTO soft_scores (address_key, score, last_day, "
+	    "last_at) VALUES (?1, ?2, ?3, ?4)",
+	[SQL_SCORE_DELETE] = "DELETE FROM soft_scores WHERE address_key = ?1",
+	[SQL_SUPP_ACTIVE] = "SELECT address_key, type, reason, since, expires_at FROM suppressions "
+	    "WHERE address_key = ?1 AND lifted_at IS NULL "
+	    "AND (expires_at IS NULL OR expires_at > ?2)",
+	[SQL_SUPP_LIFT] = "UPDATE suppressions SET lifted_at = ?2, lifted_by = ?3 "
+	    "WHERE address_key = ?1",
+	[SQL_AUDIT_INSERT] = "INSERT INTO audit (at, action, address, address_key, reason, actor) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[SQL_PRUNE_RAW] = "UPDATE messages SET raw = NULL WHERE raw IS NOT NULL "
+	    "AND received_at < ?1",
+};
+
+static char *
+msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static char *
+msg(const char *fmt, ...)
+{
+	struct strbuf b = STRBUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	char tmp[1024];
+	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		strbuf_puts(&b, "error");
+	else
+		strbuf_append(&b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+	return strbuf_detach(&b);
+}
+
+int64_t
+store_now(const struct store *s)
+{
+	return s->now != 0 ? s->now : (int64_t)time(NULL);
+}
+
+void
+store_set_now(struct store *s, int64_t now)
+{
+	s->now = now;
+}
+
+struct sqlite3 *
+store_sqlite(struct store *s)
+{
+	return s->db;
+}
+
+int
+store_fail(struct store *s, int rc, const char *what, char **error_r)
+{
+	int code;
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		code = STORE_ERR_BUSY;
+		break;
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+	case SQLITE_CANTOPEN:
+	case SQLITE_PROTOCOL:
+	case SQLITE_NOLFS:
+		code = STORE_ERR_IO;
+		break;
+	case SQLITE_NOTADB:
+		code = STORE_ERR_SCHEMA;
+		break;
+	default:
+		code = STORE_ERR_INTERNAL;
+	}
+	if (error_r != NULL) {
+		const char *why = s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+		if (code == STORE_ERR_BUSY)
+			*error_r = msg("%s: %s: database busy past the %u ms busy timeout (%s)",
+			    s->path, what, s->busy_timeout_ms, why);
+		else
+			*error_r = msg("%s: %s: %s", s->path, what, why);
+	}
+	return code;
+}
+
+int
+store_exec(struct store *s, const char *sql, char **error_r)
+{
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, sql, error_r);
+	return STORE_OK;
+}
+
+sqlite3_stmt *
+store_stmt(struct store *s, enum store_stmt id, char **error_r)
+{
+	if (s->stmt[id] == NULL) {
+		int rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+		    &s->stmt[id], NULL);
+		if (rc != SQLITE_OK) {
+			store_fail(s, rc, "prepare", error_r);
+			return NULL;
+		}
+	}
+	sqlite3_reset(s->stmt[id]);
+	sqlite3_clear_bindings(s->stmt[id]);
+	return s->stmt[id];
+}
+
+/* One integer from a single-row query. */
+static int
+query_int(struct store *s, const char *sql, int64_t *v_r, char **error_r)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, sql, error_r);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*v_r = sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, sql, error_r);
+	return STORE_OK;
+}
+
+/* Tells a bounced database (of any version) from a file that is something else. */
+static int
+check_identity(struct store *s, int64_t *version_r, char **error_r)
+{
+	int64_t app = 0, version = 0, objects = 0;
+	int rc = query_int(s, "PRAGMA application_id", &app, error_r);
+	if (rc == STORE_OK)
+		rc = query_int(s, "PRAGMA user_version", &version, error_r);
+	if (rc == STORE_OK)
+		rc = query_int(s, "SELECT count(*) FROM sqlite_master", &objects, error_r);
+	if (rc != STORE_OK)
+		return rc;
+	if ((app != 0 && app != SCHEMA_APPLICATION_ID) || (version == 0 && objects > 0) ||
+	    (version > 0 && app != SCHEMA_APPLICATION_ID)) {
+		*error_r = msg("%s: not a bounced database (it holds other tables)", s->path);
+		return STORE_ERR_SCHEMA;
+	}
+	if (version > schema_version) {
+		*error_r = msg("%s: database schema version %lld is newer than this bounced "
+		    "understands (%d): upgrade bounced, or use the binary that wrote it", s->path,
+		    (long long)version, schema_version);
+		return STORE_ERR_SCHEMA;
+	}
+	*version_r = version;
+	return STORE_OK;
+}
+
+int
+store_migrate(struct store *s, int *from_r, int *to_r, char **error_r)
+{
+	int64_t from;
+	int rc = check_identity(s, &from, error_r);
+	if (rc != STORE_OK)
+		return rc;
+	if (from_r != NULL)
+		*from_r = (int)from;
+	for (int i = 0; i < schema_version; i++) {
+		const struct schema_migration *mig = &schema_migrations[i];
+		if (mig->version <= from)
+			continue;
+		rc = store_exec(s, "BEGIN IMMEDIATE", error_r);
+		if (rc != STORE_OK)
+			return rc;
+		/* Another process may have migrated while we waited for the lock. */
+		int64_t now_version;
+		rc = check_identity(s, &now_version, error_r);
+		if (rc == STORE_OK && now_version < mig->version) {
+			rc = sqlite3_exec(s->db, mig->sql, NULL, NULL, NULL);
+			if (rc != SQLITE_OK) {
+				*error_r = msg("%s: migration %03d-%s: %s", s->path, mig->version,
+				    mig->name, sqlite3_errmsg(s->db));
+				rc = (rc & 0xff) == SQLITE_BUSY ? STORE_ERR_BUSY : STORE_ERR_SCHEMA;
+			} else {
+				char sql[64];
+				snprintf(sql, sizeof sql, "PRAGMA user_version = %d", mig->version);
+				rc = store_exec(s, sql, error_r);
+			}
+		}
+		if (rc == STORE_OK)
+			rc = store_exec(s, "COMMIT", error_r);
+		if (rc != STORE_OK) {
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			return rc;
+		}
+		from = mig->version > from ? mig->version : from;
+	}
+	if (to_r != NULL)
+		*to_r = schema_version;
+	return STORE_OK;
+}
+
+/* Creates the directory that will hold a new database (one level, like mkdir without -p). */
+static void
+make_parent(const char *path)
+{
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		(void)mkdir(dir, 0750);
+	}
+	free(dir);
+}
+
+int
+store_open(const char *path, const struct config *cfg, int flags, struct store **store_r,
+    char **error_r)
+{
+	struct config defaults;
+	if (cfg == NULL) {
+		config_defaults(&defaults);
+		cfg = &defaults;
+	}
+	struct store *s = xcalloc(1, sizeof *s);
+	s->path = xstrdup(path);
+	s->flags = flags;
+	s->busy_timeout_ms = cfg->busy_timeout_ms;
+	s->keep_raw_days = cfg->keep_raw_days;
+	s->suppress_hard = cfg->suppress_hard;
+	s->suppress_complaint = cfg->suppress_complaint;
+	s->soft_threshold = cfg->soft_threshold;
+	s->soft_reset_days = cfg->soft_reset_days;
+	s->soft_suppress_days = cfg->soft_suppress_days;
+	if (cfg == &defaults)
+		config_free(&defaults);
+
+	int rc;
+	struct stat sb;
+	if (stat(path, &sb) != 0) {
+		if (errno == ENOENT && !(flags & STORE_OPEN_CREATE)) {
+			*error_r = msg("%s: no such database; create it with: bounced db migrate "
+			    "--db %s", path, path);
+			rc = STORE_ERR_MISSING;
+			goto fail;
+		}
+		if (errno != ENOENT) {
+			*error_r = msg("%s: %s", path, strerror(errno));
+			rc = STORE_ERR_IO;
+			goto fail;
+		}
+		make_parent(path);
+	}
+	int oflags = (flags & STORE_OPEN_READONLY) ? SQLITE_OPEN_READONLY :
+	    SQLITE_OPEN_READWRITE | ((flags & STORE_OPEN_CREATE) ? SQLITE_OPEN_CREATE : 0);
+	rc = sqlite3_open_v2(path, &s->db, oflags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		rc = store_fail(s, rc, "open", error_r);
+		goto fail;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, (int)s->busy_timeout_ms);
+	/* WAL lets the application read while we write; FULL makes each commit durable before
+	 * LMTP answers 250. */
+	if (!(flags & STORE_OPEN_READONLY)) {
+		rc = store_exec(s, "PRAGMA journal_mode = WAL", error_r);
+		if (rc != STORE_OK)
+			goto fail;
+	}
+	rc = store_exec(s, "PRAGMA synchronous = FULL", error_r);
+	if (rc == STORE_OK)
+		rc = store_exec(s, "PRAGMA foreign_keys = ON", error_r);
+	if (rc != STORE_OK)
+		goto fail;
+	int64_t version;
+	rc = check_identity(s, &version, error_r);
+	if (rc != STORE_OK)
+		goto fail;
+	if (version < schema_version) {
+		if (flags & STORE_OPEN_READONLY) {
+			*error_r = version == 0 ?
+			    msg("%s: empty database; create the schema with: bounced db migrate "
+				"--db %s", path, path) :
+			    msg("%s: database schema version %lld is older than this bounced "
+				"(%d); upgrade it with: bounced db migrate --db %s", path,
+				(long long)version, schema_version, path);
+			rc = STORE_ERR_SCHEMA;
+			goto fail;
+		}
+		if (!(flags & STORE_OPEN_NO_MIGRATE)) {
+			rc = store_migrate(s, NULL, NULL, error_r);
+			if (rc != STORE_OK)
+				goto fail;
+		}
+	}
+	*store_r = s;
+	return STORE_OK;
+fail:
+	store_close(s);
+	return rc;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->in_tx)
+		store_rollback(s);
+	for (int i = 0; i < SQL__COUNT; i++)
+		sqlite3_finalize(s->stmt[i]);
+	sqlite3_close(s->db);
+	free(s->path);
+	free(s);
+}
+
+/* Drops raw copies past keep_raw_days, at most once per STORE_PRUNE_INTERVAL. */
+static int
+prune(struct store *s, char **error_r)
+{
+	int64_t now = store_now(s);
+	if (s->keep_raw_days == 0 || now - s->last_prune < STORE_PRUNE_INTERVAL)
+		return STORE_OK;
+	sqlite3_stmt *st = store_stmt(s, SQL_PRUNE_RAW, error_r);
+	if (st == NULL)
+		return STORE_ERR_INTERNAL;
+	sqlite3_bind_int64(st, 1, now - (int64_t)s->keep_raw_days * STORE_DAY);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(s, rc, "prune raw messages", error_r);
+	s->last_prune = now;
+	return STORE_OK;
+}
+
+int
+store_begin(struct store *s, char **error_r)
+{
+	if (s->in_tx) {
+		*error_r = msg("%s: a transaction is already open", s->path);
+		return STORE_ERR_INTERNAL;
+	}
+	int rc = store_exec(s, "BEGIN IMMEDIATE", error_r);
+	if (rc != STORE_OK)
+		return rc;
+	s->in_tx = true;
+	rc = prune(s, error_r);
+	if (rc != STORE_OK)
+		store_rollback(s);
+	return rc;
+}
+
+int
+store_commit(struct store *s, char **error_r)
+{
+	if (!s->in_tx) {
+		*error_r = msg("%s: commit without a transaction", s->path);
+		return STORE_ERR_INTERNAL;
+	}
+	int rc = store_exec(s, "COMMIT", error_r);
+	if (rc != STORE_OK) {
+		store_rollback(s);
+		return rc;
+	}
+	s->in_tx = false;
+	return STORE_OK;
+}
+
+void
+store_rollback(struct store *s)
+{
+	if (s == NULL || !s->in_tx)
+		return;
+	/* Fails only when SQLite already rolled back on its own (e.g. after SQLITE_FULL). */
+	(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	s->in_tx = false;
+}

@@ -31,7 +31,7 @@ int store_open(const char *path, const struct config *cfg, int flags, struct sto
     char **error_r);
 void store_close(struct store *s);	/* NULL-safe */
 
-/* Applies pending migrations; *from_r/*to_r get the versions. */
+/* Applies pending migrations; *from_r and *to_r get the versions (either may be NULL). */
 int store_migrate(struct store *s, int *from_r, int *to_r, char **error_r);
 
 /* One message to record. */
@@ -71,5 +71,48 @@ int store_ingest(struct store *s, const struct store_msg *m, const struct bounce
 
 /* Has this exact content (or Message-ID + recipients) been taken in already? For IMAP re-runs. */
 bool store_seen(struct store *s, const char *data, size_t len);
+
+/* --- Additions (compatible): the clock, lookups and manual changes used by the CLI. --- */
+
+/* Fixes the store's clock (unix seconds; 0 = the real clock). received_at 0, the expiry of soft
+ * suppressions and the manual commands use it. For tests. */
+void store_set_now(struct store *s, int64_t now);
+
+/* The lookup key of an address: surrounding blanks and <> removed, the local part as is, the
+ * domain (after the last '@') lowercased. Caller frees. */
+char *store_address_key(const char *address);
+
+/* One current suppression. Strings owned by the struct (store_suppression_clear). */
+struct store_suppression {
+	char *address;		/* the lookup key */
+	char *type;		/* "hard", "soft", "complaint", "manual" */
+	char *reason;		/* a DESIGN.md reason, or the operator's text for manual */
+	int64_t since;
+	int64_t expires_at;	/* 0 = until removed */
+};
+void store_suppression_clear(struct store_suppression *sup);
+
+/* Is address suppressed now? Sets *suppressed_r; when true and sup_r is not NULL, fills *sup_r. */
+int store_check(struct store *s, const char *address, bool *suppressed_r,
+    struct store_suppression *sup_r, char **error_r);
+
+/* Calls fn for each current suppression of type (NULL = any) since since (0 = any), oldest
+ * first. A non-zero return of fn stops the walk and is returned. */
+typedef int (*store_list_fn)(const struct store_suppression *sup, void *ctx);
+int store_list(struct store *s, const char *type, int64_t since, store_list_fn fn, void *ctx,
+    char **error_r);
+
+/* Manual changes, each in its own transaction and written to the audit table. add suppresses
+ * address (type manual, until removed) unless it is already suppressed (*added_r false); remove
+ * lifts a current suppression and restarts its soft score, keeping the history (*removed_r
+ * false when it was not suppressed). actor names who did it (may be NULL). */
+int store_suppress_add(struct store *s, const char *address, const char *reason,
+    const char *actor, bool *added_r, char **error_r);
+int store_suppress_remove(struct store *s, const char *address, const char *actor,
+    bool *removed_r, char **error_r);
+
+/* The connection, for read-only reporting queries (stats). Owned by the store. */
+struct sqlite3;
+struct sqlite3 *store_sqlite(struct store *s);
 
 #endif

@@ -1,0 +1,478 @@
+/* Recording a message and its recipient events, and the suppression policy of DESIGN.md:
+ * hard (blame recipient) and complaint suppress at once; recipient-blamed soft failures score at
+ * most one point per address per day, the score restarts after soft_reset_days without one, and
+ * at soft_threshold the address is suppressed for soft_suppress_days; everything else is an event
+ * only. An unverified VERP acts on nothing. A lift is final for events not newer than it. */
+#include <gnutls/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bounce.h"
+#include "store_int.h"
+#include "strbuf.h"
+
+/* Events of one message that can act: LIMIT_RECIPIENTS bounds it already; this only sizes the
+ * sort buffer of the recipient set. */
+#define SHA256_HEX	65
+
+/* What the policy decided for one event. */
+struct decision {
+	const char *effect;	/* events.effect */
+	const char *type;	/* suppression type to write, or NULL */
+	int64_t expires_at;	/* 0 = until removed */
+	bool replace_count;	/* counts as newly suppressed */
+	bool score;		/* write the soft score below */
+	int64_t score_v, score_day, score_at;
+};
+
+char *
+store_address_key(const char *address)
+{
+	const char *p = address, *end = address + strlen(address);
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '<'))
+		p++;
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '>' ||
+	    end[-1] == '\r' || end[-1] == '\n'))
+		end--;
+	char *key = xstrndup(p, (size_t)(end - p));
+	char *at = strrchr(key, '@');
+	if (at != NULL)
+		for (char *c = at + 1; *c != '\0'; c++)
+			if (*c >= 'A' && *c <= 'Z')
+				*c = (char)(*c - 'A' + 'a');
+	return key;
+}
+
+static void
+sha256_hex(const char *data, size_t len, char out[SHA256_HEX])
+{
+	unsigned char d[32];
+	static const char hex[] = "0123456789abcdef";
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, data, len, d) != 0)
+		memset(d, 0, sizeof d);	/* cannot happen with a built-in digest */
+	for (size_t i = 0; i < sizeof d; i++) {
+		out[2 * i] = hex[d[i] >> 4];
+		out[2 * i + 1] = hex[d[i] & 0xf];
+	}
+	out[64] = '\0';
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The recipient keys of rep, sorted, without repeats, one per line: with the Message-ID, what
+ * makes a message "the same" when its bytes differ (a re-delivery with another Received:). */
+static char *
+rcpt_set(const struct bounce_report *rep)
+{
+	if (rep == NULL || rep->nrcpts == 0)
+		return xstrdup("");
+	char **keys = xcalloc(rep->nrcpts, sizeof *keys);
+	for (size_t i = 0; i < rep->nrcpts; i++)
+		keys[i] = store_address_key(rep->rcpts[i].address);
+	qsort(keys, rep->nrcpts, sizeof *keys, cmp_str);
+	struct strbuf b = STRBUF_INIT;
+	for (size_t i = 0; i < rep->nrcpts; i++) {
+		if (i == 0 || strcmp(keys[i], keys[i - 1]) != 0) {
+			strbuf_puts(&b, keys[i]);
+			strbuf_putc(&b, '\n');
+		}
+		free(keys[i]);
+	}
+	free(keys);
+	return strbuf_detach(&b);
+}
+
+static void
+bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+/* Runs a statement expected to return at most one row; *row_r tells whether it did. */
+static int
+step(struct store *s, sqlite3_stmt *st, bool *row_r, const char *what, char **error_r)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (row_r != NULL)
+			*row_r = true;
+		return STORE_OK;
+	}
+	if (row_r != NULL)
+		*row_r = false;
+	if (rc == SQLITE_DONE)
+		return STORE_OK;
+	return store_fail(s, rc, what, error_r);
+}
+
+static int
+find_duplicate(struct store *s, const char *hash, const struct bounce_report *rep,
+    const char *set, int64_t *id_r, char **error_r)
+{
+	sqlite3_stmt *st = store_stmt(s, SQL_MSG_BY_HASH, error_r);
+	if (st == NULL)
+		return STORE_ERR_INTERNAL;
+	bind_text(st, 1, hash);
+	bool row;
+	int rc = step(s, st, &row, "look up content hash", error_r);
+	if (rc == STORE_OK && row) {
+		*id_r = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		return STORE_OK;
+	}
+	sqlite3_reset(st);
+	if (rc != STORE_OK || rep == NULL || rep->message_id == NULL || rep->message_id[0] == '\0')
+		return rc;
+	st = store_stmt(s, SQL_MSG_BY_MSGID, error_r);
+	if (st == NULL)
+		return STORE_ERR_INTERNAL;
+	bind_text(st, 1, rep->message_id);
+	bind_text(st, 2, set);
+	rc = step(s, st, &row, "look up Message-ID", error_r);
+	if (rc == STORE_OK && row)
+		*id_r = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* Would a suppression of type at time t take effect on key? Fills d. */
+static int
+decide_suppress(struct store *s, const char *key, const char *type, int64_t t, int64_t expires,
+    struct decision *d, char **error_r)
+{
+	sqlite3_stmt *st = store_stmt(s, SQL_SUPP_GET, error_r);
+	if (st == NULL)
+		return STORE_ERR_INTERNAL;
+	bind_text(st, 1, key);
+	bool row;
+	int rc = step(s, st, &row, "read suppression", error_r);
+	if (rc != STORE_OK)
+		return rc;
+	d->effect = "suppressed";
+	d->type = type;
+	d->expires_at = expires;
+	d->replace_count = true;
+	if (row) {
+		const char *cur = (const char *)sqlite3_column_text(st, 0);
+		int64_t cur_exp = sqlite3_column_int64(st, 1);
+		bool lifted = sqlite3_column_type(st, 2) != SQLITE_NULL;
+		int64_t lifted_at = sqlite3_column_int64(st, 2);
+		bool active = !lifted && (cur_exp == 0 || cur_exp > t);
+		if (lifted && t <= lifted_at) {
+			d->effect = "after-lift";
+			d->type = NULL;
+		} else if (active && !(strcmp(cur, "soft") == 0 && strcmp(type, "soft") != 0)) {
+			/* Already suppressed; only a permanent type replaces a soft one. */
+			d->effect = "kept";
+			d->type = NULL;
+		}
+	}
+	sqlite3_reset(st);
+	if (d->type == NULL)
+		d->replace_count = false;
+	return STORE_OK;
+}
+
+static int64_t
+lifted_at(struct store *s, const char *key, bool *lifted_r, char **error_r, int *rc_r)
+{
+	sqlite3_stmt *st = store_stmt(s, SQL_SUPP_GET, error_r);
+	*lifted_r = false;
+	if (st == NULL) {
+		*rc_r = STORE_ERR_INTERNAL;
+		return 0;
+	}
+	bind_text(st, 1, key);
+	bool row;
+	*rc_r = step(s, st, &row, "read suppression", error_r);
+	int64_t at = 0;
+	if (*rc_r == STORE_OK && row && sqlite3_column_type(st, 2) != SQLITE_NULL) {
+		*lifted_r = true;
+		at = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_reset(st);
+	return at;
+}
+
+/* A recipient-blamed soft failure: score it, suppress at the threshold. */
+static int
+decide_soft(struct store *s, const char *key, int64_t t, struct decision *d, char **error_r)
+{
+	int rc;
+	bool lifted;
+	int64_t lift = lifted_at(s, key, &lifted, error_r, &rc);
+	if (rc != STORE_OK)
+		return rc;
+	if (lifted && t <= lift) {
+		d->effect = "after-lift";
+		return STORE_OK;
+	}
+	sqlite3_stmt *st = store_stmt(s, SQL_SCORE_GET, error_r);
+	if (st == NULL)
+		return STORE_ERR_INTERNAL;
+	bind_text(st, 1, key);
+	bool row;
+	rc = step(s, st, &row, "read soft score", error_r);
+	if (rc != STORE_OK)
+		return rc;
+	int64_t day = t / STORE_DAY;
+	int64_t score = 1, last_day = day, last_at = t;
+	d->effect = "scored";
+	if (row) {
+		int64_t cur = sqlite3_column_int64(st, 0);
+		int64_t cur_day = sqlite3_column_int64(st, 1);
+		int64_t cur_at = sqlite3_column_int64(st, 2);
+		if (t - cur_at > (int64_t)s->soft_reset_days * STORE_DAY) {
+			score = 1;	/* quiet long enough: start again */
+		} else if (day > cur_day) {
+			score = cur + 1;
+		} else {
+			/* Same day (or an older message arriving late): no point. */
+			score = cur;
+			last_day = cur_day;
+			d->effect = "duplicate-day";
+		}
+		if (cur_at > last_at)
+			last_at = cur_at;
+	}
+	sqlite3_reset(st);
+	d->score = true;
+	d->score_v = score;
+	d->score_day = last_day;
+	d->score_at = last_at;
+	if (score >= (int64_t)s->soft_threshold && strcmp(d->effect, "scored") == 0) {
+		struct decision sd = { 0 };
+		rc = decide_suppress(s, key, "soft", t,
+		    t + (int64_t)s->soft_suppress_days * STORE_DAY, &sd, error_r);
+		if (rc != STORE_OK)
+			return rc;
+		if (sd.type != NULL) {
+			d->effect = sd.effect;
+			d->type = sd.type;
+			d->expires_at = sd.expires_at;
+			d->replace_count = sd.replace_count;
+		}
+	}
+	return STORE_OK;
+}
+
+static int
+decide(struct store *s, const struct bounce_report *rep, const struct bounce_recipient *r,
+    const char *key, int64_t t, struct decision *d, char **error_r)
+{
+	d->effect = "none";
+	if (rep->verp_present && !rep->verp_verified) {
+		d->effect = "unverified";	/* a forged bounce must not suppress anyone */
+		return STORE_OK;
+	}
+	bool delayed = r->action != NULL && strcmp(r->action, "delayed") == 0;
+	switch (r->class_) {
+	case CLASS_HARD:
+		if (s->suppress_hard && r->blame == BLAME_RECIPIENT && !delayed)
+			return decide_suppress(s, key, "hard", t, 0, d, error_r);
+		return STORE_OK;
+	case CLASS_COMPLAINT:
+		if (s->suppress_complaint)
+			return decide_suppress(s, key, "complaint", t, 0, d, error_r);
+		return STORE_OK;
+	case CLASS_SOFT:
+		if (r->blame == BLAME_RECIPIENT && !delayed && s->soft_threshold > 0)
+			return decide_soft(s, key, t, d, error_r);
+		return STORE_OK;
+	default:
+		return STORE_OK;	/* auto-replies, delivered reports: events only */
+	}
+}
+
+static int
+insert_message(struct store *s, const struct store_msg *m, const struct bounce_report *rep,
+    const char *hash, const char *set, int64_t t, int64_t *id_r, char **error_r)
+{
+	sqlite3_stmt *st = store_stmt(s, SQL_MSG_INSERT, error_r);
+	if (st == NULL)
+		return STORE_ERR_INTERNAL;
+	const char *outcome = rep == NULL ? "unparsed" :
+	    (m->truncated || (rep->flags & BOUNCE_F_TRUNCATED)) ? "truncated" : "parsed";
+	bind_text(st, 1, m->source != NULL ? m->source : "-");
+	sqlite3_bind_int64(st, 2, t);
+	bind_text(st, 3, m->envelope_rcpt);
+	bind_text(st, 4, m->envelope_sender);
+	bind_text(st, 5, m->queue_id);
+	bind_text(st, 6, rep != NULL ? rep->message_id : NULL);
+	bind_text(st, 7, rep != NULL ? rep->original_message_id : NULL);
+	bind_text(st, 8, hash);
+	sqlite3_bind_int64(st, 9, (sqlite3_int64)m->len);
+	bind_text(st, 10, rep != NULL ? bounce_kind_name(rep->kind) : "");
+	sqlite3_bind_int64(st, 11, rep != NULL ? rep->flags : 0);
+	bind_text(st, 12, outcome);
+	bind_text(st, 13, set);
+	if (rep != NULL && rep->verp_present) {
+		bind_text(st, 14, rep->verp_address);
+		bind_text(st, 15, rep->verp_tag);
+		sqlite3_bind_int(st, 16, rep->verp_verified);
+	}
+	sqlite3_bind_blob64(st, 17, m->len > 0 ? m->data : "", m->len, SQLITE_STATIC);
+	int rc = step(s, st, NULL, "insert message", error_r);
+	sqlite3_reset(st);
+	if (rc == STORE_OK)
+		*id_r = sqlite3_last_insert_rowid(s->db);
+	return rc;
+}
+
+static int
+insert_event(struct store *s, int64_t msg_id, const struct bounce_report *rep,
+    const struct bounce_recipient *r, const char *key, int64_t t, const struct decision *d,
+    int64_t *id_r, char **error_r)
+{
+	sqlite3_stmt *st = store_stmt(s, SQL_EVENT_INSERT, error_r);
+	if (st == NULL)
+		return STORE_ERR_INTERNAL;
+	sqlite3_bind_int64(st, 1, msg_id);
+	bind_text(st, 2, r->address);
+	bind_text(st, 3, key);
+	sqlite3_bind_int64(st, 4, t);
+	bind_text(st, 5, bounce_class_name(r->class_));
+	bind_text(st, 6, bounce_reason_name(r->reason));
+	bind_text(st, 7, bounce_blame_name(r->blame));
+	bind_text(st, 8, r->action != NULL ? r->action : "");
+	bind_text(st, 9, r->status);
+	bind_text(st, 10, r->smtp_code);
+	bind_text(st, 11, r->diagnostic);
+	bind_text(st, 12, r->remote_mta);
+	bind_text(st, 13, r->feedback_type);
+	bind_text(st, 14, r->original_recipient);
+	if (rep->verp_present) {
+		bind_text(st, 15, rep->verp_address);
+		bind_text(st, 16, rep->verp_tag);
+		sqlite3_bind_int(st, 17, rep->verp_verified);
+	}
+	bind_text(st, 18, d->effect);
+	int rc = step(s, st, NULL, "insert event", error_r);
+	sqlite3_reset(st);
+	if (rc == STORE_OK)
+		*id_r = sqlite3_last_insert_rowid(s->db);
+	return rc;
+}
+
+static int
+apply(struct store *s, const struct bounce_recipient *r, const char *key, int64_t t,
+    int64_t event_id, const struct decision *d, char **error_r)
+{
+	int rc = STORE_OK;
+	if (d->score) {
+		sqlite3_stmt *st = store_stmt(s, SQL_SCORE_PUT, error_r);
+		if (st == NULL)
+			return STORE_ERR_INTERNAL;
+		bind_text(st, 1, key);
+		sqlite3_bind_int64(st, 2, d->score_v);
+		sqlite3_bind_int64(st, 3, d->score_day);
+		sqlite3_bind_int64(st, 4, d->score_at);
+		rc = step(s, st, NULL, "write soft score", error_r);
+		sqlite3_reset(st);
+		if (rc != STORE_OK)
+			return rc;
+	}
+	if (d->type != NULL) {
+		sqlite3_stmt *st = store_stmt(s, SQL_SUPP_PUT, error_r);
+		if (st == NULL)
+			return STORE_ERR_INTERNAL;
+		bind_text(st, 1, key);
+		bind_text(st, 2, r->address);
+		bind_text(st, 3, d->type);
+		bind_text(st, 4, bounce_reason_name(r->reason));
+		sqlite3_bind_int64(st, 5, t);
+		if (d->expires_at != 0)
+			sqlite3_bind_int64(st, 6, d->expires_at);
+		sqlite3_bind_int64(st, 7, event_id);
+		rc = step(s, st, NULL, "write suppression", error_r);
+		sqlite3_reset(st);
+	}
+	return rc;
+}
+
+int
+store_add(struct store *s, const struct store_msg *m, const struct bounce_report *rep,
+    struct store_add_result *res_r, char **error_r)
+{
+	struct store_add_result res = { 0 };
+	if (!s->in_tx) {
+		*error_r = xstrdup("store_add: no transaction open (store_begin)");
+		return STORE_ERR_INTERNAL;
+	}
+	int64_t t = m->received_at != 0 ? m->received_at : store_now(s);
+	char hash[SHA256_HEX];
+	sha256_hex(m->data != NULL ? m->data : "", m->len, hash);
+	char *set = rcpt_set(rep);
+	int64_t dup = 0;
+	int rc = find_duplicate(s, hash, rep, set, &dup, error_r);
+	if (rc != STORE_OK || dup != 0) {
+		free(set);
+		if (rc == STORE_OK) {
+			res.message_rowid = dup;
+			res.duplicate = true;
+			*res_r = res;
+		}
+		return rc;
+	}
+	rc = insert_message(s, m, rep, hash, set, t, &res.message_rowid, error_r);
+	free(set);
+	for (size_t i = 0; rc == STORE_OK && rep != NULL && i < rep->nrcpts; i++) {
+		const struct bounce_recipient *r = &rep->rcpts[i];
+		char *key = store_address_key(r->address);
+		struct decision d = { 0 };
+		int64_t ev = 0;
+		rc = decide(s, rep, r, key, t, &d, error_r);
+		if (rc == STORE_OK)
+			rc = insert_event(s, res.message_rowid, rep, r, key, t, &d, &ev, error_r);
+		if (rc == STORE_OK)
+			rc = apply(s, r, key, t, ev, &d, error_r);
+		if (rc == STORE_OK) {
+			res.events++;
+			if (d.replace_count)
+				res.suppressed++;
+		}
+		free(key);
+	}
+	if (rc == STORE_OK)
+		*res_r = res;
+	return rc;
+}
+
+int
+store_ingest(struct store *s, const struct store_msg *m, const struct bounce_options *opt,
+    struct store_add_result *res_r, char **error_r)
+{
+	/* Parse before taking the write lock: the lock is held only for the SQL. */
+	struct bounce_report *rep = bounce_parse(m->data, m->len, opt);
+	int rc = store_begin(s, error_r);
+	if (rc == STORE_OK) {
+		rc = store_add(s, m, rep, res_r, error_r);
+		if (rc == STORE_OK)
+			rc = store_commit(s, error_r);
+		else
+			store_rollback(s);
+	}
+	bounce_report_free(rep);
+	return rc;
+}
+
+bool
+store_seen(struct store *s, const char *data, size_t len)
+{
+	char hash[SHA256_HEX];
+	sha256_hex(data != NULL ? data : "", len, hash);
+	sqlite3_stmt *st = store_stmt(s, SQL_MSG_BY_HASH, NULL);
+	if (st == NULL)
+		return false;
+	bind_text(st, 1, hash);
+	bool row = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_reset(st);
+	return row;
+}
