@@ -1,2 +1,745 @@
-/* placeholder: replaced by its owner */
-typedef int imap_placeholder;
+/* IMAP client session on libetpan's mailimap API, over a tls.c connection. */
+#include "imap.h"
+
+#include <libetpan/libetpan.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strbuf.h"
+#include "tls.h"
+
+/* UIDs per UID FETCH/STORE/MOVE command: keeps command lines short on sparse UID sets (a
+ * server may refuse lines over 8 KiB; 500 sparse UIDs stay under 6 KiB). */
+#define IMAP_UIDS_PER_COMMAND	500
+/* Buffer of libetpan's stream. */
+#define IMAP_STREAM_BUFFER	16384
+
+struct imap {
+	mailimap *mi;
+	struct tls_conn *conn;
+	char *host;
+	bool has_move;
+	bool has_uidplus;
+	bool keywords_ok;	/* PERMANENTFLAGS of the selected mailbox has \* */
+	char delim;		/* hierarchy delimiter, 0 until known */
+	bool delim_known;
+};
+
+static char *
+errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static char *
+errorf(const char *fmt, ...)
+{
+	char tmp[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	return xstrdup(n < 0 ? "error" : tmp);	/* a cut message still says what failed */
+}
+
+/* ---- URL ---- */
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decodes [p, p+len); NULL on a bad escape or a decoded NUL or control character. */
+static char *
+pct_decode(const char *p, size_t len)
+{
+	char *out = xmalloc(len + 1), *o = out;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c == '%') {
+			int h, l;
+			if (i + 2 >= len) {
+				free(out);
+				return NULL;
+			}
+			if ((h = hexval(p[i + 1])) < 0 || (l = hexval(p[i + 2])) < 0) {
+				free(out);
+				return NULL;
+			}
+			c = (unsigned char)(h * 16 + l);
+			i += 2;
+		}
+		if (c < 0x20 || c == 0x7f) {
+			free(out);
+			return NULL;
+		}
+		*o++ = (char)c;
+	}
+	*o = '\0';
+	return out;
+}
+
+void
+imap_url_clear(struct imap_url *u)
+{
+	if (u == NULL)
+		return;
+	free(u->user);
+	free(u->host);
+	free(u->port);
+	free(u->mailbox);
+	memset(u, 0, sizeof *u);
+}
+
+int
+imap_url_parse(const char *url, struct imap_url *u_r, char **error_r)
+{
+	struct imap_url u = { 0 };
+	const char *p;
+	if (strlen(url) > IMAP_URL_MAX) {
+		*error_r = errorf("IMAP URL longer than %d bytes", IMAP_URL_MAX);
+		return -1;
+	}
+	if (strncmp(url, "imaps://", 8) == 0) {
+		u.implicit_tls = true;
+		p = url + 8;
+	} else if (strncmp(url, "imap://", 7) == 0) {
+		p = url + 7;
+	} else {
+		*error_r = errorf("'%s': the URL must start with imaps:// or imap://", url);
+		return -1;
+	}
+	const char *slash = strchr(p, '/');
+	const char *auth_end = slash ? slash : p + strlen(p);
+	const char *at = NULL;
+	for (const char *q = p; q < auth_end; q++)
+		if (*q == '@')
+			at = q;
+	if (at == NULL || at == p) {
+		*error_r = errorf("'%s': no user name (imaps://USER@HOST/MAILBOX)", url);
+		return -1;
+	}
+	u.user = pct_decode(p, (size_t)(at - p));
+	const char *h = at + 1, *h_end, *port = NULL;
+	if (*h == '[') {
+		const char *rb = memchr(h, ']', (size_t)(auth_end - h));
+		if (rb == NULL)
+			goto bad;
+		u.host = xstrndup(h + 1, (size_t)(rb - h - 1));
+		h_end = rb + 1;
+		if (h_end < auth_end && *h_end != ':')
+			goto bad;
+	} else {
+		h_end = memchr(h, ':', (size_t)(auth_end - h));
+		if (h_end == NULL)
+			h_end = auth_end;
+		u.host = xstrndup(h, (size_t)(h_end - h));
+	}
+	if (h_end < auth_end && *h_end == ':')
+		port = h_end + 1;
+	if (port != NULL) {
+		size_t plen = (size_t)(auth_end - port);
+		if (plen == 0 || plen > 5 || strspn(port, "0123456789") < plen)
+			goto bad;
+		u.port = xstrndup(port, plen);
+		long v = strtol(u.port, NULL, 10);
+		if (v < 1 || v > 65535)
+			goto bad;
+	} else {
+		u.port = xstrdup(u.implicit_tls ? IMAP_PORT_IMAPS : IMAP_PORT_IMAP);
+	}
+	if (u.user == NULL || u.host[0] == '\0' || strpbrk(u.host, "/?#@ ") != NULL)
+		goto bad;
+	if (slash != NULL && slash[1] != '\0')
+		u.mailbox = pct_decode(slash + 1, strlen(slash + 1));
+	else
+		u.mailbox = xstrdup("INBOX");
+	if (u.mailbox == NULL || strpbrk(u.mailbox, "*%") != NULL)
+		goto bad;
+	*u_r = u;
+	return 0;
+bad:
+	imap_url_clear(&u);
+	*error_r = errorf("'%s' is not a valid IMAP URL (imaps://USER@HOST[:PORT]/MAILBOX)", url);
+	return -1;
+}
+
+/* ---- libetpan stream over tls_conn ---- */
+
+static ssize_t
+low_read(mailstream_low *s, void *buf, size_t len)
+{
+	return tls_read(s->data, buf, len);
+}
+
+static ssize_t
+low_write(mailstream_low *s, const void *buf, size_t len)
+{
+	return tls_write(s->data, buf, len);
+}
+
+/* The connection belongs to struct imap and is closed by imap_close. */
+static int
+low_close(mailstream_low *s)
+{
+	return 0;
+}
+
+static int
+low_get_fd(mailstream_low *s)
+{
+	return tls_fd(s->data);
+}
+
+static void
+low_free(mailstream_low *s)
+{
+	free(s);
+}
+
+static void
+low_cancel(mailstream_low *s)
+{
+}
+
+static struct mailstream_cancel *
+low_get_cancel(mailstream_low *s)
+{
+	return NULL;
+}
+
+static carray *
+low_get_certificate_chain(mailstream_low *s)
+{
+	return NULL;
+}
+
+static int
+low_idle(mailstream_low *s)
+{
+	return -1;
+}
+
+static mailstream_low_driver low_driver = {
+	.mailstream_read = low_read,
+	.mailstream_write = low_write,
+	.mailstream_close = low_close,
+	.mailstream_get_fd = low_get_fd,
+	.mailstream_free = low_free,
+	.mailstream_cancel = low_cancel,
+	.mailstream_get_cancel = low_get_cancel,
+	.mailstream_get_certificate_chain = low_get_certificate_chain,
+	.mailstream_setup_idle = low_idle,
+	.mailstream_unsetup_idle = low_idle,
+	.mailstream_interrupt_idle = low_idle,
+};
+
+/* ---- errors ---- */
+
+static bool
+is_connection_error(int r)
+{
+	return r == MAILIMAP_ERROR_STREAM || r == MAILIMAP_ERROR_PARSE ||
+	    r == MAILIMAP_ERROR_FATAL || r == MAILIMAP_ERROR_CONNECTION_REFUSED ||
+	    r == MAILIMAP_ERROR_MEMORY;
+}
+
+/* Server's last response text, made printable and short. */
+static void
+response_text(struct imap *im, char *out, size_t size)
+{
+	const char *t = im->mi != NULL && im->mi->imap_response != NULL ?
+	    im->mi->imap_response : "";
+	size_t i = 0;
+	for (; t[i] != '\0' && i + 1 < size; i++)
+		out[i] = (t[i] < 0x20 || t[i] == 0x7f) ? '?' : t[i];
+	out[i] = '\0';
+}
+
+static int
+fail(struct imap *im, int r, const char *what, char **error_r)
+{
+	if (is_connection_error(r)) {
+		*error_r = errorf("%s: connection to %s lost or garbled (libetpan error %d)",
+		    what, im->host, r);
+	} else {
+		char text[300];
+		response_text(im, text, sizeof text);
+		*error_r = errorf("%s: refused by %s: %s", what, im->host,
+		    text[0] ? text : "(no text)");
+	}
+	return IMAP_ERR_TEMP;
+}
+
+/* ---- session ---- */
+
+static int
+refresh_capabilities(struct imap *im, char **error_r)
+{
+	struct mailimap_capability_data *caps = NULL;
+	int r = mailimap_capability(im->mi, &caps);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(im, r, "CAPABILITY", error_r);
+	mailimap_capability_data_free(caps);
+	return IMAP_OK;
+}
+
+int
+imap_open(const struct imap_url *u, enum imap_security sec, const char *password,
+    const char *ca_file, struct imap **imap_r, char **error_r)
+{
+	struct imap *im = xcalloc(1, sizeof *im);
+	im->host = xstrdup(u->host);
+	int ret = IMAP_ERR_TEMP, r;
+
+	r = tls_connect(u->host, u->port, &im->conn, error_r);
+	if (r != TLS_OK)
+		goto out;
+	if (sec == IMAP_SEC_IMPLICIT) {
+		r = tls_start(im->conn, u->host, ca_file, error_r);
+		if (r != TLS_OK) {
+			ret = r == TLS_ERR_VERIFY ? IMAP_ERR_AUTH :
+			    r == TLS_ERR_CONFIG ? IMAP_ERR_CONFIG : IMAP_ERR_TEMP;
+			goto out;
+		}
+	}
+	mailstream_low *low = mailstream_low_new(im->conn, &low_driver);
+	mailstream *stream = low ? mailstream_new(low, IMAP_STREAM_BUFFER) : NULL;
+	im->mi = mailimap_new(0, NULL);
+	if (stream == NULL || im->mi == NULL) {
+		fputs("bounced: out of memory\n", stderr);
+		abort();
+	}
+	r = mailimap_connect(im->mi, stream);
+	if (r != MAILIMAP_NO_ERROR_NON_AUTHENTICATED && r != MAILIMAP_NO_ERROR_AUTHENTICATED) {
+		ret = fail(im, r, "greeting", error_r);
+		goto out;
+	}
+	if (sec == IMAP_SEC_STARTTLS) {
+		if ((ret = refresh_capabilities(im, error_r)) != IMAP_OK)
+			goto out;
+		if (!mailimap_has_extension(im->mi, "STARTTLS")) {
+			*error_r = errorf("%s does not offer STARTTLS; use imaps:// (or "
+			    "allow_plaintext = yes to send the password in the clear)", u->host);
+			ret = IMAP_ERR_AUTH;
+			goto out;
+		}
+		r = mailimap_starttls(im->mi);
+		if (r != MAILIMAP_NO_ERROR) {
+			ret = fail(im, r, "STARTTLS", error_r);
+			goto out;
+		}
+		/* Bytes already buffered after the STARTTLS reply were sent in the clear by
+		 * someone in the middle (CVE-2011-0411 style injection): refuse. */
+		if (im->mi->imap_stream->read_buffer_len != 0) {
+			*error_r = errorf("%s sent data after STARTTLS before the TLS handshake; "
+			    "refusing (possible command injection)", u->host);
+			ret = IMAP_ERR_AUTH;
+			goto out;
+		}
+		r = tls_start(im->conn, u->host, ca_file, error_r);
+		if (r != TLS_OK) {
+			ret = r == TLS_ERR_VERIFY ? IMAP_ERR_AUTH :
+			    r == TLS_ERR_CONFIG ? IMAP_ERR_CONFIG : IMAP_ERR_TEMP;
+			goto out;
+		}
+	}
+	if ((ret = refresh_capabilities(im, error_r)) != IMAP_OK)
+		goto out;
+	r = mailimap_login(im->mi, u->user, password);
+	if (r != MAILIMAP_NO_ERROR) {
+		if (is_connection_error(r)) {
+			ret = fail(im, r, "LOGIN", error_r);
+		} else {
+			char text[300];
+			response_text(im, text, sizeof text);
+			*error_r = errorf("login as %s on %s refused: %s", u->user, u->host,
+			    text[0] ? text : "(no text)");
+			ret = IMAP_ERR_AUTH;
+		}
+		goto out;
+	}
+	/* Capabilities may grow after login (MOVE, UIDPLUS on Dovecot). */
+	if ((ret = refresh_capabilities(im, error_r)) != IMAP_OK)
+		goto out;
+	im->has_move = mailimap_has_extension(im->mi, "MOVE");
+	im->has_uidplus = mailimap_has_extension(im->mi, "UIDPLUS");
+	*imap_r = im;
+	return IMAP_OK;
+out:
+	imap_close(im);
+	return ret;
+}
+
+void
+imap_close(struct imap *im)
+{
+	if (im == NULL)
+		return;
+	if (im->mi != NULL) {
+		if (im->mi->imap_stream != NULL)
+			(void)mailimap_logout(im->mi);
+		mailimap_free(im->mi);
+	}
+	tls_close(im->conn);
+	free(im->host);
+	free(im);
+}
+
+int
+imap_select(struct imap *im, const char *mailbox, uint32_t *uidvalidity_r, char **error_r)
+{
+	int r = mailimap_select(im->mi, mailbox);
+	if (r != MAILIMAP_NO_ERROR) {
+		char what[300];
+		snprintf(what, sizeof what, "SELECT %s", mailbox);
+		return fail(im, r, what, error_r);
+	}
+	struct mailimap_selection_info *si = im->mi->imap_selection_info;
+	im->keywords_ok = false;
+	if (si != NULL && si->sel_perm_flags != NULL) {
+		for (clistiter *it = clist_begin(si->sel_perm_flags); it; it = clist_next(it)) {
+			struct mailimap_flag_perm *fp = clist_content(it);
+			if (fp->fl_type == MAILIMAP_FLAG_PERM_ALL)
+				im->keywords_ok = true;
+			else if (fp->fl_flag != NULL &&
+			    fp->fl_flag->fl_type == MAILIMAP_FLAG_KEYWORD &&
+			    fp->fl_flag->fl_data.fl_keyword != NULL &&
+			    strcasecmp(fp->fl_flag->fl_data.fl_keyword, IMAP_DONE_KEYWORD) == 0)
+				im->keywords_ok = true;
+		}
+	}
+	*uidvalidity_r = si != NULL ? si->sel_uidvalidity : 0;
+	return IMAP_OK;
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int
+imap_search_pending(struct imap *im, uint32_t **uids_r, size_t *n_r, char **error_r)
+{
+	struct mailimap_search_key *all = mailimap_search_key_new_multiple_empty();
+	struct mailimap_search_key *undeleted = mailimap_search_key_new(
+	    MAILIMAP_SEARCH_KEY_UNDELETED, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+	    NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL,
+	    NULL);
+	struct mailimap_search_key *unkw =
+	    mailimap_search_key_new_unkeyword(xstrdup(IMAP_DONE_KEYWORD));
+	if (all == NULL || undeleted == NULL || unkw == NULL ||
+	    mailimap_search_key_multiple_add(all, undeleted) != MAILIMAP_NO_ERROR ||
+	    mailimap_search_key_multiple_add(all, unkw) != MAILIMAP_NO_ERROR) {
+		fputs("bounced: out of memory\n", stderr);
+		abort();
+	}
+	clist *res = NULL;
+	int r = mailimap_uid_search(im->mi, NULL, all, &res);
+	mailimap_search_key_free(all);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(im, r, "UID SEARCH", error_r);
+	size_t n = 0, cap = (size_t)clist_count(res);
+	uint32_t *uids = xcalloc(cap ? cap : 1, sizeof *uids);
+	for (clistiter *it = clist_begin(res); it != NULL; it = clist_next(it))
+		if (n < cap && *(uint32_t *)clist_content(it) != 0)
+			uids[n++] = *(uint32_t *)clist_content(it);
+	mailimap_search_result_free(res);
+	qsort(uids, n, sizeof *uids, cmp_u32);
+	size_t w = 0;	/* a server may repeat a UID */
+	for (size_t i = 0; i < n; i++)
+		if (w == 0 || uids[w - 1] != uids[i])
+			uids[w++] = uids[i];
+	*uids_r = uids;
+	*n_r = w;
+	return IMAP_OK;
+}
+
+/* A UID set of uids[0..n) (ascending), runs folded into ranges. */
+static struct mailimap_set *
+make_set(const uint32_t *uids, size_t n)
+{
+	struct mailimap_set *set = mailimap_set_new_empty();
+	if (set == NULL)
+		abort();
+	for (size_t i = 0; i < n; ) {
+		size_t j = i;
+		while (j + 1 < n && uids[j + 1] == uids[j] + 1)
+			j++;
+		if (mailimap_set_add_interval(set, uids[i], uids[j]) != MAILIMAP_NO_ERROR)
+			abort();
+		i = j + 1;
+	}
+	return set;
+}
+
+static ptrdiff_t
+find_uid(const uint32_t *uids, size_t n, uint32_t uid)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && uids[lo] == uid ? (ptrdiff_t)lo : -1;
+}
+
+/* UID, size and body section of one FETCH response item. */
+static void
+msg_att_fields(struct mailimap_msg_att *ma, uint32_t *uid, uint32_t *size,
+    struct mailimap_msg_att_body_section **body)
+{
+	for (clistiter *it = clist_begin(ma->att_list); it != NULL; it = clist_next(it)) {
+		struct mailimap_msg_att_item *item = clist_content(it);
+		if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
+			continue;
+		struct mailimap_msg_att_static *st = item->att_data.att_static;
+		if (st->att_type == MAILIMAP_MSG_ATT_UID)
+			*uid = st->att_data.att_uid;
+		else if (st->att_type == MAILIMAP_MSG_ATT_RFC822_SIZE)
+			*size = st->att_data.att_rfc822_size;
+		else if (st->att_type == MAILIMAP_MSG_ATT_BODY_SECTION && body != NULL)
+			*body = st->att_data.att_body_section;
+	}
+}
+
+int
+imap_fetch_sizes(struct imap *im, const uint32_t *uids, size_t n, uint32_t *sizes_r,
+    char **error_r)
+{
+	for (size_t i = 0; i < n; i++)
+		sizes_r[i] = UINT32_MAX;
+	for (size_t off = 0; off < n; off += IMAP_UIDS_PER_COMMAND) {
+		size_t cnt = n - off < IMAP_UIDS_PER_COMMAND ? n - off : IMAP_UIDS_PER_COMMAND;
+		struct mailimap_set *set = make_set(uids + off, cnt);
+		struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
+		if (ft == NULL ||
+		    mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid()) ||
+		    mailimap_fetch_type_new_fetch_att_list_add(ft,
+		    mailimap_fetch_att_new_rfc822_size()))
+			abort();
+		clist *res = NULL;
+		int r = mailimap_uid_fetch(im->mi, set, ft, &res);
+		mailimap_fetch_type_free(ft);
+		mailimap_set_free(set);
+		if (r != MAILIMAP_NO_ERROR)
+			return fail(im, r, "UID FETCH RFC822.SIZE", error_r);
+		for (clistiter *it = clist_begin(res); it != NULL; it = clist_next(it)) {
+			uint32_t uid = 0, size = UINT32_MAX;
+			msg_att_fields(clist_content(it), &uid, &size, NULL);
+			ptrdiff_t k = find_uid(uids + off, cnt, uid);
+			if (k >= 0)
+				sizes_r[off + (size_t)k] = size;
+		}
+		mailimap_fetch_list_free(res);
+	}
+	return IMAP_OK;
+}
+
+int
+imap_fetch_bodies(struct imap *im, const uint32_t *uids, size_t n, uint32_t max_bytes,
+    imap_body_fn *fn, void *ctx, char **error_r)
+{
+	for (size_t off = 0; off < n; off += IMAP_UIDS_PER_COMMAND) {
+		size_t cnt = n - off < IMAP_UIDS_PER_COMMAND ? n - off : IMAP_UIDS_PER_COMMAND;
+		struct mailimap_set *set = make_set(uids + off, cnt);
+		struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
+		struct mailimap_section *sec = mailimap_section_new(NULL);
+		struct mailimap_fetch_att *body = max_bytes > 0 ?
+		    mailimap_fetch_att_new_body_peek_section_partial(sec, 0, max_bytes) :
+		    mailimap_fetch_att_new_body_peek_section(sec);
+		if (ft == NULL || sec == NULL || body == NULL ||
+		    mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid()) ||
+		    mailimap_fetch_type_new_fetch_att_list_add(ft, body))
+			abort();
+		clist *res = NULL;
+		int r = mailimap_uid_fetch(im->mi, set, ft, &res);
+		mailimap_fetch_type_free(ft);
+		mailimap_set_free(set);
+		if (r != MAILIMAP_NO_ERROR)
+			return fail(im, r, "UID FETCH BODY.PEEK[]", error_r);
+		int stop = 0;
+		for (clistiter *it = clist_begin(res); it != NULL && !stop; it = clist_next(it)) {
+			uint32_t uid = 0, size = 0;
+			struct mailimap_msg_att_body_section *bs = NULL;
+			msg_att_fields(clist_content(it), &uid, &size, &bs);
+			/* Unsolicited FETCH responses (flag changes) carry no body. */
+			if (bs == NULL || find_uid(uids + off, cnt, uid) < 0)
+				continue;
+			stop = fn(ctx, uid, bs->sec_body_part ? bs->sec_body_part : "",
+			    bs->sec_body_part ? bs->sec_length : 0);
+		}
+		mailimap_fetch_list_free(res);
+		if (stop)
+			return stop;
+	}
+	return IMAP_OK;
+}
+
+static int
+learn_delimiter(struct imap *im, char **error_r)
+{
+	if (im->delim_known)
+		return IMAP_OK;
+	clist *res = NULL;
+	int r = mailimap_list(im->mi, "", "", &res);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(im, r, "LIST \"\" \"\"", error_r);
+	if (res != NULL && clist_begin(res) != NULL) {
+		struct mailimap_mailbox_list *mb = clist_content(clist_begin(res));
+		im->delim = mb->mb_delimiter;
+	}
+	if (res != NULL)
+		mailimap_list_result_free(res);
+	im->delim_known = true;
+	return IMAP_OK;
+}
+
+static int
+folder_exists(struct imap *im, const char *name, bool *exists_r, char **error_r)
+{
+	clist *res = NULL;
+	int r = mailimap_list(im->mi, "", name, &res);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(im, r, "LIST", error_r);
+	*exists_r = res != NULL && clist_begin(res) != NULL;
+	if (res != NULL)
+		mailimap_list_result_free(res);
+	return IMAP_OK;
+}
+
+int
+imap_ensure_folder(struct imap *im, const char *folder, char **server_name_r, char **error_r)
+{
+	int ret;
+	if (folder[0] == '\0' || strpbrk(folder, "*%") != NULL || strlen(folder) > IMAP_URL_MAX) {
+		*error_r = errorf("'%s' is not a usable folder name", folder);
+		return IMAP_ERR_CONFIG;
+	}
+	if ((ret = learn_delimiter(im, error_r)) != IMAP_OK)
+		return ret;
+	char *name = xstrdup(folder);
+	if (im->delim != 0 && im->delim != '/') {
+		if (strchr(name, im->delim) != NULL) {
+			*error_r = errorf("folder '%s' contains '%c', the server's hierarchy "
+			    "delimiter; write levels with '/'", folder, im->delim);
+			free(name);
+			return IMAP_ERR_CONFIG;
+		}
+		for (char *p = name; *p; p++)
+			if (*p == '/')
+				*p = im->delim;
+	}
+	bool exists;
+	if ((ret = folder_exists(im, name, &exists, error_r)) != IMAP_OK)
+		goto err;
+	if (!exists) {
+		int r = mailimap_create(im->mi, name);
+		if (r != MAILIMAP_NO_ERROR) {
+			/* A concurrent run may have created it just now. */
+			char *e2 = NULL;
+			if (is_connection_error(r) ||
+			    folder_exists(im, name, &exists, &e2) != IMAP_OK || !exists) {
+				free(e2);
+				ret = fail(im, r, "CREATE", error_r);
+				goto err;
+			}
+		} else {
+			(void)mailimap_subscribe(im->mi, name);
+		}
+	}
+	*server_name_r = name;
+	return IMAP_OK;
+err:
+	free(name);
+	return ret;
+}
+
+static int
+store_flags(struct imap *im, const uint32_t *uids, size_t n, bool deleted, bool seen,
+    bool keyword, char **error_r)
+{
+	for (size_t off = 0; off < n; off += IMAP_UIDS_PER_COMMAND) {
+		size_t cnt = n - off < IMAP_UIDS_PER_COMMAND ? n - off : IMAP_UIDS_PER_COMMAND;
+		struct mailimap_flag_list *fl = mailimap_flag_list_new_empty();
+		if (fl == NULL ||
+		    (deleted && mailimap_flag_list_add(fl, mailimap_flag_new_deleted())) ||
+		    (seen && mailimap_flag_list_add(fl, mailimap_flag_new_seen())) ||
+		    (keyword && mailimap_flag_list_add(fl,
+		    mailimap_flag_new_flag_keyword(xstrdup(IMAP_DONE_KEYWORD)))))
+			abort();
+		struct mailimap_store_att_flags *sa =
+		    mailimap_store_att_flags_new_add_flags_silent(fl);
+		struct mailimap_set *set = make_set(uids + off, cnt);
+		int r = mailimap_uid_store(im->mi, set, sa);
+		mailimap_store_att_flags_free(sa);
+		mailimap_set_free(set);
+		if (r != MAILIMAP_NO_ERROR)
+			return fail(im, r, "UID STORE", error_r);
+	}
+	return IMAP_OK;
+}
+
+static int
+expunge(struct imap *im, const uint32_t *uids, size_t n, char **error_r)
+{
+	if (!im->has_uidplus)
+		return IMAP_OK;	/* \Deleted mail is skipped by the search; never EXPUNGE all */
+	for (size_t off = 0; off < n; off += IMAP_UIDS_PER_COMMAND) {
+		size_t cnt = n - off < IMAP_UIDS_PER_COMMAND ? n - off : IMAP_UIDS_PER_COMMAND;
+		struct mailimap_set *set = make_set(uids + off, cnt);
+		int r = mailimap_uid_expunge(im->mi, set);
+		mailimap_set_free(set);
+		if (r != MAILIMAP_NO_ERROR)
+			return fail(im, r, "UID EXPUNGE", error_r);
+	}
+	return IMAP_OK;
+}
+
+int
+imap_move(struct imap *im, const uint32_t *uids, size_t n, const char *folder, char **error_r)
+{
+	for (size_t off = 0; off < n; off += IMAP_UIDS_PER_COMMAND) {
+		size_t cnt = n - off < IMAP_UIDS_PER_COMMAND ? n - off : IMAP_UIDS_PER_COMMAND;
+		struct mailimap_set *set = make_set(uids + off, cnt);
+		int r = im->has_move ? mailimap_uid_move(im->mi, set, folder) :
+		    mailimap_uid_copy(im->mi, set, folder);
+		mailimap_set_free(set);
+		if (r != MAILIMAP_NO_ERROR)
+			return fail(im, r, im->has_move ? "UID MOVE" : "UID COPY", error_r);
+		if (!im->has_move) {
+			int ret = store_flags(im, uids + off, cnt, true, false, false, error_r);
+			if (ret == IMAP_OK)
+				ret = expunge(im, uids + off, cnt, error_r);
+			if (ret != IMAP_OK)
+				return ret;
+		}
+	}
+	return IMAP_OK;
+}
+
+int
+imap_delete(struct imap *im, const uint32_t *uids, size_t n, char **error_r)
+{
+	int ret = store_flags(im, uids, n, true, false, false, error_r);
+	return ret == IMAP_OK ? expunge(im, uids, n, error_r) : ret;
+}
+
+int
+imap_mark_done(struct imap *im, const uint32_t *uids, size_t n, bool seen, char **error_r)
+{
+	if (!seen && !im->keywords_ok)
+		return IMAP_OK;	/* nothing to store: the mail will be read again, as a duplicate */
+	return store_flags(im, uids, n, false, seen, im->keywords_ok, error_r);
+}

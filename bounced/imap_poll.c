@@ -1,0 +1,302 @@
+/* One fetch pass over one IMAP account (see imap_poll.h). */
+#include "imap_poll.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bounce.h"
+#include "commands.h"
+#include "imap.h"
+#include "limits.h"
+#include "store.h"
+#include "strbuf.h"
+
+/* Test hook: when set, exit right after the first batch is committed, before the mail is
+ * moved, as a kill at the worst moment would. Only the test suite sets it. */
+#define TEST_DIE_ENV	"BOUNCED_TEST_DIE_AFTER_COMMIT"
+#define TEST_DIE_STATUS	99
+
+/* Width of the progress bar drawn on a terminal. */
+#define PROGRESS_WIDTH	30
+
+struct uidlist {
+	uint32_t *v;
+	size_t n;
+};
+
+struct batch {
+	struct store *st;
+	const struct bounce_options *opt;
+	struct imap_poll_stats *stats;
+	const char *source_prefix;	/* "imap:NAME/MAILBOX;UIDVALIDITY=V" */
+	bool truncated;
+	struct uidlist bounces, nonbounces;
+	int store_rc;
+	char *error;
+};
+
+static void
+uidlist_add(struct uidlist *l, uint32_t uid, size_t cap)
+{
+	if (l->v == NULL)
+		l->v = xcalloc(cap ? cap : 1, sizeof *l->v);
+	if (l->n < cap)
+		l->v[l->n++] = uid;
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int
+exit_of_imap(int r)
+{
+	return r == IMAP_ERR_AUTH ? EXIT_NOPERM : r == IMAP_ERR_CONFIG ? EXIT_CONFIG :
+	    EXIT_TEMPFAIL;
+}
+
+static int
+exit_of_store(int r)
+{
+	return r == STORE_ERR_BUSY || r == STORE_ERR_IO ? EXIT_TEMPFAIL :
+	    r == STORE_ERR_SCHEMA ? EXIT_CONFIG : EXIT_SOFTWARE;
+}
+
+/* Called once per fetched message, inside the batch's transaction. */
+static int
+on_body(void *ctx, uint32_t uid, const char *data, size_t len)
+{
+	struct batch *b = ctx;
+	char source[IMAP_URL_MAX + 64];
+	int n = snprintf(source, sizeof source, "%s/;UID=%u", b->source_prefix, uid);
+	if (n < 0 || (size_t)n >= sizeof source)
+		source[0] = '\0';	/* names are bounded by IMAP_URL_MAX: cannot happen */
+	struct bounce_report *rep = bounce_parse(data, len, b->opt);
+	struct store_msg m = {
+		.data = data, .len = len, .source = source, .truncated = b->truncated,
+	};
+	struct store_add_result res = { 0 };
+	int r = store_add(b->st, &m, rep, &res, &b->error);
+	bool is_bounce = rep != NULL && rep->kind != KIND_NONE;
+	bounce_report_free(rep);
+	if (r != STORE_OK) {
+		b->store_rc = r;
+		return 1;
+	}
+	b->stats->messages++;
+	b->stats->truncated += b->truncated;
+	if (res.duplicate)
+		b->stats->duplicates++;
+	b->stats->events += res.events;
+	b->stats->suppressed += res.suppressed;
+	if (is_bounce) {
+		b->stats->bounces++;
+		uidlist_add(&b->bounces, uid, IMAP_BATCH_MAX);
+	} else {
+		b->stats->nonbounces++;
+		uidlist_add(&b->nonbounces, uid, IMAP_BATCH_MAX);
+	}
+	return 0;
+}
+
+/* Applies action to uids (ascending). folder is the server name for MOVE. */
+static int
+act(struct imap *im, enum imap_action action, const char *folder, struct uidlist *l,
+    char **error_r)
+{
+	if (l->n == 0)
+		return IMAP_OK;
+	qsort(l->v, l->n, sizeof *l->v, cmp_u32);
+	switch (action) {
+	case IMAP_ACT_MOVE:
+		return imap_move(im, l->v, l->n, folder, error_r);
+	case IMAP_ACT_DELETE:
+		return imap_delete(im, l->v, l->n, error_r);
+	case IMAP_ACT_FLAG:
+		return imap_mark_done(im, l->v, l->n, true, error_r);
+	case IMAP_ACT_LEAVE:
+		return imap_mark_done(im, l->v, l->n, false, error_r);
+	}
+	return IMAP_OK;
+}
+
+static void
+draw_progress(const char *name, size_t done, size_t total)
+{
+	size_t fill = total ? done * PROGRESS_WIDTH / total : PROGRESS_WIDTH;
+	char bar[PROGRESS_WIDTH + 1];
+	for (size_t i = 0; i < PROGRESS_WIDTH; i++)
+		bar[i] = i < fill ? '#' : '.';
+	bar[PROGRESS_WIDTH] = '\0';
+	fprintf(stderr, "\r%s [%s] %zu/%zu", name, bar, done, total);
+	fflush(stderr);
+}
+
+static void
+clear_progress(void)
+{
+	fputs("\r\033[K", stderr);
+	fflush(stderr);
+}
+
+/* Runs one batch: fetch + record in one transaction, commit, then act. */
+static int
+run_batch(struct imap *im, struct store *st, const struct imap_account *a,
+    const struct bounce_options *opt, const char *prefix, const uint32_t *uids, size_t n,
+    bool truncated, const char *move_to, const char *nb_move_to,
+    struct imap_poll_stats *stats, char **error_r)
+{
+	struct batch b = {
+		.st = st, .opt = opt, .stats = stats, .source_prefix = prefix,
+		.truncated = truncated,
+	};
+	int ret = EXIT_OK, r;
+	if ((r = store_begin(st, error_r)) != STORE_OK)
+		return exit_of_store(r);
+	r = imap_fetch_bodies(im, uids, n, truncated ? LIMIT_MESSAGE_BYTES : 0, on_body, &b,
+	    error_r);
+	if (r != IMAP_OK || b.store_rc != STORE_OK) {
+		store_rollback(st);
+		if (b.store_rc != STORE_OK) {
+			ret = exit_of_store(b.store_rc);
+			*error_r = b.error ? b.error : xstrdup("cannot record a message");
+			b.error = NULL;
+		} else {
+			ret = exit_of_imap(r);
+		}
+		goto out;
+	}
+	if ((r = store_commit(st, error_r)) != STORE_OK) {
+		store_rollback(st);
+		ret = exit_of_store(r);
+		goto out;
+	}
+	const char *die = getenv(TEST_DIE_ENV);
+	if (die != NULL && strcmp(die, "1") == 0)
+		_exit(TEST_DIE_STATUS);
+	/* Committed: only now may the mail leave the mailbox. */
+	if ((r = act(im, a->action, move_to, &b.bounces, error_r)) != IMAP_OK ||
+	    (r = act(im, a->nonbounce_action, nb_move_to, &b.nonbounces, error_r)) != IMAP_OK)
+		ret = exit_of_imap(r);
+out:
+	free(b.error);
+	free(b.bounces.v);
+	free(b.nonbounces.v);
+	return ret;
+}
+
+int
+imap_poll(struct store *st, const struct imap_account *a, const struct bounce_options *opt,
+    bool progress, struct imap_poll_stats *stats_r, char **error_r)
+{
+	struct imap_url u;
+	struct imap *im = NULL;
+	uint32_t *uids = NULL, *sizes = NULL;
+	char *move_to = NULL, *nb_move_to = NULL;
+	int ret = EXIT_OK, r;
+
+	memset(stats_r, 0, sizeof *stats_r);
+	if (imap_url_parse(a->url, &u, error_r) != 0)
+		return EXIT_CONFIG;
+	if (a->password == NULL) {
+		*error_r = xstrdup("no password (password or password_file in the config, "
+		    "or --password-file)");
+		imap_url_clear(&u);
+		return EXIT_CONFIG;
+	}
+	enum imap_security sec = u.implicit_tls ? IMAP_SEC_IMPLICIT :
+	    a->allow_plaintext ? IMAP_SEC_PLAIN : IMAP_SEC_STARTTLS;
+	if ((r = imap_open(&u, sec, a->password, a->tls_ca, &im, error_r)) != IMAP_OK) {
+		ret = exit_of_imap(r);
+		goto out;
+	}
+	uint32_t uidvalidity;
+	if ((r = imap_select(im, u.mailbox, &uidvalidity, error_r)) != IMAP_OK) {
+		ret = exit_of_imap(r);
+		goto out;
+	}
+	stats_r->uidvalidity = uidvalidity;
+	size_t n;
+	if ((r = imap_search_pending(im, &uids, &n, error_r)) != IMAP_OK) {
+		ret = exit_of_imap(r);
+		goto out;
+	}
+	stats_r->pending = n;
+	if (n == 0)
+		goto out;
+	if ((a->action == IMAP_ACT_MOVE &&
+	     (r = imap_ensure_folder(im, a->move_to, &move_to, error_r)) != IMAP_OK) ||
+	    (a->nonbounce_action == IMAP_ACT_MOVE &&
+	     (r = imap_ensure_folder(im, a->nonbounce_move_to, &nb_move_to, error_r)) != IMAP_OK)) {
+		ret = exit_of_imap(r);
+		goto out;
+	}
+	sizes = xcalloc(n, sizeof *sizes);
+	if ((r = imap_fetch_sizes(im, uids, n, sizes, error_r)) != IMAP_OK) {
+		ret = exit_of_imap(r);
+		goto out;
+	}
+	char prefix[2 * IMAP_URL_MAX + 64];
+	int pn = snprintf(prefix, sizeof prefix, "imap:%s/%s;UIDVALIDITY=%u", a->name, u.mailbox,
+	    uidvalidity);
+	if (pn < 0 || (size_t)pn >= sizeof prefix) {
+		*error_r = xstrdup("account or mailbox name too long");
+		ret = EXIT_CONFIG;
+		goto out;
+	}
+	size_t per_batch = a->batch == 0 ? IMAP_BATCH_DEFAULT :
+	    a->batch > IMAP_BATCH_MAX ? IMAP_BATCH_MAX : a->batch;
+	uint32_t *chunk = xcalloc(per_batch, sizeof *chunk);
+	size_t i = 0;
+	while (i < n && ret == EXIT_OK) {
+		size_t cn = 0;
+		uint64_t bytes = 0;
+		bool truncated = false;
+		/* A message over the limit goes alone, fetched partially (head only). */
+		if (sizes[i] != UINT32_MAX && sizes[i] > LIMIT_MESSAGE_BYTES) {
+			chunk[cn++] = uids[i++];
+			truncated = true;
+		} else {
+			for (; i < n && cn < per_batch; i++) {
+				if (sizes[i] == UINT32_MAX)
+					continue;	/* expunged by someone else meanwhile */
+				if (sizes[i] > LIMIT_MESSAGE_BYTES)
+					break;
+				if (cn > 0 && bytes + sizes[i] > IMAP_BATCH_BYTES)
+					break;
+				bytes += sizes[i];
+				chunk[cn++] = uids[i];
+			}
+		}
+		if (cn > 0)
+			ret = run_batch(im, st, a, opt, prefix, chunk, cn, truncated, move_to,
+			    nb_move_to, stats_r, error_r);
+		if (progress)
+			draw_progress(a->name, i, n);
+	}
+	free(chunk);
+	if (progress)
+		clear_progress();
+out:
+	if (ret != EXIT_OK && *error_r != NULL) {
+		/* Prefix with the account so several accounts stay apart in cron mail. */
+		char *e = *error_r;
+		struct strbuf sb = STRBUF_INIT;
+		strbuf_printf(&sb, "%s: %s", a->name, e);
+		free(e);
+		*error_r = strbuf_detach(&sb);
+	}
+	imap_close(im);
+	imap_url_clear(&u);
+	free(uids);
+	free(sizes);
+	free(move_to);
+	free(nb_move_to);
+	return ret;
+}

@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+"""Integration tests of `bounced fetch` against a real Dovecot started here (suite 'imap').
+
+usage: test-fetch.py BOUNCED
+Needs dovecot-imapd, openssl and sqlite3 (Debian packages of those names)."""
+import os
+import socket
+import subprocess
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dovecot_env import Dovecot  # noqa: E402
+import mailgen  # noqa: E402
+
+BOUNCED = os.path.abspath(sys.argv[1])
+PROCESSED = 'bounced.processed'	# Dovecot's Maildir++ delimiter is '.'
+NOT_BOUNCES = 'bounced.not-bounces'
+failures = []
+
+
+def check(name, cond, detail=''):
+    print(('ok   ' if cond else 'FAIL ') + name + ('' if cond else ': ' + detail))
+    if not cond:
+        failures.append(name)
+
+
+def fetch(dv, db, *args, url=None, ca=True, env=None, pwfile=True):
+    cmd = [BOUNCED, 'fetch', '--db', db, '--imap', url or dv.url()]
+    if pwfile:
+        cmd += ['--password-file', f'{dv.dir}/password']
+    if ca:
+        cmd += ['--tls-ca', f'{dv.dir}/ca.pem']
+    cmd += list(args)
+    e = dict(os.environ)
+    e.update(env or {})
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e, timeout=120,
+                       stdin=subprocess.DEVNULL)
+    return p.returncode, p.stdout.decode(errors='replace'), p.stderr.decode(errors='replace')
+
+
+def sql(db, query):
+    out = subprocess.run(['sqlite3', db, query], check=True, stdout=subprocess.PIPE).stdout
+    return out.decode().strip()
+
+
+def test_tls(dv, tmp):
+    db = f'{tmp}/tls.db'
+    wrong_pw = f'{tmp}/wrong-password'
+    with open(wrong_pw, 'w') as f:
+        f.write('not-the-password\n')
+    closed = socket.socket()
+    closed.bind(('127.0.0.1', 0))	# bound, never listening: connection refused
+    closed_port = closed.getsockname()[1]
+    # name, url, extra args, use --tls-ca, expected exit, stderr must contain
+    rows = [
+        ('imaps with the test CA', dv.url(), [], True, 0, None),
+        ('STARTTLS with the test CA', dv.url(starttls=True), [], True, 0, None),
+        ('imaps without the CA: refused', dv.url(), [], False, 77, 'certificate'),
+        ('STARTTLS without the CA: refused', dv.url(starttls=True), [], False, 77,
+         'certificate'),
+        ('wrong host name (127.0.0.1, cert is for localhost)', dv.url(host='127.0.0.1'), [],
+         True, 77, 'does not match'),
+        ('wrong password', dv.url(), ['--password-file', wrong_pw], True, 77, 'refused'),
+        ('unreachable server', f'imaps://bounces@127.0.0.1:{closed_port}/INBOX', [], True, 75,
+         'cannot connect'),
+        ('bad URL', 'http://x/', [], True, 78, 'imaps://'),
+        ('password on the command line is refused', dv.url(), ['secret'], True, 2, None),
+    ]
+    for name, url, extra, ca, want, needle in rows:
+        args = list(extra)
+        pw = True
+        if '--password-file' in args:
+            pw = False
+        rc, out, err = fetch(dv, db, *args, url=url, ca=ca, pwfile=pw)
+        ok = rc == want and (needle is None or needle.lower() in err.lower())
+        check(f'tls: {name}', ok, f'exit {rc} (want {want}), stderr: {err.strip()}')
+        if want == 0:
+            check(f'tls: {name}: silent', out == '' and err == '', repr(out + err))
+    closed.close()
+
+
+def test_mixed(dv, tmp):
+    db = f'{tmp}/mixed.db'
+    bounces = [mailgen.dsn(i) for i in range(1, 8)] + [mailgen.arf(1)]
+    humans = [mailgen.human(i) for i in range(1, 4)]
+    msgs = []
+    for i in range(max(len(bounces), len(humans))):	# interleaved
+        msgs += bounces[i:i + 1] + humans[i:i + 1]
+    dv.append(msgs)
+    rc, out, err = fetch(dv, db, '--verbose')
+    check('mixed: exit 0', rc == 0, f'exit {rc}: {err}')
+    check('mixed: one summary line', len(err.strip().splitlines()) == 1 and
+          '11 messages' in err, repr(err))
+    check('mixed: inbox empty', dv.count('INBOX') == 0, str(dv.count('INBOX')))
+    check('mixed: bounces moved', dv.count(PROCESSED) == len(bounces), str(dv.count(PROCESSED)))
+    check('mixed: human mail moved apart', dv.count(NOT_BOUNCES) == len(humans),
+          str(dv.count(NOT_BOUNCES)))
+    check('mixed: moved mail stays unread', dv.count(PROCESSED, 'UNSEEN') == len(bounces))
+    check('mixed: messages recorded once', sql(db, 'SELECT count(*) FROM messages') ==
+          str(len(msgs)), sql(db, 'SELECT count(*) FROM messages'))
+    check('mixed: one event per bounce', sql(db, 'SELECT count(*) FROM events') ==
+          str(len(bounces)), sql(db, 'SELECT count(*) FROM events'))
+    check('mixed: hard bounces and the complaint suppressed',
+          sql(db, 'SELECT count(*) FROM suppressions') == str(len(bounces)),
+          sql(db, 'SELECT address, type FROM suppressions'))
+    check('mixed: source names account, mailbox, UIDVALIDITY and UID',
+          sql(db, "SELECT count(*) FROM messages WHERE source LIKE "
+              "'imap:imap/INBOX;UIDVALIDITY=%/;UID=%'") == str(len(msgs)),
+          sql(db, 'SELECT source FROM messages LIMIT 1'))
+    rc, out, err = fetch(dv, db)
+    check('mixed: second run silent, nothing new', rc == 0 and out == '' and err == '' and
+          sql(db, 'SELECT count(*) FROM messages') == str(len(msgs)), f'{rc} {err}')
+    # The same mail again in the inbox (a re-delivery): duplicates, moved again, not counted.
+    dv.append(bounces[:2])
+    rc, out, err = fetch(dv, db, '--verbose')
+    check('mixed: re-delivered mail counted once',
+          rc == 0 and '2 duplicates' in err and
+          sql(db, 'SELECT count(*) FROM events') == str(len(bounces)) and
+          dv.count('INBOX') == 0, f'{rc} {err}')
+
+
+def test_kill_after_commit(dv, tmp):
+    db = f'{tmp}/kill.db'
+    msgs = [mailgen.dsn(100 + i) for i in range(5)] + [mailgen.human(100)]
+    dv.append(msgs)
+    before = dv.count(PROCESSED) or 0
+    rc, out, err = fetch(dv, db, env={'BOUNCED_TEST_DIE_AFTER_COMMIT': '1'})
+    check('kill: died after commit', rc == 99, f'exit {rc}: {err}')
+    check('kill: committed', sql(db, 'SELECT count(*) FROM messages') == '6')
+    events = sql(db, 'SELECT count(*) FROM events')
+    check('kill: nothing moved yet', dv.count('INBOX') == 6, str(dv.count('INBOX')))
+    # Force a new UIDVALIDITY: Dovecot renumbers the mailbox when its uidlist is gone.
+    uidlist = f'{dv.maildir}/dovecot-uidlist'
+    m = dv.client()
+    m.select('INBOX')
+    v1 = m.response('UIDVALIDITY')[1][0]
+    m.logout()
+    if os.path.exists(uidlist):
+        os.unlink(uidlist)
+    for f in os.listdir(dv.maildir):
+        if f.startswith('dovecot.index'):
+            os.unlink(os.path.join(dv.maildir, f))
+    m = dv.client()
+    m.select('INBOX')
+    v2 = m.response('UIDVALIDITY')[1][0]
+    m.logout()
+    check('kill: UIDVALIDITY changed', v1 != v2, f'{v1} {v2}')
+    rc, out, err = fetch(dv, db, '--verbose')
+    check('kill: re-run exit 0', rc == 0, f'exit {rc}: {err}')
+    check('kill: re-run counts nothing twice',
+          sql(db, 'SELECT count(*) FROM messages') == '6' and
+          sql(db, 'SELECT count(*) FROM events') == events and '6 duplicates' in err,
+          err + sql(db, 'SELECT count(*) FROM events'))
+    check('kill: re-run moved everything', dv.count('INBOX') == 0 and
+          dv.count(PROCESSED) == before + 5, f'{dv.count("INBOX")} {dv.count(PROCESSED)}')
+
+
+def test_concurrent(dv, tmp):
+    db = f'{tmp}/concurrent.db'
+    msgs = [mailgen.dsn(200 + i) for i in range(40)]
+    dv.append(msgs)
+    results = []
+
+    def one():
+        results.append(fetch(dv, db))
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    codes = sorted(r[0] for r in results)
+    check('concurrent: one runs, the other exits 0 or 75 quietly',
+          all(c in (0, 75) for c in codes) and all(r[2] == '' for r in results), str(results))
+    rc, out, err = fetch(dv, db)
+    check('concurrent: all counted once', rc == 0 and
+          sql(db, 'SELECT count(*) FROM messages') == '40' and dv.count('INBOX') == 0,
+          f'{rc} {err} {sql(db, "SELECT count(*) FROM messages")}')
+
+
+def test_actions(dv, tmp):
+    """flag and delete, configured in a config file with two accounts."""
+    db = f'{tmp}/actions.db'
+    dv.append([mailgen.dsn(300), mailgen.human(300)])
+    conf = f'{tmp}/bounced.conf'
+    with open(conf, 'w') as f:
+        f.write(f"""[store]
+db = {db}
+
+[imap flagged]
+url = {dv.url()}
+password_file = {dv.dir}/password
+tls_ca = {dv.dir}/ca.pem
+action = flag
+nonbounce_action = leave
+""")
+    rc, out, err = fetch_config(conf)
+    check('flag: exit 0', rc == 0, f'{rc} {err}')
+    check('flag: bounce flagged \\Seen in place, human mail left unread',
+          dv.count('INBOX') == 2 and dv.count('INBOX', 'SEEN') == 1 and
+          dv.count('INBOX', 'KEYWORD $BouncedDone') == 2, f'{dv.count("INBOX", "SEEN")}')
+    rc, out, err = fetch_config(conf, '--verbose')
+    check('flag: second run finds nothing', rc == 0 and '0 messages' in err, err)
+    with open(conf, 'a') as f:
+        f.write(f"""
+[imap deleting]
+url = {dv.url(mailbox='Other')}
+password_file = {dv.dir}/password
+tls_ca = {dv.dir}/ca.pem
+action = delete
+nonbounce_action = leave
+""")
+    m = dv.client()
+    m.create('Other')
+    m.logout()
+    dv.append([mailgen.dsn(301), mailgen.human(301)], mailbox='Other')
+    rc, out, err = fetch_config(conf, '--account', 'deleting')
+    check('delete: bounce deleted, human mail kept',
+          rc == 0 and dv.count('Other') == 1 and dv.count('Other', 'UNSEEN') == 1, f'{rc} {err}')
+    check('delete: recorded', sql(db, "SELECT count(*) FROM messages WHERE source LIKE "
+                                      "'imap:deleting/Other;%'") == '2')
+
+
+def fetch_config(conf, *args):
+    p = subprocess.run([BOUNCED, 'fetch', '--config', conf, *args], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=120, stdin=subprocess.DEVNULL)
+    return p.returncode, p.stdout.decode(errors='replace'), p.stderr.decode(errors='replace')
+
+
+def main():
+    dv = Dovecot().start()
+    tmp = dv.dir + '/client'
+    os.makedirs(tmp)
+    try:
+        test_tls(dv, tmp)
+        test_mixed(dv, tmp)
+        test_kill_after_commit(dv, tmp)
+        test_concurrent(dv, tmp)
+        test_actions(dv, tmp)
+    finally:
+        if failures:
+            print('--- dovecot.log (tail) ---')
+            print('\n'.join(dv.log().splitlines()[-30:]))
+        dv.stop(keep=bool(os.environ.get('BOUNCED_KEEP_SCRATCH')))
+    if failures:
+        print(f'{len(failures)} failed: ' + ', '.join(failures))
+        return 1
+    print('all passed')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
