@@ -277,8 +277,9 @@ find_enhanced(const char *text, char status[16])
 	return false;
 }
 
-/* The first SMTP reply code (2xx, 4xx, 5xx) standing alone in text ("550 ", "550-", "550."). */
-static bool
+/* The first SMTP reply code (2xx, 4xx, 5xx) standing alone in text ("550 ", "550-", "550.").
+ * Returns where it is, or NULL. */
+static const char *
 find_reply_code(const char *text, char code[4])
 {
 	for (const char *p = text; *p != '\0'; p++) {
@@ -293,10 +294,26 @@ find_reply_code(const char *text, char code[4])
 		    (c == '.' && !is_digit(p[4])) || c == ')' || c == ']' || c == ';' || c == ':') {
 			memcpy(code, p, 3);
 			code[3] = '\0';
-			return true;
+			return p;
 		}
 	}
-	return false;
+	return NULL;
+}
+
+/* The enhanced code right after a reply code ("550 5.7.1", "550-'5.2.2", "550-5.1.1"), of the
+ * same class: the remote server's own answer. False when there is none. */
+static bool
+paired_enhanced(const char *text, const char *reply, char status[16])
+{
+	const char *p = reply + 3;
+	while (*p == ' ' || *p == '-' || *p == '\'' || *p == '"' || *p == '#' || *p == '\t')
+		p++;
+	size_t n = enhanced_at(p, text);
+	if (n == 0 || n >= 16 || *p != *reply)
+		return false;
+	memcpy(status, p, n);
+	status[n] = '\0';
+	return true;
 }
 
 static bool
@@ -397,11 +414,17 @@ group_emit(struct dsn_group *g, struct bounce_report *r, size_t *added)
 		if (*text != '\0') {
 			free(rc->diagnostic);
 			rc->diagnostic = diag_copy(text);
-			char dstatus[16] = "";
-			find_reply_code(rc->diagnostic, rc->smtp_code);
-			/* The Status field wins, unless it is missing or only says x.0.0 while the
-			 * text names a more specific code of the same class. */
-			if (find_enhanced(rc->diagnostic, dstatus) && !is_x00(dstatus) &&
+			char dstatus[16] = "", pstatus[16] = "";
+			const char *reply = find_reply_code(rc->diagnostic, rc->smtp_code);
+			/* The remote server's own "550 5.7.1" beats the reporting MTA's translation
+			 * in Status (Sendmail writes 5.1.1 for any 550). Otherwise the Status field
+			 * wins, unless it is missing or only says x.0.0 while the text names a more
+			 * specific code of the same class. */
+			if (reply != NULL && paired_enhanced(rc->diagnostic, reply, pstatus) &&
+			    !is_x00(pstatus) && (status[0] == '\0' || status[0] == pstatus[0] ||
+			    (strcmp(rc->action, "failed") == 0 && pstatus[0] == '5')))
+				memcpy(status, pstatus, sizeof status);
+			else if (find_enhanced(rc->diagnostic, dstatus) && !is_x00(dstatus) &&
 			    (status[0] == '\0' || (is_x00(status) && dstatus[0] == status[0])))
 				memcpy(status, dstatus, sizeof status);
 			else if (status[0] == '\0' && dstatus[0] != '\0')
@@ -409,6 +432,9 @@ group_emit(struct dsn_group *g, struct bounce_report *r, size_t *added)
 		}
 	}
 	memcpy(rc->status, status, sizeof rc->status);
+	/* A damaged or missing Action with a permanent status is still a failure. */
+	if (rc->action[0] == '\0' && status[0] == '5')
+		bounce_set(&rc->action, "failed");
 
 	if (g->remote.len > 0) {
 		char type[16];

@@ -18,7 +18,7 @@ struct dsn_case {
 	const char *body;
 	const char *reporting_mta;
 	size_t n;
-	struct want_rcpt r[3];
+	struct want_rcpt r[4];
 };
 
 static const struct dsn_case cases[] = {
@@ -114,16 +114,31 @@ static const struct dsn_case cases[] = {
 	  "mx.example.org", 1,
 	  { { "j\xc3\xb6rg@b\xc3\xbc" "cher.example", "j\xc3\xb6rg@b\xc3\xbc" "cher.example", "failed", "5.1.1",
 	      "", NULL, NULL, NULL } } },
+	{ "the remote's paired code beats Status; a loose code in the text does not",
+	  "Final-Recipient: rfc822; p1@example.com\nAction: failed\nStatus: 5.1.1\n"
+	  "Diagnostic-Code: SMTP; 550 5.7.1 IP address blacklisted by recipient\n\n"
+	  "Final-Recipient: rfc822; p2@example.com\nAction: failed\nStatus: 4.5.0\n"
+	  "Diagnostic-Code: smtp; 550 5.5.0 Service refused, please try later\n\n"
+	  "Final-Recipient: rfc822; p3@example.com\nAction: failed\nStatus: 5.2.2\n"
+	  "Diagnostic-Code: smtp; 550 mailbox unavailable (see 5.1.1)\n\n"
+	  "Final-Recipient: rfc822; p4@example.com\nAction: failed\nStatus: 5.0.0\n"
+	  "Diagnostic-Code: smtp;\n 5.1.0 - Unknown address error 550-'5.2.2 <p4@example.com>... Mailbox\n Full'\n",
+	  NULL, 4,
+	  { { "p1@example.com", NULL, "failed", "5.7.1", "550", "550 5.7.1 IP address blacklisted by recipient", NULL, NULL },
+	    { "p2@example.com", NULL, "failed", "5.5.0", "550", "550 5.5.0 Service refused, please try later", NULL, NULL },
+	    { "p3@example.com", NULL, "failed", "5.2.2", "550", "550 mailbox unavailable (see 5.1.1)", NULL, NULL },
+	    { "p4@example.com", NULL, "failed", "5.2.2", "550",
+	      "5.1.0 - Unknown address error 550-'5.2.2 <p4@example.com>... Mailbox Full'", NULL, NULL } } },
 	{ "Status x.0.0 gives way to a specific code in the text",
 	  "Final-Recipient: rfc822; s1@example.com\nAction: failed\nStatus: 5.0.0\n"
 	  "Diagnostic-Code: smtp; 550 5.1.1 user unknown\n\n"
 	  "Final-Recipient: rfc822; s2@example.com\nAction: failed\nStatus: 5.2.2\n"
-	  "Diagnostic-Code: smtp; 550 5.1.1 user unknown\n\n"
+	  "Diagnostic-Code: smtp; 550 user unknown 5.1.1\n\n"
 	  "Final-Recipient: rfc822; s3@example.com\nAction: failed\nStatus: 5.0.0\n"
 	  "Diagnostic-Code: smtp; 450 4.2.2 later\n",
 	  NULL, 3,
 	  { { "s1@example.com", NULL, "failed", "5.1.1", "550", "550 5.1.1 user unknown", NULL, NULL },
-	    { "s2@example.com", NULL, "failed", "5.2.2", "550", "550 5.1.1 user unknown", NULL, NULL },
+	    { "s2@example.com", NULL, "failed", "5.2.2", "550", "550 user unknown 5.1.1", NULL, NULL },
 	    { "s3@example.com", NULL, "failed", "5.0.0", "450", "450 4.2.2 later", NULL, NULL } } },
 	{ "Status missing: code from the text",
 	  "Final-Recipient: rfc822; t@example.com\nAction: failed\n"
@@ -156,6 +171,9 @@ static const struct dsn_case cases[] = {
 	  { { "e1@example.com", NULL, "failed", "5.1.1", "550", "550 5.1.1 <e1@example.com>: unknown user",
 	      "mx.example.com", NULL },
 	    { "e2@example.com", NULL, "delayed", "4.0.0", "", NULL, NULL, NULL } } },
+	{ "damaged Action with a permanent Status",
+	  "Final-Recipient: RFC822; d@example.or.jp\nction: failed\nStatus: 5.3.0\nDiagnostic-Code: X-Unix; 77\n",
+	  NULL, 1, { { "d@example.or.jp", NULL, "failed", "5.3.0", "", "77", NULL, NULL } } },
 	{ "no recipient at all", "Reporting-MTA: dns; a.example\n\nAction: failed\nStatus: 5.1.1\n",
 	  "a.example", 0, { { NULL } } },
 	{ "empty", "", NULL, 0, { { NULL } } },
