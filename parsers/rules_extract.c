@@ -47,39 +47,45 @@ matches(struct extract *x, const struct rule *ru, const char *s, size_t len, siz
 	return rc > 0;
 }
 
-/* Calls fn for each unfolded value of the field called name in a header block. */
-static bool
-field_matches(struct extract *x, const struct rule *ru, const char *block, size_t len)
+/* Appends each unfolded, RFC 2047-decoded value of the field called name in a header block to
+ * out, one per line. */
+static void
+field_values(const char *block, size_t len, const char *name, struct strbuf *out)
 {
-	struct strbuf val = STRBUF_INIT, dec = STRBUF_INIT;
-	size_t nlen = strlen(ru->field);
+	struct strbuf val = STRBUF_INIT;
+	size_t nlen = strlen(name);
 	const char *p = block, *end = block + len;
-	bool hit = false;
-	while (!hit && p < end) {
+	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *le = nl != NULL ? nl : end;
-		if ((size_t)(le - p) > nlen && strncasecmp(p, ru->field, nlen) == 0 && p[nlen] == ':') {
+		if ((size_t)(le - p) > nlen && strncasecmp(p, name, nlen) == 0 && p[nlen] == ':') {
 			strbuf_reset(&val);
 			strbuf_append(&val, p + nlen + 1, (size_t)(le - p - nlen - 1));
-			while (nl != NULL && nl + 1 < end && (nl[1] == ' ' || nl[1] == '\t')) {
+			while (nl != NULL && nl + 1 < end && (nl[1] == ' ' || nl[1] == '\t') &&
+			    val.len <= LIMIT_FIELD_BYTES) {
 				p = nl + 1;
 				nl = memchr(p, '\n', (size_t)(end - p));
 				le = nl != NULL ? nl : end;
 				strbuf_putc(&val, ' ');
 				strbuf_append(&val, p, (size_t)(le - p));
-				if (val.len > LIMIT_FIELD_BYTES)
-					break;
 			}
-			strbuf_reset(&dec);
-			header_decode_2047(val.s, val.len, &dec);
-			hit = matches(x, ru, dec.s != NULL ? dec.s : "", dec.len, NULL);
+			header_decode_2047(val.s, val.len, out);
+			strbuf_putc(out, '\n');
 		}
 		if (nl == NULL)
 			break;
 		p = nl + 1;
 	}
 	strbuf_free(&val);
-	strbuf_free(&dec);
+}
+
+static bool
+field_matches(struct extract *x, const struct rule *ru, const char *block, size_t len)
+{
+	struct strbuf vals = STRBUF_INIT;
+	field_values(block, len, ru->field, &vals);
+	bool hit = vals.len > 0 && matches(x, ru, vals.s, vals.len, NULL);
+	strbuf_free(&vals);
 	return hit;
 }
 
@@ -116,6 +122,12 @@ append_html(struct strbuf *out, const char *p, size_t len)
 	};
 	const char *end = p + len;
 	while (p < end) {
+		if (*p == '<' && (size_t)(end - p) > 7 && (strncasecmp(p, "<style", 6) == 0 ||
+		    strncasecmp(p, "<script", 7) == 0)) {
+			const char *q = strcasestr(p + 1, strncasecmp(p, "<style", 6) == 0 ? "</style" : "</script");
+			p = q != NULL && q < end ? q + 2 : end;
+			continue;
+		}
 		if (*p == '<') {
 			const char *q = memchr(p, '>', (size_t)(end - p));
 			if (q == NULL)
@@ -319,8 +331,7 @@ excluded(struct extract *x, const char *addr)
 {
 	const char *at = strchr(addr, '@');
 	size_t ll = (size_t)(at - addr);
-	if ((ll == 13 && strncasecmp(addr, "mailer-daemon", 13) == 0) ||
-	    (ll == 10 && strncasecmp(addr, "postmaster", 10) == 0))
+	if (ll == 13 && strncasecmp(addr, "mailer-daemon", 13) == 0)
 		return true;
 	if (x->exclude.len == 0)
 		return false;
@@ -350,11 +361,11 @@ exclude_field(struct extract *x, const char *name)
  * recipients already in r get the diagnostic, status and code they lack. Returns the number of
  * recipients the rule named. */
 static size_t
-run_recipient_rule(struct extract *x, const struct rule *ru, struct bounce_report *r, bool add,
-    bool delayed)
+run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size_t len,
+    struct bounce_report *r, bool add, bool delayed)
 {
-	const char *s = x->text.s;
-	size_t len = x->text.len, start = 0, found = 0;
+	size_t start = 0, found = 0;
+	bool from_text = ru->where == WHERE_TEXT;
 	pcre2_match_data *md = md_new(ru);
 	struct strbuf addr = STRBUF_INIT;
 	while (start < len && rules_match(x->rules, ru, s, len, start, md, &x->limit_hit) > 0) {
@@ -382,7 +393,7 @@ run_recipient_rule(struct extract *x, const struct rule *ru, struct bounce_repor
 			if (ru->g_diag >= 0 && ov[2 * ru->g_diag] != PCRE2_UNSET)
 				rc->diagnostic = clean_diag(s + ov[2 * ru->g_diag],
 				    ov[2 * ru->g_diag + 1] - ov[2 * ru->g_diag]);
-			if (rc->diagnostic == NULL)
+			if (rc->diagnostic == NULL && from_text)
 				rc->diagnostic = paragraph_after(s, len, mend);
 		}
 		group_copy(md, ru->g_status, s, rc->status, sizeof rc->status);
@@ -396,29 +407,87 @@ run_recipient_rule(struct extract *x, const struct rule *ru, struct bounce_repor
 	return found;
 }
 
-/* Recipient rules, the recognised family's first, then the generic ones ("*"); the first rule
- * that names anyone wins. */
+static bool
+rule_applies(const struct extract *x, const struct rule *ru, int pass)
+{
+	if (ru->type != RULE_RECIPIENT)
+		return false;
+	if (pass == 0)
+		return x->family != NULL && strcmp(ru->value, x->family) == 0;
+	return strcmp(ru->value, "*") == 0;
+}
+
+static size_t
+run_rule_anywhere(struct extract *x, const struct rule *ru, struct bounce_report *r, bool add,
+    bool delayed)
+{
+	if (ru->where == WHERE_TEXT)
+		return x->text.len > 0 ? run_recipient_rule(x, ru, x->text.s, x->text.len, r, add, delayed) : 0;
+	if (ru->where != WHERE_FIELD || x->m->headers == NULL)
+		return 0;
+	struct strbuf vals = STRBUF_INIT;
+	field_values(x->m->headers, x->m->headers_len, ru->field, &vals);
+	size_t n = vals.len > 0 ? run_recipient_rule(x, ru, vals.s, vals.len, r, add, delayed) : 0;
+	strbuf_free(&vals);
+	return n;
+}
+
+/* Recipients whose diagnostic no rule found: the lines where the text names them, else (one
+ * recipient, named nowhere) the whole text, which is all the report says. */
+static void
+diag_fallback(struct extract *x, struct bounce_report *r, size_t from)
+{
+	for (size_t i = from; i < r->nrcpts; i++) {
+		struct bounce_recipient *rc = &r->rcpts[i];
+		if ((rc->diagnostic != NULL && rc->diagnostic[0] != '\0') || x->text.len == 0)
+			continue;
+		free(rc->diagnostic);
+		const char *at = strcasestr(x->text.s, rc->address);
+		if (at != NULL) {
+			const char *ls = at;
+			while (ls > x->text.s && ls[-1] != '\n')
+				ls--;
+			rc->diagnostic = paragraph_after(x->text.s, x->text.len, (size_t)(ls - x->text.s));
+		} else
+			rc->diagnostic = clean_diag(x->text.s, x->text.len);
+		if (rc->diagnostic != NULL)
+			classify_extract_codes(rc->diagnostic, strlen(rc->diagnostic), rc->status,
+			    rc->smtp_code);
+	}
+}
+
+/* Recipient rules: header fields that name failed recipients (X-Failed-Recipients) first, then
+ * the recognised family's text rules, then the generic ones ("*"). The first rule that names
+ * anyone wins; with a header rule, the text rules then only complete what they say. */
 static size_t
 run_recipients(struct extract *x, struct bounce_report *r, bool add, bool delayed,
     const char **rule_r)
 {
-	for (int pass = 0; pass < 2; pass++) {
-		if (pass == 0 && x->family == NULL)
-			continue;
+	size_t before = r->nrcpts, n = 0;
+	for (int pass = 0; pass < 2 && n == 0; pass++)
+		for (size_t i = 0; i < x->rules->n && n == 0; i++) {
+			const struct rule *ru = &x->rules->v[i];
+			if (ru->where == WHERE_FIELD && rule_applies(x, ru, pass) &&
+			    (n = run_rule_anywhere(x, ru, r, add, delayed)) > 0)
+				*rule_r = ru->name;
+		}
+	bool fill_only = n > 0 || !add;
+	for (int pass = 0; pass < 2; pass++)
 		for (size_t i = 0; i < x->rules->n; i++) {
 			const struct rule *ru = &x->rules->v[i];
-			if (ru->type != RULE_RECIPIENT || ru->where != WHERE_TEXT)
+			if (ru->where != WHERE_TEXT || !rule_applies(x, ru, pass))
 				continue;
-			if (pass == 0 ? strcmp(ru->value, x->family) != 0 : strcmp(ru->value, "*") != 0)
-				continue;
-			size_t n = run_recipient_rule(x, ru, r, add, delayed);
-			if (n > 0) {
+			size_t k = run_rule_anywhere(x, ru, r, !fill_only, delayed);
+			if (k > 0 && !fill_only) {
 				*rule_r = ru->name;
-				return n;
+				n = k;
+				pass = 2;
+				break;
 			}
 		}
-	}
-	return 0;
+	if (add)
+		diag_fallback(x, r, before);
+	return add ? r->nrcpts - before : 0;
 }
 
 bool
