@@ -232,13 +232,21 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 		decided = true;
 		strbuf_printf(&ev, "%swording of the diagnostic (rule %s)", ev.len ? "; " : "", rule);
 	}
+	/* "User unknown" under 5.2.0 (mailbox status) comes from carriers that accept the address
+	 * and refuse the message after DATA: a filter, not a missing mailbox. */
+	if (decided && reason == REASON_USER_UNKNOWN && strlen(rc->status) == 5 &&
+	    strcmp(rc->status + 1, ".2.0") == 0) {
+		reason = REASON_FILTERED;
+		strbuf_printf(&ev, "; under %s, so filtered", rc->status);
+	}
 	if (!decided && !delayed && status_reason(rc->status, &reason)) {
 		/* A specific code wins over wording elsewhere in the report; a generic one does not. */
 		decided = !status_generic(rc->status);
 		if (decided)
 			strbuf_printf(&ev, "%scode %s", ev.len ? "; " : "", rc->status);
 	}
-	if (!decided && context != NULL && context_len > 0 &&
+	/* The report's text, which may quote the returned message, only when nothing else speaks. */
+	if (!decided && diag[0] == '\0' && context != NULL && context_len > 0 &&
 	    rules_reason(rules, context, context_len, &reason, &rule, &limit)) {
 		decided = true;
 		strbuf_printf(&ev, "%swording of the report text (rule %s)", ev.len ? "; " : "", rule);

@@ -435,7 +435,7 @@ run_rule_anywhere(struct extract *x, const struct rule *ru, struct bounce_report
 /* Recipients whose diagnostic no rule found: the lines where the text names them, else (one
  * recipient, named nowhere) the whole text, which is all the report says. */
 static void
-diag_fallback(struct extract *x, struct bounce_report *r, size_t from)
+diag_fallback(struct extract *x, struct bounce_report *r, size_t from, bool whole_text)
 {
 	for (size_t i = from; i < r->nrcpts; i++) {
 		struct bounce_recipient *rc = &r->rcpts[i];
@@ -448,8 +448,10 @@ diag_fallback(struct extract *x, struct bounce_report *r, size_t from)
 			while (ls > x->text.s && ls[-1] != '\n')
 				ls--;
 			rc->diagnostic = paragraph_after(x->text.s, x->text.len, (size_t)(ls - x->text.s));
-		} else
+		} else if (whole_text && r->nrcpts == 1)
 			rc->diagnostic = clean_diag(x->text.s, x->text.len);
+		else
+			rc->diagnostic = NULL;
 		if (rc->diagnostic != NULL)
 			classify_extract_codes(rc->diagnostic, strlen(rc->diagnostic), rc->status,
 			    rc->smtp_code);
@@ -485,8 +487,7 @@ run_recipients(struct extract *x, struct bounce_report *r, bool add, bool delaye
 				break;
 			}
 		}
-	if (add)
-		diag_fallback(x, r, before);
+	diag_fallback(x, r, add ? before : 0, add);
 	return add ? r->nrcpts - before : 0;
 }
 
