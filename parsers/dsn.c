@@ -598,3 +598,35 @@ dsn_parse(const char *body, size_t len, struct bounce_report *r)
 	strbuf_free(&value);
 	return added;
 }
+
+/* True when the line [p, p + n) starts with "name:" at column 0 (case-insensitive). */
+static bool
+line_is_field(const char *p, size_t n, const char *name)
+{
+	size_t nl = strlen(name);
+	return n > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':';
+}
+
+size_t
+dsn_parse_text(const char *text, size_t len, struct bounce_report *r)
+{
+	static const char *const starts[] = { "Reporting-MTA", "Final-Recipient", "Original-Recipient" };
+	static const char *const details[] = { "Action", "Status" };
+	const char *p = text, *end = text + len, *from = NULL;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+		if (from == NULL) {
+			for (size_t i = 0; i < sizeof starts / sizeof starts[0] && from == NULL; i++)
+				if (line_is_field(p, n, starts[i]))
+					from = p;
+		} else {
+			for (size_t i = 0; i < sizeof details / sizeof details[0]; i++)
+				if (line_is_field(p, n, details[i]))
+					return dsn_parse(from, (size_t)(end - from), r);
+		}
+		p = nl != NULL ? nl + 1 : end;
+	}
+	return 0;
+}

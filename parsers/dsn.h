@@ -14,4 +14,12 @@
  * Returns the number of recipients added. */
 size_t dsn_parse(const char *body, size_t len, struct bounce_report *r);
 
+/* For a report whose MIME structure is broken (no boundary, a mangled one, no Content-Type):
+ * finds delivery-status fields in free text, starting at the first line that begins (column 0)
+ * with Reporting-MTA:, Final-Recipient: or Original-Recipient: and only when an Action: or
+ * Status: line follows; then parses from there as dsn_parse does. Quoted lines ("> ...") never
+ * match. The caller decides whether the message is a report at all (sender, report type).
+ * Returns the number of recipients added. */
+size_t dsn_parse_text(const char *text, size_t len, struct bounce_report *r);
+
 #endif

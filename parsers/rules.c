@@ -208,6 +208,7 @@ compile_rule(struct rules *rules, const char *name, const char *type, const char
 	ru.g_code = group(ru.re, "code");
 	ru.g_status = group(ru.re, "status");
 	ru.g_diag = group(ru.re, "diag");
+	ru.g_action = group(ru.re, "action");
 	if (ru.type == RULE_RECIPIENT && ru.g_addr < 0) {
 		set_error(error_r, origin, lineno, "recipient rule '%s' needs a (?<addr>...) group", name);
 		pcre2_code_free(ru.re);

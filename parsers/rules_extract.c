@@ -326,6 +326,18 @@ group_copy(pcre2_match_data *md, int g, const char *s, char *dst, size_t dsize)
 	dst[l] = '\0';
 }
 
+/* An action a rule captured: one of RFC 3464's, lowercased; anything else is ignored. */
+static void
+set_action(struct bounce_recipient *rc, const char *p, size_t len)
+{
+	static const char *const actions[] = { "failed", "delayed", "delivered", "relayed", "expanded" };
+	for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
+		if (len == strlen(actions[i]) && strncasecmp(p, actions[i], len) == 0) {
+			bounce_set(&rc->action, actions[i]);
+			return;
+		}
+}
+
 static bool
 excluded(struct extract *x, const char *addr)
 {
@@ -375,7 +387,8 @@ run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size
 		while (start < len && ((unsigned char)s[start] & 0xC0) == 0x80)
 			start++;
 		size_t a0 = ov[2 * ru->g_addr], a1 = ov[2 * ru->g_addr + 1];
-		if (a0 == PCRE2_UNSET || !clean_address(s + a0, a1 - a0, &addr) || excluded(x, addr.s))
+		if (a0 == PCRE2_UNSET || !clean_address(s + a0, a1 - a0, &addr) ||
+		    (strcmp(ru->value, "*") == 0 && ru->where == WHERE_TEXT && excluded(x, addr.s)))
 			continue;
 		struct bounce_recipient *rc = bounce_report_find(r, addr.s);
 		if (rc == NULL && !add)
@@ -385,6 +398,9 @@ run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size
 		found++;
 		if (rc->rule == NULL)
 			bounce_set(&rc->rule, ru->name);
+		if (ru->g_action >= 0 && ov[2 * ru->g_action] != PCRE2_UNSET && (rc->action == NULL ||
+		    rc->action[0] == '\0'))
+			set_action(rc, s + ov[2 * ru->g_action], ov[2 * ru->g_action + 1] - ov[2 * ru->g_action]);
 		if (rc->action == NULL || rc->action[0] == '\0')
 			bounce_set(&rc->action, delayed ? "delayed" : "failed");
 		if (rc->diagnostic == NULL || rc->diagnostic[0] == '\0') {
@@ -458,35 +474,35 @@ diag_fallback(struct extract *x, struct bounce_report *r, size_t from, bool whol
 	}
 }
 
-/* Recipient rules: header fields that name failed recipients (X-Failed-Recipients) first, then
- * the recognised family's text rules, then the generic ones ("*"). The first rule that names
- * anyone wins; with a header rule, the text rules then only complete what they say. */
+/* Recipient rules: the recognised family's text rules first, then header fields that name the
+ * failed recipients (X-Failed-Recipients), then the generic text rules ("*"). The first rule
+ * that names anyone wins; after a header rule, the text rules only complete what it named. */
 static size_t
 run_recipients(struct extract *x, struct bounce_report *r, bool add, bool delayed,
     const char **rule_r)
 {
 	size_t before = r->nrcpts, n = 0;
-	for (int pass = 0; pass < 2 && n == 0; pass++)
-		for (size_t i = 0; i < x->rules->n && n == 0; i++) {
-			const struct rule *ru = &x->rules->v[i];
-			if (ru->where == WHERE_FIELD && rule_applies(x, ru, pass) &&
-			    (n = run_rule_anywhere(x, ru, r, add, delayed)) > 0)
-				*rule_r = ru->name;
-		}
-	bool fill_only = n > 0 || !add;
-	for (int pass = 0; pass < 2; pass++)
+	bool fill_only = !add;
+	for (int step = 0; step < 3; step++) {
 		for (size_t i = 0; i < x->rules->n; i++) {
 			const struct rule *ru = &x->rules->v[i];
-			if (ru->where != WHERE_TEXT || !rule_applies(x, ru, pass))
+			bool field = ru->where == WHERE_FIELD;
+			if ((step == 1) != field || !rule_applies(x, ru, step == 0 ? 0 : 1))
+				continue;
+			if (field && fill_only)
 				continue;
 			size_t k = run_rule_anywhere(x, ru, r, !fill_only, delayed);
 			if (k > 0 && !fill_only) {
 				*rule_r = ru->name;
 				n = k;
-				pass = 2;
+				fill_only = true;
+				if (!field)
+					step = 3;
 				break;
 			}
 		}
+	}
+	(void)n;
 	diag_fallback(x, r, add ? before : 0, add);
 	return add ? r->nrcpts - before : 0;
 }

@@ -36,7 +36,7 @@ struct rule {
 	char *value;		/* family name, "*" or "-" */
 	enum bounce_reason reason;	/* RULE_REASON */
 	pcre2_code *re;
-	int g_addr, g_code, g_status, g_diag;	/* capture group numbers, -1 when absent */
+	int g_addr, g_code, g_status, g_diag, g_action;	/* capture group numbers, -1 when absent */
 	char *origin;		/* "FILE:LINE" */
 };
 
