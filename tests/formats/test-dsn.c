@@ -243,9 +243,51 @@ check_limits(void)
 	}
 }
 
+struct text_case {
+	const char *name;
+	const char *text;
+	size_t n;
+	const char *address, *status;
+};
+
+static const struct text_case text_cases[] = {
+	{ "report fields inline after prose, returned headers after them",
+	  "The original message was received at Thu, 29 Apr 1999 23:34:45 -0500\n"
+	  "   ----- The following addresses had permanent fatal errors -----\n"
+	  "Status: see below\n\n"
+	  "Reporting-MTA: dns; mx.example.edu\n\n"
+	  "Final-Recipient: RFC822; k@mx.example.edu\nAction: failed\nStatus: 5.5.0\n\n"
+	  "Return-Path: <s@example.com>\nFrom: s@example.com\nTo: k@example.edu\nSubject: hi\n\nbody\n",
+	  1, "k@mx.example.edu", "5.5.0" },
+	{ "a quoted report is not a report",
+	  "> Final-Recipient: rfc822; q@example.com\n> Action: failed\n> Status: 5.1.1\n", 0, NULL, NULL },
+	{ "a recipient field without Action or Status after it",
+	  "Final-Recipient: rfc822; q@example.com\nThanks!\n", 0, NULL, NULL },
+	{ "Action before the start does not count",
+	  "Action: failed\nStatus: 5.1.1\nFinal-Recipient: rfc822; q@example.com\n", 0, NULL, NULL },
+	{ "plain prose", "Hello,\nsee you tomorrow.\n", 0, NULL, NULL },
+};
+
+static void
+check_text(void)
+{
+	for (size_t i = 0; i < sizeof text_cases / sizeof text_cases[0]; i++) {
+		const struct text_case *c = &text_cases[i];
+		struct bounce_report *r = bounce_report_new();
+		printf("# text: %s\n", c->name);
+		CHECK_INT("count", dsn_parse_text(c->text, strlen(c->text), r), c->n);
+		if (c->n > 0 && r->nrcpts > 0) {
+			CHECK_STR("address", r->rcpts[0].address, c->address);
+			CHECK_STR("status", r->rcpts[0].status, c->status);
+		}
+		bounce_report_free(r);
+	}
+}
+
 int
 main(void)
 {
+	check_text();
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		check_case(&cases[i]);
 	check_limits();
