@@ -1,0 +1,455 @@
+/* Transfer decodings, charset conversion and Content-Type parsing for the MIME layer.
+ * Our own base64/QP decoders (not libetpan's) because we must know when the input was damaged,
+ * and because libetpan's decoded parts go through a global, mutex-protected registry. */
+#include "codec.h"
+
+#include <errno.h>
+#include <iconv.h>
+#include <string.h>
+#include <strings.h>
+
+/* iconv descriptors kept open per thread: opening one costs more than converting a bounce. */
+#define CODEC_ICONV_CACHE 8
+
+static const signed char b64[256] = {
+	['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6, ['G'] = 7, ['H'] = 8,
+	['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15,
+	['P'] = 16, ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22,
+	['W'] = 23, ['X'] = 24, ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29,
+	['d'] = 30, ['e'] = 31, ['f'] = 32, ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36,
+	['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40, ['o'] = 41, ['p'] = 42, ['q'] = 43,
+	['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48, ['w'] = 49, ['x'] = 50,
+	['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56, ['4'] = 57,
+	['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63, ['/'] = 64,
+	/* 0: invalid; -1: skipped white space; -2: padding */
+	[' '] = -1, ['\t'] = -1, ['\r'] = -1, ['\n'] = -1, ['='] = -2,
+};
+
+bool
+codec_base64(const char *p, size_t len, struct strbuf *out)
+{
+	unsigned char tmp[3 * 256];
+	size_t n = 0;
+	unsigned int acc = 0, have = 0;
+	bool ok = true;
+
+	for (size_t i = 0; i < len; i++) {
+		int v = b64[(unsigned char)p[i]];
+		if (v > 0) {
+			acc = (acc << 6) | (unsigned int)(v - 1);
+			if (++have == 4) {
+				tmp[n++] = (unsigned char)(acc >> 16);
+				tmp[n++] = (unsigned char)(acc >> 8);
+				tmp[n++] = (unsigned char)acc;
+				acc = 0;
+				have = 0;
+				if (n == sizeof tmp) {
+					strbuf_append(out, (const char *)tmp, n);
+					n = 0;
+				}
+			}
+		} else if (v == -2) {
+			/* Padding ends a quantum; concatenated base64 may follow. */
+			if (have == 2) {
+				tmp[n++] = (unsigned char)(acc >> 4);
+			} else if (have == 3) {
+				tmp[n++] = (unsigned char)(acc >> 10);
+				tmp[n++] = (unsigned char)(acc >> 2);
+			} else if (have == 1) {
+				ok = false;
+			}
+			acc = 0;
+			have = 0;
+			if (n + 3 > sizeof tmp) {
+				strbuf_append(out, (const char *)tmp, n);
+				n = 0;
+			}
+		} else if (v == 0) {
+			ok = false;
+		}
+	}
+	if (have == 2) {
+		tmp[n++] = (unsigned char)(acc >> 4);
+	} else if (have == 3) {
+		tmp[n++] = (unsigned char)(acc >> 10);
+		tmp[n++] = (unsigned char)(acc >> 2);
+	}
+	if (have != 0)
+		ok = false;	/* unpadded or dangling tail */
+	strbuf_append(out, (const char *)tmp, n);
+	if (out->s == NULL)
+		strbuf_append(out, "", 0);
+	return ok;
+}
+
+static int
+hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+bool
+codec_qp(const char *p, size_t len, bool q_word, struct strbuf *out)
+{
+	bool ok = true;
+	size_t i = 0, run = 0;
+
+	strbuf_append(out, "", 0);
+	while (i < len) {
+		unsigned char c = (unsigned char)p[i];
+		if (c != '=' && !(q_word && c == '_')) {
+			run++;
+			i++;
+			continue;
+		}
+		strbuf_append(out, p + i - run, run);
+		run = 0;
+		if (c == '_') {
+			strbuf_putc(out, ' ');
+			i++;
+			continue;
+		}
+		/* Soft line break: '=' then optional white space then a line end. */
+		size_t j = i + 1;
+		while (j < len && (p[j] == ' ' || p[j] == '\t'))
+			j++;
+		if (j < len && (p[j] == '\r' || p[j] == '\n')) {
+			if (p[j] == '\r' && j + 1 < len && p[j + 1] == '\n')
+				j++;
+			i = j + 1;
+			continue;
+		}
+		if (j == len && !q_word) {
+			i = len;	/* a trailing '=' is a soft break at the end */
+			continue;
+		}
+		int hi = i + 1 < len ? hexval((unsigned char)p[i + 1]) : -1;
+		int lo = i + 2 < len ? hexval((unsigned char)p[i + 2]) : -1;
+		if (hi < 0 || lo < 0) {
+			ok = false;
+			strbuf_putc(out, '=');
+			i++;
+			continue;
+		}
+		strbuf_putc(out, (char)(hi << 4 | lo));
+		i += 3;
+	}
+	strbuf_append(out, p + i - run, run);
+	return ok;
+}
+
+bool
+codec_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+	while (p < end) {
+		/* ASCII fast path, 8 bytes at a time. */
+		while (end - p >= 8) {
+			unsigned long long w;
+			memcpy(&w, p, 8);
+			if (w & 0x8080808080808080ULL)
+				break;
+			p += 8;
+		}
+		if (p >= end)
+			break;
+		unsigned char c = *p;
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		size_t n;
+		unsigned int cp;
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if ((size_t)(end - p) <= n)
+			return false;
+		for (size_t k = 1; k <= n; k++) {
+			if ((p[k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (p[k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
+/* Names that mean "already UTF-8 or a subset of it". */
+static bool
+is_utf8_family(const char *cs)
+{
+	static const char *const names[] = {
+		"utf-8", "utf8", "us-ascii", "ascii", "ansi_x3.4-1968", "iso-646-us", "us",
+		"csascii", "646", "iso646-us", "x-unknown", "unknown", "default",
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(cs, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Labels seen in mail that iconv does not know, mapped to what they mean in practice. */
+static const char *
+charset_alias(const char *cs)
+{
+	static const struct { const char *label, *iconv; } aliases[] = {
+		{ "ks_c_5601-1987", "CP949" },
+		{ "ks_c_5601", "CP949" },
+		{ "x-sjis", "CP932" },
+		{ "shift-jis", "CP932" },
+		{ "shift_jis", "CP932" },
+		{ "sjis", "CP932" },
+		{ "gb2312", "GB18030" },
+		{ "x-gbk", "GB18030" },
+		{ "gbk", "GB18030" },
+		{ "iso-8859-8-i", "ISO-8859-8" },
+		{ "unicode-1-1-utf-7", "UTF-7" },
+		{ "x-mac-roman", "MACINTOSH" },
+		{ "windows-874", "CP874" },
+		{ "big5-hkscs", "BIG5-HKSCS" },
+	};
+	for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+		if (strcmp(cs, aliases[i].label) == 0)
+			return aliases[i].iconv;
+	return cs;
+}
+
+struct iconv_slot {
+	char name[CODEC_CHARSET_MAX];
+	iconv_t cd;
+	bool bad;	/* iconv does not know it */
+};
+static _Thread_local struct iconv_slot cache[CODEC_ICONV_CACHE];
+static _Thread_local unsigned int cache_next;
+
+static iconv_t
+iconv_for(const char *cs)
+{
+	for (size_t i = 0; i < CODEC_ICONV_CACHE; i++) {
+		if (cache[i].name[0] != '\0' && strcmp(cache[i].name, cs) == 0) {
+			if (cache[i].bad)
+				return (iconv_t)-1;
+			iconv(cache[i].cd, NULL, NULL, NULL, NULL);	/* reset shift state */
+			return cache[i].cd;
+		}
+	}
+	struct iconv_slot *s = &cache[cache_next++ % CODEC_ICONV_CACHE];
+	if (s->name[0] != '\0' && !s->bad)
+		iconv_close(s->cd);
+	memcpy(s->name, cs, strlen(cs) + 1);
+	s->cd = iconv_open("UTF-8", charset_alias(cs));
+	s->bad = s->cd == (iconv_t)-1;
+	return s->cd;
+}
+
+bool
+codec_to_utf8(const char *charset, const char *p, size_t len, struct strbuf *out)
+{
+	char cs[CODEC_CHARSET_MAX];
+	size_t n = 0;
+
+	strbuf_append(out, "", 0);
+	if (charset != NULL) {
+		/* Lowercase; refuse names that could smuggle iconv suffixes ("//IGNORE"). */
+		for (; charset[n] != '\0'; n++) {
+			unsigned char c = (unsigned char)charset[n];
+			if (n + 1 >= sizeof cs || !(c == '-' || c == '_' || c == '.' || c == ':' ||
+			    (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))) {
+				strbuf_append(out, p, len);
+				return false;
+			}
+			cs[n] = (char)((c >= 'A' && c <= 'Z') ? c | 0x20 : c);
+		}
+	}
+	cs[n] = '\0';
+	if (n == 0 || is_utf8_family(cs)) {
+		strbuf_append(out, p, len);
+		return codec_utf8_valid(p, len);
+	}
+	iconv_t cd = iconv_for(cs);
+	if (cd == (iconv_t)-1) {
+		strbuf_append(out, p, len);
+		return false;
+	}
+
+	bool ok = true;
+	char *in = (char *)p;
+	size_t inleft = len;
+	char buf[4096];
+	while (inleft > 0) {
+		char *o = buf;
+		size_t oleft = sizeof buf;
+		size_t r = iconv(cd, &in, &inleft, &o, &oleft);
+		int err = errno;
+		strbuf_append(out, buf, (size_t)(o - buf));
+		if (r != (size_t)-1)
+			break;
+		if (err == E2BIG)
+			continue;
+		ok = false;
+		strbuf_append(out, "\xef\xbf\xbd", 3);	/* U+FFFD */
+		if (err != EILSEQ)
+			break;	/* truncated sequence at the end */
+		in++;
+		inleft--;
+	}
+	/* Flush a stateful encoding (ISO-2022-JP) back to its initial state. */
+	char *o = buf;
+	size_t oleft = sizeof buf;
+	if (iconv(cd, NULL, NULL, &o, &oleft) != (size_t)-1)
+		strbuf_append(out, buf, (size_t)(o - buf));
+	return ok;
+}
+
+void
+codec_lf(const char *p, size_t len, struct strbuf *out)
+{
+	/* Sized once: LF output is never longer than the input. */
+	size_t base = out->len;
+	strbuf_append(out, p, len);
+	char *d = out->s + base, *w = d;
+	const char *s = d, *end = d + len;
+	while (s < end) {
+		const char *cr = memchr(s, '\r', (size_t)(end - s));
+		if (cr == NULL) {
+			memmove(w, s, (size_t)(end - s));
+			w += end - s;
+			break;
+		}
+		memmove(w, s, (size_t)(cr - s));
+		w += cr - s;
+		*w++ = '\n';
+		s = cr + 1;
+		if (s < end && *s == '\n')
+			s++;
+	}
+	out->len = (size_t)(w - out->s);
+	out->s[out->len] = '\0';
+}
+
+const char *
+codec_cfws(const char *p, const char *end)
+{
+	while (p < end) {
+		if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
+			p++;
+		} else if (*p == '(') {
+			int level = 0;
+			for (; p < end; p++) {
+				if (*p == '\\' && p + 1 < end) {
+					p++;
+				} else if (*p == '(') {
+					level++;
+				} else if (*p == ')' && --level == 0) {
+					p++;
+					break;
+				}
+			}
+		} else {
+			break;
+		}
+	}
+	return p;
+}
+
+static bool
+is_token(unsigned char c)
+{
+	return c > ' ' && c < 127 && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
+}
+
+static const char *
+token_end(const char *p, const char *end)
+{
+	while (p < end && is_token((unsigned char)*p))
+		p++;
+	return p;
+}
+
+bool
+codec_ct_type(const char *v, size_t len, struct strbuf *out)
+{
+	const char *end = v + len;
+	const char *p = codec_cfws(v, end);
+	const char *t = p;
+	p = token_end(p, end);
+	size_t tlen = (size_t)(p - t);
+	p = codec_cfws(p, end);
+	if (tlen == 0 || p >= end || *p != '/')
+		return false;
+	p = codec_cfws(p + 1, end);
+	const char *s = p;
+	p = token_end(p, end);
+	if (p == s)
+		return false;
+	for (size_t i = 0; i < tlen; i++)
+		strbuf_putc(out, (char)(t[i] >= 'A' && t[i] <= 'Z' ? t[i] | 0x20 : t[i]));
+	strbuf_putc(out, '/');
+	for (; s < p; s++)
+		strbuf_putc(out, (char)(*s >= 'A' && *s <= 'Z' ? *s | 0x20 : *s));
+	return true;
+}
+
+bool
+codec_ct_param(const char *v, size_t len, const char *name, struct strbuf *out)
+{
+	const char *end = v + len;
+	const char *p = memchr(v, ';', len);
+	size_t nlen = strlen(name);
+
+	while (p != NULL && p < end) {
+		p = codec_cfws(p + 1, end);
+		const char *n = p;
+		p = token_end(p, end);
+		size_t this_len = (size_t)(p - n);
+		p = codec_cfws(p, end);
+		if (p >= end || *p != '=') {
+			p = memchr(p, ';', (size_t)(end - p));
+			continue;
+		}
+		p = codec_cfws(p + 1, end);
+		bool match = this_len == nlen && strncasecmp(n, name, nlen) == 0;
+		if (p < end && *p == '"') {
+			for (p++; p < end && *p != '"'; p++) {
+				if (*p == '\\' && p + 1 < end)
+					p++;
+				if (match)
+					strbuf_putc(out, *p);
+			}
+			if (match)
+				return true;
+			p = p < end ? p + 1 : end;
+		} else {
+			const char *s = p;
+			while (p < end && *p != ';' && *p != ' ' && *p != '\t' && *p != '\r' &&
+			       *p != '\n')
+				p++;
+			if (match) {
+				strbuf_append(out, s, (size_t)(p - s));
+				return true;
+			}
+		}
+		p = memchr(p, ';', (size_t)(end - p));
+	}
+	return false;
+}

@@ -1,0 +1,40 @@
+/* Byte-level helpers of the MIME layer (guard.c, mime.c, header.c): transfer decodings, charset
+ * conversion to UTF-8, line endings, and Content-Type parameter parsing. Pure, length-counted.
+ * Internal to the parsers library: other areas use mime.h and header.h. */
+#ifndef BOUNCED_CODEC_H
+#define BOUNCED_CODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "strbuf.h"
+
+/* Longest charset name looked up (IANA names are under 40 characters). */
+#define CODEC_CHARSET_MAX 48
+
+/* Appends the base64 decoding of p to out, skipping line breaks and spaces. Returns false when
+ * the input was damaged (characters outside the alphabet, a dangling quantum): what could be
+ * decoded is still appended. */
+bool codec_base64(const char *p, size_t len, struct strbuf *out);
+/* Appends the quoted-printable decoding of p (soft line breaks removed). With q_word, '_' is a
+ * space (RFC 2047 "Q"). Returns false when an escape was invalid (kept literally). */
+bool codec_qp(const char *p, size_t len, bool q_word, struct strbuf *out);
+
+/* Appends p converted from charset to UTF-8. charset NULL, us-ascii and utf-8 copy p as is.
+ * Returns false when the charset is unknown (p copied as is) or p is not valid in it (invalid
+ * sequences become U+FFFD; for the utf-8 family the bytes are kept). */
+bool codec_to_utf8(const char *charset, const char *p, size_t len, struct strbuf *out);
+bool codec_utf8_valid(const char *p, size_t len);
+
+/* Appends p with CRLF and lone CR turned into LF. */
+void codec_lf(const char *p, size_t len, struct strbuf *out);
+
+/* Skips white space, line breaks and (nested) comments from p; returns the new position. */
+const char *codec_cfws(const char *p, const char *end);
+/* Lowercased "type/subtype" of a Content-Type value into out; false when unparsable. */
+bool codec_ct_type(const char *v, size_t len, struct strbuf *out);
+/* Value of parameter name (lowercase) in a Content-Type/Disposition value, unquoted, into out
+ * (appended). Returns false when absent. */
+bool codec_ct_param(const char *v, size_t len, const char *name, struct strbuf *out);
+
+#endif
