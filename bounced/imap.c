@@ -10,9 +10,11 @@
 #include "strbuf.h"
 #include "tls.h"
 
-/* UIDs per UID FETCH/STORE/MOVE command: keeps command lines short on sparse UID sets (a
- * server may refuse lines over 8 KiB; 500 sparse UIDs stay under 6 KiB). */
-#define IMAP_UIDS_PER_COMMAND	500
+/* UID ranges per command: keeps command lines short on sparse UID sets (a server may refuse
+ * lines over 8 KiB; 500 ranges of 10-digit UIDs stay under 11 KiB, Dovecot takes 64 KiB). */
+#define IMAP_RANGES_PER_COMMAND	500
+/* UIDs per command: bounds the response libetpan parses into memory at once. */
+#define IMAP_UIDS_PER_COMMAND	10000
 /* Buffer of libetpan's stream. */
 #define IMAP_STREAM_BUFFER	16384
 
@@ -481,6 +483,21 @@ make_set(const uint32_t *uids, size_t n)
 	return set;
 }
 
+/* How many of uids[0..n) (ascending) go into one command. */
+static size_t
+chunk_len(const uint32_t *uids, size_t n)
+{
+	size_t ranges = 0, i = 0;
+	while (i < n && ranges < IMAP_RANGES_PER_COMMAND && i < IMAP_UIDS_PER_COMMAND) {
+		size_t j = i;
+		while (j + 1 < n && j + 1 < IMAP_UIDS_PER_COMMAND && uids[j + 1] == uids[j] + 1)
+			j++;
+		ranges++;
+		i = j + 1;
+	}
+	return i;
+}
+
 static ptrdiff_t
 find_uid(const uint32_t *uids, size_t n, uint32_t uid)
 {
@@ -520,8 +537,8 @@ imap_fetch_sizes(struct imap *im, const uint32_t *uids, size_t n, uint32_t *size
 {
 	for (size_t i = 0; i < n; i++)
 		sizes_r[i] = UINT32_MAX;
-	for (size_t off = 0; off < n; off += IMAP_UIDS_PER_COMMAND) {
-		size_t cnt = n - off < IMAP_UIDS_PER_COMMAND ? n - off : IMAP_UIDS_PER_COMMAND;
+	for (size_t off = 0, cnt; off < n; off += cnt) {
+		cnt = chunk_len(uids + off, n - off);
 		struct mailimap_set *set = make_set(uids + off, cnt);
 		struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
 		if (ft == NULL ||
@@ -551,8 +568,8 @@ int
 imap_fetch_bodies(struct imap *im, const uint32_t *uids, size_t n, uint32_t max_bytes,
     imap_body_fn *fn, void *ctx, char **error_r)
 {
-	for (size_t off = 0; off < n; off += IMAP_UIDS_PER_COMMAND) {
-		size_t cnt = n - off < IMAP_UIDS_PER_COMMAND ? n - off : IMAP_UIDS_PER_COMMAND;
+	for (size_t off = 0, cnt; off < n; off += cnt) {
+		cnt = chunk_len(uids + off, n - off);
 		struct mailimap_set *set = make_set(uids + off, cnt);
 		struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
 		struct mailimap_section *sec = mailimap_section_new(NULL);
@@ -670,8 +687,8 @@ static int
 store_flags(struct imap *im, const uint32_t *uids, size_t n, bool deleted, bool seen,
     bool keyword, char **error_r)
 {
-	for (size_t off = 0; off < n; off += IMAP_UIDS_PER_COMMAND) {
-		size_t cnt = n - off < IMAP_UIDS_PER_COMMAND ? n - off : IMAP_UIDS_PER_COMMAND;
+	for (size_t off = 0, cnt; off < n; off += cnt) {
+		cnt = chunk_len(uids + off, n - off);
 		struct mailimap_flag_list *fl = mailimap_flag_list_new_empty();
 		if (fl == NULL ||
 		    (deleted && mailimap_flag_list_add(fl, mailimap_flag_new_deleted())) ||
@@ -696,8 +713,8 @@ expunge(struct imap *im, const uint32_t *uids, size_t n, char **error_r)
 {
 	if (!im->has_uidplus)
 		return IMAP_OK;	/* \Deleted mail is skipped by the search; never EXPUNGE all */
-	for (size_t off = 0; off < n; off += IMAP_UIDS_PER_COMMAND) {
-		size_t cnt = n - off < IMAP_UIDS_PER_COMMAND ? n - off : IMAP_UIDS_PER_COMMAND;
+	for (size_t off = 0, cnt; off < n; off += cnt) {
+		cnt = chunk_len(uids + off, n - off);
 		struct mailimap_set *set = make_set(uids + off, cnt);
 		int r = mailimap_uid_expunge(im->mi, set);
 		mailimap_set_free(set);
@@ -710,8 +727,8 @@ expunge(struct imap *im, const uint32_t *uids, size_t n, char **error_r)
 int
 imap_move(struct imap *im, const uint32_t *uids, size_t n, const char *folder, char **error_r)
 {
-	for (size_t off = 0; off < n; off += IMAP_UIDS_PER_COMMAND) {
-		size_t cnt = n - off < IMAP_UIDS_PER_COMMAND ? n - off : IMAP_UIDS_PER_COMMAND;
+	for (size_t off = 0, cnt; off < n; off += cnt) {
+		cnt = chunk_len(uids + off, n - off);
 		struct mailimap_set *set = make_set(uids + off, cnt);
 		int r = im->has_move ? mailimap_uid_move(im->mi, set, folder) :
 		    mailimap_uid_copy(im->mi, set, folder);
