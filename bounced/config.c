@@ -239,8 +239,7 @@ imap_key(struct load *l, const char *name, const char *v)
 	if (strcmp(name, "url") == 0) {
 		if (strncmp(v, "imaps://", 8) != 0 && strncmp(v, "imap://", 7) != 0)
 			fail(l, l->line, "url: '%s' is not imaps://USER@HOST[:PORT]/MAILBOX or imap://...", v);
-		else
-			set_str(&m->url, v);
+		set_str(&m->url, v);	/* kept even when wrong: the url is not missing */
 		return 1;
 	}
 	STR("password", m->password)

@@ -80,8 +80,9 @@ rcpt_set(const struct bounce_report *rep)
 			strbuf_puts(&b, keys[i]);
 			strbuf_putc(&b, '\n');
 		}
-		free(keys[i]);
 	}
+	for (size_t i = 0; i < rep->nrcpts; i++)
+		free(keys[i]);
 	free(keys);
 	return strbuf_detach(&b);
 }

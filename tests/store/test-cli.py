@@ -1,0 +1,160 @@
+#!/usr/bin/env python3
+"""The store's commands through the real binary: db migrate, ingest (twice: the second run changes
+nothing), suppress check/list/add/remove, stats, exit statuses and error messages.
+
+usage: test-cli.py BOUNCED FIXTURES_DIR
+"""
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+
+BOUNCED, FIXTURES = sys.argv[1], sys.argv[2]
+failures = 0
+
+
+def fail(msg):
+    global failures
+    failures += 1
+    print('FAIL', msg)
+
+
+def run(*args, stdin=None, want=0, out=None, err=None):
+    """Runs bounced ARGS; checks the exit status, and that stdout/stderr match the regexes."""
+    p = subprocess.run([BOUNCED, *args], input=stdin, capture_output=True)
+    so, se = p.stdout.decode(), p.stderr.decode()
+    what = 'bounced ' + ' '.join(args)
+    if p.returncode != want:
+        fail(f'{what}: exit {p.returncode}, want {want}\n  stdout: {so}\n  stderr: {se}')
+    if out is not None and not re.search(out, so):
+        fail(f'{what}: stdout {so!r} does not match {out!r}')
+    if err is not None and not re.search(err, se):
+        fail(f'{what}: stderr {se!r} does not match {err!r}')
+    return so, se
+
+
+def snapshot(db):
+    """Everything ingest may change, as comparable rows."""
+    con = sqlite3.connect(db)
+    snap = {t: con.execute(f'SELECT * FROM {t} ORDER BY 1').fetchall()
+            for t in ('messages', 'events', 'suppressions', 'soft_scores')}
+    con.close()
+    return snap
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    db = os.path.join(tmp, 'var', 'bounced.db')
+    fx = FIXTURES
+
+    # A missing database says how to create it.
+    run('ingest', '--db', db, fx, want=78, err=r'no such database; create it with: bounced db migrate --db ' + re.escape(db))
+    run('suppress', 'check', 'a@b.c', '--db', db, want=78, err='bounced db migrate')
+    run('db', 'migrate', '--db', db, out=r'schema migrated from version 0 to 1')
+    run('db', 'migrate', '--db', db, out=r'schema is current \(version 1\)')
+
+    # First ingest: two suppressions (hard, complaint); soft one-offs, sender- and network-blamed,
+    # delays and auto-replies suppress nobody.
+    run('ingest', '--db', db, fx, out=r'^ingested 6 messages: 0 duplicates, 6 events, 2 newly suppressed\n$')
+    first = snapshot(db)
+    checks = [
+        ('gone@example.com', 0, r'^gone@example.com: suppressed, type hard, reason user_unknown, since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n$'),
+        ('gone@EXAMPLE.com', 0, r'type hard'),
+        ('<gone@example.com>', 0, r'type hard'),
+        ('Gone@example.com', 1, r'not suppressed'),
+        ('annoyed@example.org', 0, r'type complaint, reason complaint'),
+        ('full@example.com', 1, r'^full@example.com: not suppressed\n$'),
+        ('someone@example.org', 1, r'not suppressed'),
+        ('slow@example.com', 1, r'not suppressed'),
+        ('away@example.com', 1, r'not suppressed'),
+    ]
+    for addr, status, out in checks:
+        run('suppress', 'check', addr, '--db', db, want=status, out=out)
+
+    # Second ingest (directory, then stdin): nothing changes.
+    run('ingest', '--db', db, fx, out=r'^ingested 6 messages: 6 duplicates, 0 events, 0 newly suppressed\n$')
+    with open(os.path.join(fx, 'dsn-hard.eml'), 'rb') as f:
+        run('ingest', '--db', db, '-', stdin=f.read(), out=r'1 duplicates, 0 events')
+    if snapshot(db) != first:
+        fail('the second ingest changed the database')
+
+    # list
+    so, _ = run('suppress', 'list', '--db', db, '--json')
+    rows = [json.loads(line) for line in so.splitlines()]
+    got = sorted((r['address'], r['type'], r['reason'], r['expires_at']) for r in rows)
+    if got != [('annoyed@example.org', 'complaint', 'complaint', None), ('gone@example.com', 'hard', 'user_unknown', None)]:
+        fail(f'list --json: {got}')
+    run('suppress', 'list', '--db', db, '--type', 'complaint', out=r'^annoyed@example.org\tcomplaint\tcomplaint\t\S+Z\t-\n$')
+    run('suppress', 'list', '--db', db, '--since', '2000-01-01', out=r'(?s)^[^\n]+\n[^\n]+\n$')
+    run('suppress', 'list', '--db', db, '--since', '2999-01-01T00:00:00Z', out=r'^$')
+    run('suppress', 'list', '--db', db, '--since', '1d', out=r'gone@example.com')
+    run('suppress', 'list', '--db', db, '--since', 'yesterday', want=2, err=r'is not a date')
+    run('suppress', 'list', '--db', db, '--type', 'bogus', want=2, err=r"--type 'bogus' is not hard, soft, complaint or manual")
+
+    # add / remove, audited; remove keeps history and an old bounce does not suppress again.
+    run('suppress', 'add', 'owner@example.com', '--reason', 'asked to stop', '--db', db, out=r'^owner@example.com: suppressed \(manual\)\n$')
+    run('suppress', 'check', 'owner@example.com', '--db', db, out=r'type manual, reason asked to stop')
+    run('suppress', 'add', 'owner@example.com', '--reason', 'again', '--db', db, out=r'already suppressed')
+    run('suppress', 'add', 'owner@example.com', '--db', db, want=2, err=r'--reason TEXT is required')
+    run('suppress', 'remove', 'owner@example.com', '--db', db, out=r'^owner@example.com: suppression lifted\n$')
+    run('suppress', 'remove', 'owner@example.com', '--db', db, want=1, out=r'not suppressed')
+    run('suppress', 'check', 'owner@example.com', '--db', db, want=1)
+    run('suppress', 'remove', 'gone@example.com', '--db', db, out=r'lifted')
+    run('ingest', '--db', db, os.path.join(fx, 'dsn-hard.eml'), out=r'1 duplicates')
+    run('suppress', 'check', 'gone@example.com', '--db', db, want=1)
+    con = sqlite3.connect(db)
+    audit = con.execute('SELECT action, address, reason FROM audit ORDER BY id').fetchall()
+    kept = con.execute("SELECT count(*) FROM events WHERE address_key = 'gone@example.com'").fetchone()[0]
+    lifted = con.execute("SELECT lifted_at IS NOT NULL FROM suppressions WHERE address_key = 'gone@example.com'").fetchone()[0]
+    con.close()
+    if audit != [('add', 'owner@example.com', 'asked to stop'), ('remove', 'owner@example.com', None), ('remove', 'gone@example.com', None)]:
+        fail(f'audit: {audit}')
+    if kept != 1 or lifted != 1:
+        fail(f'history after remove: {kept} events, lifted {lifted}')
+
+    # stats
+    run('stats', '--db', db, out=r'(?s)since the beginning: 6 messages \(0 unparsed, 0 truncated\).*by class\n.*  hard +1\n.*by reason\n.*user_unknown +1  hard +recipient.*by receiving domain.*example.com +4 +1 +2 +0 +0')
+    run('stats', '--db', db, '--since', '2999-01-01', out=r'(?s)0 messages.*by class\n\n')
+
+    # Usage: --help everywhere, unknown options are one line and exit 2.
+    for cmd in (['ingest'], ['suppress'], ['stats'], ['db']):
+        run(*cmd, '--help', out=r'^usage: bounced ' + cmd[0])
+        _, se = run(*cmd, '--frobnicate', want=2, err=r"unknown or incomplete option '--frobnicate'")
+        if se.count('\n') != 1:
+            fail(f'{cmd}: error is not one line: {se!r}')
+    run('suppress', 'check', want=2, err='expected list')
+    run('suppress', 'check', 'not-an-address', '--db', db, want=2, err='is not an address')
+    run('db', 'upgrade', want=2, err="expected 'migrate'")
+    run('ingest', '--db', db, want=2, err='no PATH')
+    run('ingest', '--db', db, os.path.join(tmp, 'nope'), want=66, err='nope')
+
+    # Configuration: --db overrides [store] db; errors name file and line.
+    conf = os.path.join(tmp, 'bounced.conf')
+    with open(conf, 'w') as f:
+        f.write(f'[store]\ndb = {db}\nbusy_timeout_ms = 300\n')
+    run('suppress', 'check', 'annoyed@example.org', '--config', conf, out='complaint')
+    run('suppress', 'check', 'annoyed@example.org', '--config', conf, '--db', os.path.join(tmp, 'other.db'), want=78)
+    bad = os.path.join(tmp, 'bad.conf')
+    with open(bad, 'w') as f:
+        f.write('[store]\ndb = x\nbusy = 1\n')
+    run('stats', '--config', bad, want=78, err=re.escape(bad) + r":3: unknown key 'busy' in \[store\]")
+
+    # A writer holding the lock past the busy timeout: 75, so Postfix's pipe(8) retries.
+    con = sqlite3.connect(db, isolation_level=None)
+    con.execute('BEGIN IMMEDIATE')
+    with open(os.path.join(fx, 'dsn-full.eml'), 'rb') as f:
+        run('ingest', '--config', conf, '-', stdin=f.read() + b'\n', want=75, err='busy')
+    con.execute('ROLLBACK')
+    con.close()
+
+    # A database newer than the binary is refused.
+    con = sqlite3.connect(db)
+    con.execute('PRAGMA user_version = 7')
+    con.close()
+    run('ingest', '--db', db, fx, want=78, err=r'schema version 7 is newer than this bounced understands \(1\)')
+    run('db', 'migrate', '--db', db, want=78, err='newer')
+
+print(f'{failures} failures')
+sys.exit(1 if failures else 0)
