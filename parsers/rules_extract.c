@@ -190,9 +190,11 @@ build_text(struct extract *x)
 		while (s < end) {
 			const char *nl = memchr(s, '\n', (size_t)(end - s));
 			const char *le = nl != NULL ? nl : end;
-			if (*s != '>')
+			/* ">>> " and "<<< " are SMTP transcripts, not quoting */
+			bool quoted = *s == '>' && !(le - s >= 4 && strncmp(s, ">>> ", 4) == 0);
+			if (!quoted)
 				strbuf_append(&x->text, s, (size_t)(le - s));
-			if (*s != '>' || nl == NULL)
+			if (!quoted || nl == NULL)
 				strbuf_putc(&x->text, '\n');
 			s = le + 1;
 		}
@@ -369,6 +371,23 @@ exclude_field(struct extract *x, const char *name)
 	strbuf_free(&a);
 }
 
+/* Is name in the comma-separated list? */
+static bool
+in_list(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = list; *p != '\0';) {
+		const char *e = strchr(p, ',');
+		size_t l = e != NULL ? (size_t)(e - p) : strlen(p);
+		if (l == n && strncmp(p, name, n) == 0)
+			return true;
+		if (e == NULL)
+			break;
+		p = e + 1;
+	}
+	return false;
+}
+
 /* Applies one recipient rule to the whole text. With add, new recipients are appended;
  * recipients already in r get the diagnostic, status and code they lack. Returns the number of
  * recipients the rule named. */
@@ -376,6 +395,7 @@ static size_t
 run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size_t len,
     struct bounce_report *r, bool add, bool delayed)
 {
+	bool generic = x->family == NULL || !in_list(ru->value, x->family);
 	size_t start = 0, found = 0;
 	bool from_text = ru->where == WHERE_TEXT;
 	pcre2_match_data *md = md_new(ru);
@@ -388,7 +408,7 @@ run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size
 			start++;
 		size_t a0 = ov[2 * ru->g_addr], a1 = ov[2 * ru->g_addr + 1];
 		if (a0 == PCRE2_UNSET || !clean_address(s + a0, a1 - a0, &addr) ||
-		    (strcmp(ru->value, "*") == 0 && ru->where == WHERE_TEXT && excluded(x, addr.s)))
+		    (generic && ru->where == WHERE_TEXT && excluded(x, addr.s)))
 			continue;
 		struct bounce_recipient *rc = bounce_report_find(r, addr.s);
 		if (rc == NULL && !add)
@@ -423,14 +443,16 @@ run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size
 	return found;
 }
 
+/* VALUE of a recipient rule: the families it is written for, comma-separated; "*" among them
+ * makes it a generic rule too. */
 static bool
 rule_applies(const struct extract *x, const struct rule *ru, int pass)
 {
 	if (ru->type != RULE_RECIPIENT)
 		return false;
 	if (pass == 0)
-		return x->family != NULL && strcmp(ru->value, x->family) == 0;
-	return strcmp(ru->value, "*") == 0;
+		return x->family != NULL && in_list(ru->value, x->family);
+	return in_list(ru->value, "*");
 }
 
 static size_t
@@ -459,10 +481,14 @@ diag_fallback(struct extract *x, struct bounce_report *r, size_t from, bool whol
 			continue;
 		free(rc->diagnostic);
 		const char *at = strcasestr(x->text.s, rc->address);
+		const char *ls = at;
+		while (ls != NULL && ls > x->text.s && ls[-1] != '\n')
+			ls--;
+		/* a delivery-status block pasted as text says nothing a rule could read */
+		if (ls != NULL && (strncasecmp(ls, "Final-Recipient:", 16) == 0 ||
+		    strncasecmp(ls, "Original-Recipient:", 19) == 0))
+			at = NULL;
 		if (at != NULL) {
-			const char *ls = at;
-			while (ls > x->text.s && ls[-1] != '\n')
-				ls--;
 			rc->diagnostic = paragraph_after(x->text.s, x->text.len, (size_t)(ls - x->text.s));
 		} else if (whole_text && r->nrcpts == 1)
 			rc->diagnostic = clean_diag(x->text.s, x->text.len);
