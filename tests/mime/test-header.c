@@ -1,0 +1,195 @@
+/* header.c: field lookup and unfolding, RFC 2047 decoding, address extraction. */
+#include <stdio.h>
+#include <string.h>
+
+#include "header.h"
+#include "limits.h"
+#include "strbuf.h"
+
+static int failures;
+
+static void
+check_str(const char *what, const char *row, const char *got, const char *want)
+{
+	if ((got == NULL) != (want == NULL) || (got != NULL && strcmp(got, want) != 0)) {
+		printf("FAIL %s [%s]: got \"%s\", want \"%s\"\n", what, row, got ? got : "(null)",
+		       want ? want : "(null)");
+		failures++;
+	}
+}
+
+static const struct {
+	const char *block, *name, *want;	/* want NULL: absent */
+} get_rows[] = {
+	{ "Subject: hello\nFrom: a@b.example\n", "subject", "hello" },
+	{ "Subject: hello\nFrom: a@b.example\n", "From", "a@b.example" },
+	{ "Subject: hello\n", "To", NULL },
+	{ "Subject:   spaced out   \n", "Subject", "spaced out" },
+	{ "Subject: one\n two\n\tthree\n", "Subject", "one two three" },
+	{ "Subject: one   \n     two\n", "Subject", "one two" },
+	{ "Subject: a\r\n b\r\nX: y\r\n", "Subject", "a b" },
+	{ "Subject : old style\n", "Subject", "old style" },
+	{ "X-A: 1\nX-A: 2\n", "x-a", "1" },
+	{ "X-A: 1\n\nX-B: body\n", "X-B", NULL },
+	{ "garbage line\nX-B: 2\n", "X-B", "2" },
+	{ "Subject:\n", "Subject", "" },
+	{ "Subject: =?utf-8?q?caf=C3=A9?=\n", "Subject", "=?utf-8?q?caf=C3=A9?=" },
+	{ "Subjectx: no\nSubject: yes", "Subject", "yes" },
+	{ "Subject: a\n \n b\n", "Subject", "a b" },
+};
+
+static const struct {
+	const char *in, *want;
+} ew_rows[] = {
+	{ "plain text", "plain text" },
+	{ "=?utf-8?B?w6k=?=", "\xc3\xa9" },
+	{ "=?UTF-8?b?w6k=?=", "\xc3\xa9" },
+	{ "=?iso-8859-1?Q?caf=E9?=", "caf\xc3\xa9" },
+	{ "=?windows-1252?Q?=80_5?=", "\xe2\x82\xac 5" },
+	{ "=?utf-8?q?a?= =?utf-8?q?b?=", "ab" },
+	{ "=?utf-8?q?a?=\n =?utf-8?q?b?=", "ab" },
+	{ "x =?utf-8?q?a_b?= y", "x a b y" },
+	{ "=?utf-8?B?ww==?= =?utf-8?B?qQ==?=", "\xc3\xa9" },
+	{ "=?iso-2022-jp?B?GyRCJDMkcyRLJEEkTxsoQg==?=", "\xe3\x81\x93\xe3\x82\x93\xe3\x81\xab\xe3\x81\xa1\xe3\x81\xaf" },
+	{ "=?utf-8*en?Q?hi?=", "hi" },
+	{ "=?utf-8?x?abc?=", "=?utf-8?x?abc?=" },
+	{ "=?utf-8?q?no end", "=?utf-8?q?no end" },
+	{ "=?=?=?=?", "=?=?=?=?" },
+	{ "a =?utf-8?q?x?= b =?iso-8859-1?q?=E9?=", "a x b \xc3\xa9" },
+	{ "=?utf-8?q?x?==?utf-8?q?y?=", "xy" },
+};
+
+static const struct {
+	const char *in, *want;	/* want NULL: rejected */
+} addr_rows[] = {
+	{ "joe@example.com", "joe@example.com" },
+	{ "Joe@Example.COM", "Joe@example.com" },
+	{ "rfc822; <Joe@Example.COM>", "Joe@example.com" },
+	{ "rfc822;joe@example.com", "joe@example.com" },
+	{ "RFC822; joe@EXAMPLE.com", "joe@example.com" },
+	{ "utf-8; j\xc3\xb6rg@b\xc3\xbc" "cher.example", "j\xc3\xb6rg@b\xc3\xbc" "cher.example" },
+	{ "Joe <joe@example.com>", "joe@example.com" },
+	{ "\"Doe, Joe\" <joe@example.com>", "joe@example.com" },
+	{ "joe@example.com (Joe Doe)", "joe@example.com" },
+	{ "(comment) joe@example.com", "joe@example.com" },
+	{ "\"a b\"@example.com", "\"a b\"@example.com" },
+	{ "<\"a b\"@Example.com>", "\"a b\"@example.com" },
+	{ "'joe@example.com'", "joe@example.com" },
+	{ "\"joe@example.com\"", "joe@example.com" },
+	{ "<@relay.example:joe@example.com>", "joe@example.com" },
+	{ "550 5.1.1 <joe@example.com>: Recipient address rejected", "joe@example.com" },
+	{ "joe@example.com is unknown", "joe@example.com" },
+	{ "joe@[192.0.2.1]", "joe@[192.0.2.1]" },
+	{ "postmaster@localhost", "postmaster@localhost" },
+	{ "", NULL },
+	{ "not an address", NULL },
+	{ "@example.com", NULL },
+	{ "joe@", NULL },
+	{ "joe@example", NULL },
+	{ "joe@@example.com", NULL },
+	{ "jo e@example.com", "e@example.com" },	/* the first word that is an address */
+	{ "<>", NULL },
+	{ "rfc822;", NULL },
+	{ "joe@exa..mple.com", NULL },
+	{ "joe@\xff\xfe.example", NULL },
+	{ ".joe@example.com", NULL },
+};
+
+static void
+test_iter(void)
+{
+	static const char block[] = "A: 1\nB: two\n  lines\nnot a field\nC:3\n\nD: body\n";
+	static const char *const want[][2] = { { "A", "1" }, { "B", "two lines" }, { "C", "3" } };
+	struct header_iter it;
+	struct strbuf v = STRBUF_INIT;
+	const char *n;
+	size_t nl, i = 0;
+
+	header_iter_init(&it, block, sizeof block - 1);
+	while (header_next(&it, &n, &nl, &v)) {
+		char name[32];
+		snprintf(name, sizeof name, "%.*s", (int)nl, n);
+		if (i < 3) {
+			check_str("iter name", block, name, want[i][0]);
+			check_str("iter value", block, v.s, want[i][1]);
+		}
+		i++;
+	}
+	if (i != 3) {
+		printf("FAIL iter: %zu fields, want 3\n", i);
+		failures++;
+	}
+	strbuf_free(&v);
+}
+
+static void
+test_limits(void)
+{
+	/* A field longer than LIMIT_FIELD_BYTES is kept up to the limit. */
+	struct strbuf in = STRBUF_INIT, out = STRBUF_INIT;
+	strbuf_puts(&in, "Subject: ");
+	for (size_t i = 0; i < LIMIT_FIELD_BYTES / 10 + 100; i++)
+		strbuf_puts(&in, "abcdefghi\n ");
+	strbuf_puts(&in, "end\n");
+	if (!header_get(in.s, in.len, "Subject", &out) || out.len != LIMIT_FIELD_BYTES) {
+		printf("FAIL LIMIT_FIELD_BYTES: got %zu bytes, want %u\n", out.len, LIMIT_FIELD_BYTES);
+		failures++;
+	}
+	/* An address longer than LIMIT_ADDRESS_BYTES is refused. */
+	strbuf_reset(&in);
+	strbuf_reset(&out);
+	for (size_t i = 0; i < LIMIT_ADDRESS_BYTES; i++)
+		strbuf_putc(&in, 'a');
+	strbuf_puts(&in, "@example.com");
+	if (address_extract(in.s, in.len, &out)) {
+		printf("FAIL LIMIT_ADDRESS_BYTES: accepted %zu bytes\n", in.len);
+		failures++;
+	}
+	strbuf_free(&in);
+	strbuf_free(&out);
+}
+
+int
+main(void)
+{
+	struct strbuf out = STRBUF_INIT;
+
+	for (size_t i = 0; i < sizeof get_rows / sizeof get_rows[0]; i++) {
+		strbuf_reset(&out);
+		bool found = header_get(get_rows[i].block, strlen(get_rows[i].block), get_rows[i].name, &out);
+		check_str("header_get", get_rows[i].block, found ? (out.s ? out.s : "") : NULL,
+			  get_rows[i].want);
+	}
+	strbuf_reset(&out);
+	if (!header_get_decoded("Subject: =?utf-8?q?caf=C3=A9?= ok\n", 35, "subject", &out))
+		failures++;
+	check_str("header_get_decoded", "Subject", out.s, "caf\xc3\xa9 ok");
+
+	for (size_t i = 0; i < sizeof ew_rows / sizeof ew_rows[0]; i++) {
+		strbuf_reset(&out);
+		header_decode_2047(ew_rows[i].in, strlen(ew_rows[i].in), &out);
+		check_str("header_decode_2047", ew_rows[i].in, out.s ? out.s : "", ew_rows[i].want);
+	}
+	for (size_t i = 0; i < sizeof addr_rows / sizeof addr_rows[0]; i++) {
+		strbuf_reset(&out);
+		bool ok = address_extract(addr_rows[i].in, strlen(addr_rows[i].in), &out);
+		check_str("address_extract", addr_rows[i].in, ok ? out.s : NULL, addr_rows[i].want);
+	}
+	char a[] = "Joe.Doe@MX.Example.COM", b[] = "no-at-sign", c[] = "a@b@C.D";
+	address_lower_domain(a);
+	address_lower_domain(b);
+	address_lower_domain(c);
+	check_str("address_lower_domain", "a", a, "Joe.Doe@mx.example.com");
+	check_str("address_lower_domain", "b", b, "no-at-sign");
+	check_str("address_lower_domain", "c", c, "a@b@c.d");
+
+	test_iter();
+	test_limits();
+	strbuf_free(&out);
+	if (failures) {
+		printf("%d failures\n", failures);
+		return 1;
+	}
+	printf("ok\n");
+	return 0;
+}
