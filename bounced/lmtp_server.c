@@ -470,6 +470,9 @@ on_commit(evutil_socket_t fd, short what, void *arg)
 				commit_batch(sv, m, 1);
 				m->next = next;
 			}
+		/* The commit may have taken a while: timeouts set from now on must not count from the
+		 * time libevent cached before it. */
+		event_base_update_cache_time(sv->base);
 		for (struct msg *m = first, *next; m != NULL; m = next) {
 			next = m->next;
 			answer(sv, m);

@@ -18,9 +18,10 @@ def fail(msg):
     sys.exit(1)
 
 
-def check(cond, msg):
+def check(cond, msg, detail=None):
+    """Fails with msg (and detail, when given) unless cond; prints msg when it holds."""
     if not cond:
-        fail(msg)
+        fail(msg if detail is None else msg + "\n" + str(detail))
     print("ok: " + msg, flush=True)
 
 
@@ -198,3 +199,64 @@ def cleanup(d):
         print("scratch kept: " + d)
         return
     shutil.rmtree(d, ignore_errors=True)
+
+
+class Lmtp:
+    """A raw LMTP connection that reads replies one line at a time."""
+
+    def __init__(self, path=None, tcp=None, timeout=30):
+        if tcp is not None:
+            self.s = socket.create_connection(tcp, timeout=timeout)
+        else:
+            self.s = socket.socket(socket.AF_UNIX)
+            self.s.settimeout(timeout)
+            self.s.connect(path)
+        self.buf = b""
+
+    def send(self, data):
+        self.s.sendall(data if isinstance(data, bytes) else data.encode())
+
+    def line(self):
+        """The next reply line, or None at end of stream."""
+        while b"\r\n" not in self.buf:
+            chunk = self.s.recv(65536)
+            if not chunk:
+                return None
+            self.buf += chunk
+        l, self.buf = self.buf.split(b"\r\n", 1)
+        return l.decode("utf-8", "replace")
+
+    def reply(self):
+        """A whole (multi-line) reply: its lines."""
+        lines = []
+        while True:
+            l = self.line()
+            if l is None:
+                return lines
+            lines.append(l)
+            if len(l) < 4 or l[3] != "-":
+                return lines
+
+    def close(self):
+        self.s.close()
+
+    def hello(self):
+        g = self.reply()
+        self.send("LHLO t.test\r\n")
+        return g, self.reply()
+
+    def deliver(self, rcpts, data, sender=""):
+        """One transaction, pipelined; returns the per-recipient replies after the dot."""
+        cmds = "MAIL FROM:<%s>\r\n" % sender + "".join("RCPT TO:<%s>\r\n" % r for r in rcpts)
+        self.send(cmds + "DATA\r\n")
+        pre = [self.line() for _ in range(len(rcpts) + 2)]
+        if pre[-1] is None or not pre[-1].startswith("354"):
+            return pre
+        body = data if isinstance(data, bytes) else data.encode()
+        body = body.replace(b"\r\n.", b"\r\n..")
+        if body.startswith(b"."):
+            body = b"." + body
+        if not body.endswith(b"\r\n"):
+            body += b"\r\n"
+        self.send(body + b".\r\n")
+        return [self.line() for _ in rcpts]

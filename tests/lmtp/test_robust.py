@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Hostile and unlucky deliveries never cost a message or the server:
+- the crafted boundary of issue 5 gets 250 and the server keeps serving;
+- a message over the size limit is stored truncated and gets 250;
+- a parse worker that dies (address-space limit) leaves its message stored unparsed with 250,
+  and the next message is parsed by a restarted worker;
+- SIGTERM during DATA: the message is still answered 250, then 421, and the exit status is 0;
+- the cap on sessions answers 421; the command timeout answers 421;
+- TCP listens on loopback, refuses a non-loopback address without an allow list;
+- SIGHUP reloads and the server carries on.
+usage: test_robust.py BOUNCED [--asan]"""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import check  # noqa: E402
+
+OK = "250 2.0.0 <%s> Ok: stored as "
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def main():
+    exe = os.path.abspath(sys.argv[1])
+    asan = "--asan" in sys.argv[2:]
+    d = harness.scratch("robust")
+    port = free_port()
+    conf = "[lmtp]\nmax_sessions = 3\ntimeout_command = 2\n"
+    b = harness.Bounced(exe, d, config=conf, extra=["tcp:127.0.0.1:%d" % port])
+    verp = "bounces+joe=example.com@bounce.test"
+    # Built before any session is open: the sessions below time out after 2 idle seconds.
+    big = harness.dsn("big@example.com", verp, "big-1@x") + ("x" * 998 + "\r\n") * (67 * 1024 + 100)
+    b.start()
+    try:
+        c = harness.Lmtp(b.sock)
+        c.hello()
+        r = c.deliver(["bounces@bounce.test"], harness.crafted("crafted-1@evil.test"))
+        check(r[0] is not None and r[0].startswith(OK % "bounces@bounce.test"),
+              "the crafted boundary=\"\\\"\" message gets 250", r)
+        r = c.deliver([verp], harness.dsn("joe@example.com", verp, "after-crafted@x"))
+        check(r[0] is not None and r[0].startswith(OK % verp), "the server keeps serving after it", r)
+        rows = b.sql("SELECT address, type FROM suppressed WHERE address = 'joe@example.com'")
+        check(rows == [["joe@example.com", "hard"]], "and the next bounce is acted on", rows)
+
+        # Over LIMIT_MESSAGE_BYTES (64 MiB): kept truncated, 250.
+        r = c.deliver([verp], big)
+        check(r[0] is not None and r[0].startswith(OK % verp), "a 67 MiB message gets 250", r)
+        rows = b.sql("SELECT size, outcome, length(raw) FROM messages WHERE message_id LIKE '%big-1@x%'")
+        check(len(rows) == 1 and rows[0][1] == "truncated" and int(rows[0][2]) == 64 * 1024 * 1024,
+              "and is stored truncated at 64 MiB", rows)
+        c.send("QUIT\r\n")
+        check(c.reply() == ["221 2.0.0 Bye"], "QUIT after it")
+        c.close()
+
+        # TCP on loopback.
+        t = harness.Lmtp(tcp=("127.0.0.1", port))
+        g, _ = t.hello()
+        check(g == ["220 bounced.test LMTP bounced ready"], "TCP listener on 127.0.0.1 greets", g)
+
+        # The session cap: 3 sessions (t is one).
+        c1 = harness.Lmtp(b.sock)
+        c2 = harness.Lmtp(b.sock)
+        check(c1.reply()[0].startswith("220") and c2.reply()[0].startswith("220"), "sessions 2 and 3 greeted")
+        c3 = harness.Lmtp(b.sock)
+        g = c3.reply()
+        check(g == ["421 4.3.2 Too many sessions, try again later"], "session 4 is refused with 421", g)
+        c3.close()
+
+        # The command timeout (2 s): idle sessions get 421 and are closed.
+        start = time.time()
+        g = c1.reply()
+        took = time.time() - start
+        check(g == ["421 4.4.2 bounced.test Error: timeout exceeded"] and 1 <= took < 6,
+              "an idle session times out with 421 after ~2 s (%.1f s)" % took, g)
+        check(c1.line() is None, "and is closed")
+        for x in (c1, c2, t):
+            x.close()
+
+        # SIGHUP: reload; the server carries on.
+        b.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.3)
+        c = harness.Lmtp(b.sock)
+        c.hello()
+        r = c.deliver(["bounces@bounce.test"], "Subject: after hup\r\n\r\nhi\r\n")
+        check(r[0] is not None and r[0].startswith(OK % "bounces@bounce.test"), "SIGHUP: still serving", r)
+        check("reloaded" in b.read_log(), "SIGHUP is logged as a reload")
+
+        # SIGTERM during DATA: the message is finished and answered, then 421, then exit 0.
+        c.send("MAIL FROM:<>\r\nRCPT TO:<%s>\r\nDATA\r\n" % verp)
+        pre = [c.line() for _ in range(3)]
+        check(pre[2].startswith("354"), "DATA accepted", pre)
+        c.send(harness.dsn("term@example.com", verp, "term-1@x")[:300])
+        time.sleep(0.2)
+        b.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        check(b.proc.poll() is None, "SIGTERM waits for the message in flight")
+        refused = False
+        try:
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(b.sock)
+            refused = s.recv(100) == b""
+        except OSError:
+            refused = True
+        check(refused, "and no longer accepts sessions")
+        c.send(harness.dsn("term@example.com", verp, "term-1@x")[300:] + ".\r\n")
+        r = [c.line(), c.line(), c.line()]
+        check(r[0].startswith(OK % verp) and r[1] == "421 4.3.2 Service shutting down, closing connection"
+              and r[2] is None, "the message in flight gets 250, then 421", r)
+        rc = b.proc.wait(20)
+        b.proc = None
+        check(rc == 0, "exit status 0 after SIGTERM", rc)
+        rows = b.sql("SELECT count(*) FROM messages WHERE message_id LIKE '%term-1@x%'")
+        check(rows == [["1"]], "the message in flight is in the database", rows)
+    finally:
+        b.stop()
+
+    # A non-loopback TCP address without an allow list is refused at start.
+    out = subprocess.run([exe, "serve", "--db", os.path.join(d, "x.db"), "--listen",
+                          "tcp:0.0.0.0:%d" % free_port()], capture_output=True, text=True, timeout=30)
+    check(out.returncode != 0 and "allow" in out.stderr,
+          "tcp:0.0.0.0 without [lmtp] allow is refused (%d)" % out.returncode, out.stderr)
+
+    # A parse worker that dies: its message is stored unparsed and answered 250, the worker is
+    # replaced. With 16 MiB of address space (less than a worker has mapped at fork), a worker
+    # cannot take in a 3 MB message: its allocation fails and it aborts.
+    d2 = harness.scratch("worker")
+    b = harness.Bounced(exe, d2, config="[lmtp]\nworkers = 1\nworker_mem_mb = 16\n")
+    b.start()
+    try:
+        c = harness.Lmtp(b.sock)
+        c.hello()
+        for i in range(3):
+            pad = ("y" * 998 + "\r\n") * 3000
+            r = c.deliver([verp], harness.dsn("w%d@example.com" % i, verp, "worker-%d@x" % i) + pad)
+            check(r[0] is not None and r[0].startswith(OK % verp), "message %d gets 250" % i, r)
+        rows = b.sql("SELECT outcome FROM messages ORDER BY id")
+        log = b.read_log()
+        if asan:
+            check(len(rows) == 3, "3 messages stored (sanitizer build: no address-space limit)", rows)
+        else:
+            check(rows == [["unparsed"]] * 3, "all 3 stored unparsed", rows)
+            check(log.count("unparsed=\"parse worker killed by signal") == 3,
+                  "the log names the worker's death each time (it was restarted)", log)
+        c.close()
+    finally:
+        b.stop()
+    harness.cleanup(d)
+    harness.cleanup(d2)
+    print("PASS")
+
+
+if __name__ == "__main__":
+    main()
