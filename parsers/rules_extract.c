@@ -328,16 +328,24 @@ group_copy(pcre2_match_data *md, int g, const char *s, char *dst, size_t dsize)
 	dst[l] = '\0';
 }
 
-/* An action a rule captured: one of RFC 3464's, lowercased; anything else is ignored. */
+/* An action a rule captured, mapped by its first letters: "failed", "bounce" and "permanent"
+ * mean failed, "delay" and "transient" delayed, "deliver" and "success" delivered, "relay",
+ * "expand". Anything else is ignored. */
 static void
 set_action(struct bounce_recipient *rc, const char *p, size_t len)
 {
-	static const char *const actions[] = { "failed", "delayed", "delivered", "relayed", "expanded" };
-	for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
-		if (len == strlen(actions[i]) && strncasecmp(p, actions[i], len) == 0) {
-			bounce_set(&rc->action, actions[i]);
+	static const struct { const char *prefix, *action; } map[] = {
+		{ "fail", "failed" }, { "bounce", "failed" }, { "permanent", "failed" },
+		{ "delay", "delayed" }, { "transient", "delayed" }, { "deliver", "delivered" },
+		{ "success", "delivered" }, { "relay", "relayed" }, { "expand", "expanded" },
+	};
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+		size_t pl = strlen(map[i].prefix);
+		if (len >= pl && strncasecmp(p, map[i].prefix, pl) == 0) {
+			bounce_set(&rc->action, map[i].action);
 			return;
 		}
+	}
 }
 
 static bool
@@ -423,15 +431,22 @@ run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size
 			set_action(rc, s + ov[2 * ru->g_action], ov[2 * ru->g_action + 1] - ov[2 * ru->g_action]);
 		if (rc->action == NULL || rc->action[0] == '\0')
 			bounce_set(&rc->action, delayed ? "delayed" : "failed");
+		char *diag = NULL;
+		if (ru->g_diag >= 0 && ov[2 * ru->g_diag] != PCRE2_UNSET)
+			diag = clean_diag(s + ov[2 * ru->g_diag], ov[2 * ru->g_diag + 1] - ov[2 * ru->g_diag]);
+		if (diag == NULL && from_text)
+			diag = paragraph_after(s, len, mend);
 		if (rc->diagnostic == NULL || rc->diagnostic[0] == '\0') {
 			free(rc->diagnostic);
-			rc->diagnostic = NULL;
-			if (ru->g_diag >= 0 && ov[2 * ru->g_diag] != PCRE2_UNSET)
-				rc->diagnostic = clean_diag(s + ov[2 * ru->g_diag],
-				    ov[2 * ru->g_diag + 1] - ov[2 * ru->g_diag]);
-			if (rc->diagnostic == NULL && from_text)
-				rc->diagnostic = paragraph_after(s, len, mend);
-		}
+			rc->diagnostic = diag;
+		} else if (diag != NULL && strlen(diag) > strlen(rc->diagnostic) &&
+		    strstr(diag, rc->diagnostic) != NULL) {
+			/* The text says the same with more around it (the SMTP command it answered,
+			 * Postfix's "in reply to end of DATA command"): keep the fuller one. */
+			free(rc->diagnostic);
+			rc->diagnostic = diag;
+		} else
+			free(diag);
 		group_copy(md, ru->g_status, s, rc->status, sizeof rc->status);
 		group_copy(md, ru->g_code, s, rc->smtp_code, sizeof rc->smtp_code);
 		if (rc->diagnostic != NULL)
