@@ -12,18 +12,19 @@
 /* Complaint recipients taken from one report: an abuse report lists one, a few aggregate. */
 #define ARF_MAX_FIELDS 256
 
-/* Finds the nth (0-based) line of text starting with "name:" at column 0 and appends its value,
- * unfolded and trimmed, to out. Works on report bodies that mix prose and fields. */
+/* Finds the next line of text, from *cursor on, starting with "name:" at column 0 and appends
+ * its value, unfolded and trimmed, to out; moves *cursor past it. Works on report bodies that
+ * mix prose and fields. */
 static bool
-text_field(const char *text, size_t len, const char *name, size_t nth, struct strbuf *out)
+text_field_next(const char *text, size_t len, const char **cursor, const char *name, struct strbuf *out)
 {
 	size_t nl = strlen(name);
-	const char *p = text, *end = text + len;
+	const char *p = *cursor != NULL ? *cursor : text, *end = text + len;
 	while (p < end) {
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		const char *next = eol != NULL ? eol + 1 : end;
 		size_t n = (size_t)((eol != NULL ? eol : end) - p);
-		if (n > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':' && nth-- == 0) {
+		if (n > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
 			struct strbuf raw = STRBUF_INIT;
 			strbuf_append(&raw, p + nl + 1, n - nl - 1);
 			while (next < end && (*next == ' ' || *next == '\t') && raw.len < LIMIT_FIELD_BYTES) {
@@ -45,11 +46,21 @@ text_field(const char *text, size_t len, const char *name, size_t nth, struct st
 				sl--;
 			strbuf_append(out, s, sl);
 			strbuf_free(&raw);
+			*cursor = next;
 			return true;
 		}
 		p = next;
 	}
+	*cursor = end;
 	return false;
+}
+
+/* The first such field. */
+static bool
+text_field(const char *text, size_t len, const char *name, struct strbuf *out)
+{
+	const char *cursor = NULL;
+	return text_field_next(text, len, &cursor, name, out);
 }
 
 /* Adds every address of a comma-separated list (quoted commas respected). */
@@ -113,7 +124,7 @@ static bool
 has_line_field(const char *text, size_t len, const char *name)
 {
 	struct strbuf v = STRBUF_INIT;
-	bool ok = text_field(text, len, name, 0, &v);
+	bool ok = text_field(text, len, name, &v);
 	strbuf_free(&v);
 	return ok;
 }
@@ -159,9 +170,10 @@ add_report_recipients(const struct mime_message *m, const char *text, size_t len
 {
 	struct strbuf v = STRBUF_INIT;
 	size_t added = 0;
+	const char *cursor = NULL;
 	for (size_t i = 0; i < ARF_MAX_FIELDS; i++) {
 		strbuf_reset(&v);
-		if (!text_field(text, len, "Original-Rcpt-To", i, &v))
+		if (!text_field_next(text, len, &cursor, "Original-Rcpt-To", &v))
 			break;
 		added += add_list(r, v.s, ftype, "Original-Rcpt-To");
 	}
@@ -172,7 +184,7 @@ add_report_recipients(const struct mime_message *m, const char *text, size_t len
 	}
 	if (added == 0) {
 		strbuf_reset(&v);
-		if (text_field(text, len, "Removal-Recipient", 0, &v))
+		if (text_field(text, len, "Removal-Recipient", &v))
 			added += add_list(r, v.s, ftype, "Removal-Recipient");
 	}
 	if (added == 0) {
@@ -196,7 +208,7 @@ arf_parse(const struct mime_message *m, struct bounce_report *r)
 	const struct mime_part *pt = find_report_part(m);
 	if (pt != NULL) {
 		char *ftype = NULL;
-		if (text_field(pt->body, pt->body_len, "Feedback-Type", 0, &v))
+		if (text_field(pt->body, pt->body_len, "Feedback-Type", &v))
 			ftype = feedback_type(v.s);
 		else
 			ftype = xstrdup("abuse");

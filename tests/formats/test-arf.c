@@ -81,9 +81,30 @@ static const struct arf_case cases[] = {
 	{ "plain message", { "From: joe@example.org\nSubject: hi\n", NULL, { { NULL } } }, false, 0, { NULL }, NULL },
 };
 
+/* A report listing thousands of recipients stops at ARF_MAX_FIELDS fields (256), in one pass. */
+static void
+check_many(void)
+{
+	struct strbuf b = STRBUF_INIT;
+	strbuf_puts(&b, "Feedback-Type: abuse\n");
+	for (int i = 0; i < 5000; i++)
+		strbuf_printf(&b, "Original-Rcpt-To: u%d@example.org\n", i);
+	struct msg_spec spec = { "From: fbl@isp.example\n", NULL,
+		{ REPORT_TOP, { "message/feedback-report", NULL, 1, false, b.s } } };
+	struct mime_message *m = msg_build(&spec);
+	struct bounce_report *r = bounce_report_new();
+	printf("# many Original-Rcpt-To\n");
+	CHECK_INT("is_arf", arf_parse(m, r), 1);
+	CHECK_INT("nrcpts capped", r->nrcpts, 256);
+	bounce_report_free(r);
+	msg_free(m);
+	strbuf_free(&b);
+}
+
 int
 main(void)
 {
+	check_many();
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const struct arf_case *c = &cases[i];
 		struct mime_message *m = msg_build(&c->msg);
