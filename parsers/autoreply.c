@@ -148,6 +148,18 @@ autoreply_evidence(const struct mime_message *m, struct strbuf *ev)
 			yes = true;
 		}
 	}
+	/* A subject alone is weak evidence: mailing lists and newsletters ("Absence management
+	 * webinar", "Take your dog on vacation") carry list headers, auto-replies never do. */
+	static const char *const list_fields[] = { "List-Id", "List-Unsubscribe", "List-Post" };
+	for (size_t i = 0; !yes && i < sizeof list_fields / sizeof list_fields[0]; i++) {
+		strbuf_reset(&v);
+		if (header_get(m->headers, m->headers_len, list_fields[i], &v))
+			goto out;
+	}
+	strbuf_reset(&v);
+	if (!yes && header_get(m->headers, m->headers_len, "Precedence", &v) &&
+	    (first_token_is(v.s, "bulk") || first_token_is(v.s, "list") || first_token_is(v.s, "junk")))
+		goto out;
 	strbuf_reset(&v);
 	if (!yes && header_get_decoded(m->headers, m->headers_len, "Subject", &v) && v.len > 0 &&
 	    !first_token_is(v.s, "fwd:") && !first_token_is(v.s, "fw:") &&
@@ -155,6 +167,7 @@ autoreply_evidence(const struct mime_message *m, struct strbuf *ev)
 		strbuf_printf(ev, "vacation subject '%s'", hit);
 		yes = true;
 	}
+out:
 	strbuf_free(&v);
 	return yes;
 }

@@ -57,6 +57,9 @@ static const struct ar_case cases[] = {
 	  { "From: s@example.org\nSubject: Re: plans\n", NULL,
 	    { { "text/plain", NULL, 0, false, "I will be out of office next week.\n" } } }, NULL },
 	{ "forwarded auto-reply", HDR("From: t@example.org\nSubject: Fwd: Automatic reply: meeting\n"), NULL },
+	{ "newsletter with a vacation word", HDR("From: deals@travel.example\nSubject: Take your dog on vacation\nList-Unsubscribe: <mailto:u@travel.example>\n"), NULL },
+	{ "bulk mail with a vacation word", HDR("From: hr@corp.example\nSubject: Absence management webinar\nPrecedence: bulk\n"), NULL },
+	{ "list headers do not hide RFC 3834", HDR("From: v@example.org\nSubject: hi\nList-Id: <x.example.org>\nAuto-Submitted: auto-replied\n"), "v@example.org" },
 	{ "human reply quoting a bounce", HDR("From: u@example.org\nSubject: Re: Undelivered Mail Returned to Sender\n"), NULL },
 };
 
