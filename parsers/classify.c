@@ -239,6 +239,13 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 		reason = REASON_FILTERED;
 		strbuf_printf(&ev, "; under %s, so filtered", rc->status);
 	}
+	/* Refused at DATA says when, not why: a code that names the address problem says more. */
+	enum bounce_reason coded;
+	if (decided && reason == REASON_FILTERED && status_reason(rc->status, &coded) &&
+	    is_hard(coded) && !status_generic(rc->status)) {
+		reason = coded;
+		strbuf_printf(&ev, "; code %s is more specific", rc->status);
+	}
 	if (!decided && !delayed && status_reason(rc->status, &reason)) {
 		/* A specific code wins over wording elsewhere in the report; a generic one does not. */
 		decided = !status_generic(rc->status);
