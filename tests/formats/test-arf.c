@@ -101,9 +101,37 @@ check_many(void)
 	strbuf_free(&b);
 }
 
+/* Hostile report bodies (random bytes drawn from field-ish characters) never crash or hang. */
+static void
+check_random(void)
+{
+	static const char alphabet[] = "Feedback-Type:Original-Rcpt-To: <>@,\"\n\t ab;()\xc3\xa9\x00";
+	unsigned int seed = 12345;
+	for (int round = 0; round < 2000; round++) {
+		char body[512];
+		size_t n = (size_t)(round % (int)sizeof body);
+		for (size_t i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			body[i] = alphabet[(seed >> 16) % (sizeof alphabet - 1)];
+		}
+		struct strbuf b = STRBUF_INIT;
+		strbuf_append(&b, body, n);
+		struct msg_spec spec = { "From: fbl@isp.example\n", b.s != NULL ? b.s : "",
+			{ REPORT_TOP, { "message/feedback-report", NULL, 1, false, b.s != NULL ? b.s : "" } } };
+		struct mime_message *m = msg_build(&spec);
+		struct bounce_report *r = bounce_report_new();
+		arf_parse(m, r);
+		bounce_report_free(r);
+		msg_free(m);
+		strbuf_free(&b);
+	}
+	CHECK_INT("random bodies survived", 1, 1);
+}
+
 int
 main(void)
 {
+	check_random();
 	check_many();
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const struct arf_case *c = &cases[i];
