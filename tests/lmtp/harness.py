@@ -260,3 +260,116 @@ class Lmtp:
             body += b"\r\n"
         self.send(body + b".\r\n")
         return [self.line() for _ in rcpts]
+
+
+class Postfix:
+    """A real Postfix from Debian in a scratch directory: its own config, queue and data
+    directories, SMTP on 127.0.0.1:port, and a transport map sending bounce.test to bounced's
+    LMTP socket. Nothing is chrooted (Debian's master.cf chroots lmtp; a scratch queue has no
+    chroot environment). Needs root (master runs as root) and the postfix user."""
+
+    def __init__(self, d, port, lmtp_sock):
+        self.dir = os.path.join(d, "postfix")
+        self.etc = os.path.join(self.dir, "etc")
+        self.port = port
+        self.maillog = os.path.join(self.dir, "maillog")
+        os.makedirs(self.etc)
+        for sub in ("spool", "lib"):
+            os.makedirs(os.path.join(self.dir, sub))
+        pw = subprocess.run(["id", "-u", "postfix"], capture_output=True, text=True).stdout.strip()
+        os.chown(os.path.join(self.dir, "lib"), int(pw), -1)
+        with open(os.path.join(self.etc, "transport"), "w") as f:
+            f.write("bounce.test lmtp:unix:%s\n" % lmtp_sock)
+        main = {
+            "compatibility_level": "3.6",
+            "config_directory": self.etc,
+            "queue_directory": os.path.join(self.dir, "spool"),
+            "data_directory": os.path.join(self.dir, "lib"),
+            "mail_owner": "postfix",
+            "setgid_group": "postdrop",
+            "myhostname": "postfix.test",
+            "mydomain": "postfix.test",
+            "myorigin": "postfix.test",
+            "mydestination": "",
+            "inet_interfaces": "127.0.0.1",
+            "inet_protocols": "ipv4",
+            "mynetworks": "127.0.0.0/8",
+            "relay_domains": "bounce.test",
+            "transport_maps": "texthash:" + os.path.join(self.etc, "transport"),
+            "smtpd_relay_restrictions": "permit_mynetworks, reject_unauth_destination",
+            "alias_maps": "", "alias_database": "", "local_recipient_maps": "",
+            "maillog_file": self.maillog,
+            "maillog_file_prefixes": self.dir,
+            "smtputf8_enable": "yes",
+            "smtp_dns_support_level": "disabled",
+            "disable_dns_lookups": "yes",
+            # Retry soon after bounced comes back (the crash test).
+            "queue_run_delay": "1s", "minimal_backoff_time": "1s", "maximal_backoff_time": "2s",
+            "lmtp_connection_cache_on_demand": "yes",
+            "default_process_limit": "50",
+            "lmtp_destination_concurrency_limit": "20",
+            "in_flow_delay": "0",
+        }
+        with open(os.path.join(self.etc, "main.cf"), "w") as f:
+            for k, v in main.items():
+                f.write("%s = %s\n" % (k, v))
+        with open("/etc/postfix/master.cf") as f:
+            master = f.read()
+        # Our own SMTP port instead of :25, nothing chrooted, no postscreen.
+        out = []
+        for line in master.splitlines():
+            if line.startswith("smtp ") and " inet " in line:
+                line = "127.0.0.1:%d inet n - n - - smtpd" % port
+            out.append(line)
+        with open(os.path.join(self.etc, "master.cf"), "w") as f:
+            f.write("\n".join(out) + "\n")
+        self.postconf("-F", "*/*/chroot=n")
+
+    def postconf(self, *args):
+        r = subprocess.run(["postconf", "-c", self.etc] + list(args), capture_output=True, text=True)
+        if r.returncode != 0:
+            fail("postconf %s: %s" % (" ".join(args), r.stderr))
+        return r.stdout
+
+    def start(self):
+        r = subprocess.run(["postfix", "-c", self.etc, "start"], capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            fail("postfix start: %s%s\n%s" % (r.stdout, r.stderr, self.read_log()))
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+                s.recv(100)
+                s.close()
+                return
+            except OSError:
+                time.sleep(0.2)
+        fail("postfix did not listen on 127.0.0.1:%d\n%s" % (self.port, self.read_log()))
+
+    def stop(self):
+        subprocess.run(["postfix", "-c", self.etc, "stop"], capture_output=True, timeout=60)
+        # master waits for its children; make sure it is gone before the scratch dir is removed
+        pidf = os.path.join(self.dir, "spool", "pid", "master.pid")
+        deadline = time.time() + 20
+        while os.path.exists(pidf) and time.time() < deadline:
+            time.sleep(0.2)
+
+    def flush(self):
+        subprocess.run(["postqueue", "-c", self.etc, "-f"], capture_output=True, timeout=60)
+
+    def queue_size(self):
+        r = subprocess.run(["postqueue", "-c", self.etc, "-j"], capture_output=True, text=True, timeout=60)
+        return len([l for l in r.stdout.splitlines() if l.strip()])
+
+    def read_log(self):
+        try:
+            with open(self.maillog) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+
+def have_postfix():
+    return os.geteuid() == 0 and shutil.which("postfix") is not None and \
+        os.path.exists("/etc/postfix/master.cf") and subprocess.run(
+            ["getent", "passwd", "postfix"], capture_output=True).returncode == 0
