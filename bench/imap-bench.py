@@ -4,6 +4,7 @@ imaps, fetched, parsed, recorded and moved. Prints the figures.
 
 usage: imap-bench.py BOUNCED [N] [BATCH]"""
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -43,9 +44,12 @@ tls_ca = {dv.dir}/ca.pem
 batch = {batch}
 """)
         t = time.time()
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         p = subprocess.run([bounced, 'fetch', '--config', conf, '--verbose'],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         secs = time.time() - t
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
         err = p.stderr.decode(errors='replace').strip()
         rows = subprocess.run(['sqlite3', db, 'SELECT count(*) FROM messages'],
                               stdout=subprocess.PIPE).stdout.decode().strip()
@@ -55,6 +59,8 @@ batch = {batch}
         print(f'  recorded {rows}; left in INBOX {dv.count("INBOX")}')
         print(f'  {secs:.2f} s wall, {n / secs:.0f} messages/s '
               f'(Dovecot indexing beforehand: {index_s:.2f} s, not counted)')
+        print(f'  bounced CPU {cpu:.2f} s ({n / cpu:.0f} messages per CPU second); '
+              f'load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs')
         return 0 if p.returncode == 0 and rows == str(n) else 1
     finally:
         dv.stop()

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,6 +259,9 @@ cmd_fetch(int argc, char **argv)
 	bool setup_done = false;
 
 	memset(&ps, 0, sizeof ps);
+	/* A server that drops the connection must give an error, not kill us (GnuTLS writes with
+	 * plain send()). */
+	signal(SIGPIPE, SIG_IGN);
 	if (setup_config(&cfg, config_path, &err) != 0) {
 		warnx_("fetch: %s", err);
 		free(err);

@@ -245,7 +245,7 @@ tls_write(struct tls_conn *c, const void *buf, size_t len)
 	while (done < len) {
 		ssize_t n;
 		if (c->session == NULL) {
-			n = write(c->fd, (const char *)buf + done, len - done);
+			n = send(c->fd, (const char *)buf + done, len - done, MSG_NOSIGNAL);
 			if (n < 0 && errno == EINTR)
 				continue;
 		} else {

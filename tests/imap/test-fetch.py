@@ -221,6 +221,22 @@ nonbounce_action = leave
                                       "'imap:deleting/Other;%'") == '2')
 
 
+def test_oversized(dv, tmp):
+    """A message over LIMIT_MESSAGE_BYTES (64 MiB) is fetched up to the limit, stored marked
+    truncated, and moved like any other: never dropped, never left behind."""
+    db = f'{tmp}/big.db'
+    limit = 64 * 1024 * 1024
+    head = mailgen.dsn(400)
+    big = head + (b'X' * 76 + b'\r\n') * ((limit - len(head)) // 78 + 2000)
+    dv.write_maildir([big])
+    rc, out, err = fetch(dv, db, '--verbose')
+    check('oversized: exit 0, counted as truncated', rc == 0 and '1 truncated' in err, err)
+    check('oversized: stored marked truncated, cut at the limit',
+          sql(db, "SELECT outcome, size FROM messages") == f'truncated|{limit}',
+          sql(db, "SELECT outcome, size FROM messages"))
+    check('oversized: moved', dv.count('INBOX', 'UNKEYWORD $BouncedDone') == 0)
+
+
 def fetch_config(conf, *args):
     p = subprocess.run([BOUNCED, 'fetch', '--config', conf, *args], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=120, stdin=subprocess.DEVNULL)
@@ -237,6 +253,7 @@ def main():
         test_kill_after_commit(dv, tmp)
         test_concurrent(dv, tmp)
         test_actions(dv, tmp)
+        test_oversized(dv, tmp)
     finally:
         if failures:
             print('--- dovecot.log (tail) ---')

@@ -1,0 +1,79 @@
+/* imap_url_parse: the URLs an operator writes in bounced.conf or on the command line. */
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "../core/test.h"
+#include "imap.h"
+
+static const struct {
+	const char *url;
+	bool ok;
+	const char *user, *host, *port, *mailbox;
+	bool implicit_tls;
+} rows[] = {
+	{ "imaps://bounces@imap.example.com/INBOX", true,
+	  "bounces", "imap.example.com", "993", "INBOX", true },
+	{ "imap://bounces@imap.example.com/INBOX", true,
+	  "bounces", "imap.example.com", "143", "INBOX", false },
+	{ "imaps://bounces@localhost:10993/Bounces", true,
+	  "bounces", "localhost", "10993", "Bounces", true },
+	{ "imaps://bounces@example.com@imap.example.com/INBOX", true,
+	  "bounces@example.com", "imap.example.com", "993", "INBOX", true },
+	{ "imaps://bounces%40example.com@imap.example.com/INBOX", true,
+	  "bounces@example.com", "imap.example.com", "993", "INBOX", true },
+	{ "imaps://u@[::1]:993/INBOX", true, "u", "::1", "993", "INBOX", true },
+	{ "imaps://u@host", true, "u", "host", "993", "INBOX", true },
+	{ "imaps://u@host/", true, "u", "host", "993", "INBOX", true },
+	{ "imaps://u@host/Lists/Bounces%20Archive", true,
+	  "u", "host", "993", "Lists/Bounces Archive", true },
+	/* refused */
+	{ "http://u@host/INBOX", false, NULL, NULL, NULL, NULL, false },
+	{ "imaps://host/INBOX", false, NULL, NULL, NULL, NULL, false },		/* no user */
+	{ "imaps://@host/INBOX", false, NULL, NULL, NULL, NULL, false },
+	{ "imaps://u@/INBOX", false, NULL, NULL, NULL, NULL, false },		/* no host */
+	{ "imaps://u@host:/INBOX", false, NULL, NULL, NULL, NULL, false },
+	{ "imaps://u@host:0/INBOX", false, NULL, NULL, NULL, NULL, false },
+	{ "imaps://u@host:65536/INBOX", false, NULL, NULL, NULL, NULL, false },
+	{ "imaps://u@host:99999999/INBOX", false, NULL, NULL, NULL, NULL, false },
+	{ "imaps://u@host:12a/INBOX", false, NULL, NULL, NULL, NULL, false },
+	{ "imaps://u@[::1/INBOX", false, NULL, NULL, NULL, NULL, false },
+	{ "imaps://u@host/IN%", false, NULL, NULL, NULL, NULL, false },		/* cut escape */
+	{ "imaps://u@host/IN%zz", false, NULL, NULL, NULL, NULL, false },
+	{ "imaps://u%00x@host/INBOX", false, NULL, NULL, NULL, NULL, false },	/* NUL */
+	{ "imaps://u@host/INBOX%0d%0aA1%20LOGOUT", false, NULL, NULL, NULL, NULL, false },
+	{ "imaps://u@host/*", false, NULL, NULL, NULL, NULL, false },		/* wildcard */
+	{ "imaps://u@host/%25", false, NULL, NULL, NULL, NULL, false },
+};
+
+int
+main(void)
+{
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		struct imap_url u = { 0 };
+		char *err = NULL;
+		int r = imap_url_parse(rows[i].url, &u, &err);
+		CHECK_INT(rows[i].url, r == 0, rows[i].ok);
+		if (r == 0 && rows[i].ok) {
+			CHECK_STR(rows[i].url, u.user, rows[i].user);
+			CHECK_STR(rows[i].url, u.host, rows[i].host);
+			CHECK_STR(rows[i].url, u.port, rows[i].port);
+			CHECK_STR(rows[i].url, u.mailbox, rows[i].mailbox);
+			CHECK_INT(rows[i].url, u.implicit_tls, rows[i].implicit_tls);
+		}
+		if (r != 0)
+			CHECK_INT("error message set", err != NULL && err[0] != '\0', 1);
+		free(err);
+		imap_url_clear(&u);
+	}
+	/* Over IMAP_URL_MAX. */
+	char *big = malloc(IMAP_URL_MAX + 100);
+	memcpy(big, "imaps://u@h/", 12);
+	memset(big + 12, 'a', IMAP_URL_MAX + 80);
+	big[IMAP_URL_MAX + 92] = '\0';
+	struct imap_url u = { 0 };
+	char *err = NULL;
+	CHECK_INT("URL over IMAP_URL_MAX", imap_url_parse(big, &u, &err), -1);
+	free(err);
+	free(big);
+	return TEST_DONE();
+}
