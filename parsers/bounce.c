@@ -90,11 +90,20 @@ is_dsn_part(const struct mime_part *p)
 }
 
 static void
-read_dsn(const struct mime_message *m, struct bounce_report *r)
+read_dsn(const struct mime_message *m, const struct rules *rules, struct bounce_report *r)
 {
 	for (size_t i = 0; i < m->nparts; i++)
 		if (is_dsn_part(&m->parts[i]))
 			dsn_parse(m->parts[i].body, m->parts[i].body_len, r);
+	if (r->nrcpts > 0 || !rules_is_bounce_sender(rules, m))
+		return;
+	/* A report from a mail system whose MIME is broken (no or a mangled boundary): the
+	 * delivery-status fields are in the text. */
+	for (size_t i = 0; i < m->nparts && r->nrcpts == 0; i++) {
+		const struct mime_part *p = &m->parts[i];
+		if (!p->in_returned && strncmp(p->content_type, "text/", 5) == 0)
+			dsn_parse_text(p->body, p->body_len, r);
+	}
 }
 
 static void
@@ -187,7 +196,7 @@ bounce_parse(const char *msg, size_t len, const struct bounce_options *opt)
 		if (r->evidence == NULL)
 			bounce_set(&r->evidence, "feedback report (RFC 5965)");
 	} else {
-		read_dsn(m, r);
+		read_dsn(m, rules, r);
 		if (r->nrcpts > 0) {
 			r->kind = KIND_DSN;
 			bounce_set(&r->evidence, "delivery-status part (RFC 3464)");
