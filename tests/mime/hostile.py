@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+"""Hostile inputs too large to commit (issue 8): generates each into a temporary directory, runs
+`bounced parse FILE` on it, and asserts it finishes within HOSTILE_TIMEOUT seconds (default 5),
+exits 0 and prints exactly one valid JSON object that carries the expected flags.
+
+usage: hostile.py BOUNCED
+The small hostile messages live in tests/fixtures/hostile/ (checked by the fixtures suite).
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+TIMEOUT = float(os.environ.get("HOSTILE_TIMEOUT", "5"))
+
+HEAD = (b"From: MAILER-DAEMON@mx.example.org\nTo: bounces@example.org\n"
+        b"Subject: Undelivered Mail Returned to Sender\nMessage-ID: <hostile@mx.example.org>\n"
+        b"MIME-Version: 1.0\n")
+
+
+def deep_nesting(levels=20000):
+    parts = [HEAD]
+    for i in range(levels):
+        parts.append(b"Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n" % (i, i))
+    parts.append(b"Content-Type: text/plain\n\n550 5.1.1 <joe@example.com>: user unknown\n")
+    for i in reversed(range(levels)):
+        parts.append(b"--b%d--\n" % i)
+    return b"".join(parts)
+
+
+def deep_reused_boundary(levels=20000):
+    """Every level reuses the same boundary and none is closed."""
+    parts = [HEAD, b"Content-Type: multipart/mixed; boundary=\"X\"\n\n"]
+    for _ in range(levels):
+        parts.append(b"--X\nContent-Type: multipart/mixed; boundary=\"X\"\n\n")
+    parts.append(b"--X\n\n550 5.1.1 <joe@example.com>: user unknown\n")
+    return b"".join(parts)
+
+
+def deep_rfc822(levels=5000):
+    parts = [HEAD]
+    for _ in range(levels):
+        parts.append(b"Content-Type: message/rfc822\n\nFrom: a@example.org\n")
+    parts.append(b"\nbody\n")
+    return b"".join(parts)
+
+
+def many_parts(n=100000):
+    parts = [HEAD, b"Content-Type: multipart/mixed; boundary=P\n\n"]
+    parts.append(b"--P\n\n550 5.1.1 <joe@example.com>: user unknown\n" * n)
+    parts.append(b"--P--\n")
+    return b"".join(parts)
+
+
+def fifty_megabytes():
+    line = b"QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB\n"
+    body = line * (50 * 1024 * 1024 // len(line) + 1)
+    return (HEAD + b"Content-Type: multipart/report; report-type=delivery-status; boundary=R\n\n"
+            b"--R\nContent-Type: text/plain\n\n550 5.1.1 <joe@example.com>: user unknown\n"
+            b"--R\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\n"
+            b"Final-Recipient: rfc822; joe@example.com\nAction: failed\nStatus: 5.1.1\n\n"
+            b"--R\nContent-Type: message/rfc822\n\nFrom: a@example.org\nSubject: big\n"
+            b"Content-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n"
+            + body + b"--R--\n")
+
+
+def megabyte_header_line():
+    return HEAD + b"X-Long: " + b"a" * (1024 * 1024) + b"\n\n550 5.1.1 <joe@example.com>: user unknown\n"
+
+
+def megabyte_folded_header():
+    return HEAD + b"X-Folded: a\n" + b" folded continuation line\n" * 60000 + b"\nbody\n"
+
+
+def huge_header_block():
+    return HEAD + b"".join(b"X-Filler-%07d: some value here\n" % i for i in range(40000)) + b"\nbody\n"
+
+
+def nul_megabyte():
+    return HEAD + b"\n" + b"\0" * (1024 * 1024) + b"\n550 5.1.1 <joe@example.com>: user unknown\n"
+
+
+def ten_megabyte_line():
+    return HEAD + b"\n" + b"x" * (10 * 1024 * 1024)
+
+
+def cr_only_big():
+    return (HEAD + b"\n" + b"550 5.1.1 <joe@example.com>: user unknown\n" * 100000).replace(b"\n", b"\r")
+
+
+def encoded_words():
+    return HEAD.replace(b"Subject: Undelivered", b"Subject: " + b"=?utf-8?q?a?= " * 100000 + b"Undelivered") + b"\nbody\n"
+
+
+def unterminated_encoded_words():
+    return HEAD + b"X-Bad: " + b"=?utf-8?q?" * 100000 + b"\n\nbody\n"
+
+
+def backtracking_text():
+    """Diagnostic text shaped to make naive regular expressions backtrack."""
+    runs = [
+        b"550 5.1.1 " + b"a" * 50000 + b"!",
+        b"550 5.1.1 <" + b"a." * 20000 + b"@",
+        b"550 " + b"user " * 20000 + b"unknow",
+        b"550 5.1.1 " + b"@" * 30000,
+        b"550 5.1.1 " + b" " * 50000 + b"x",
+        b"550 " + b"5.1." * 20000,
+        b"550 5.7.1 " + b"<a@b" * 20000,
+        b"Diagnostic-Code: smtp; 550 " + b"(" * 20000 + b"mailbox",
+    ]
+    text = b"\n".join(runs)
+    return (HEAD + b"Content-Type: multipart/report; report-type=delivery-status; boundary=R\n\n"
+            b"--R\nContent-Type: text/plain\n\n" + text + b"\n"
+            b"--R\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\n"
+            b"Final-Recipient: rfc822; joe@example.com\nAction: failed\nStatus: 5.1.1\n"
+            b"Diagnostic-Code: smtp; " + b"a" * 60000 + b"\n\n--R--\n")
+
+
+def backtracking_plain():
+    """The same, with no MIME structure: only the heuristic rules read it."""
+    return (b"From: MAILER-DAEMON@mx.example.org\nSubject: failure notice\n\n"
+            b"Hi. This is the qmail-send program at mx.example.org.\n"
+            b"<" + b"joe." * 30000 + b"@example.com>:\n" + b"Sorry, " * 30000 + b"\n"
+            + b"The following addresses had permanent fatal errors -----\n" * 5000)
+
+
+# name, generator, flags that must be reported (with --explain)
+CASES = [
+    ("20000 nested multiparts", deep_nesting, {"too_deep"}),
+    ("20000 nested multiparts reusing one boundary", deep_reused_boundary, {"too_deep"}),
+    ("5000 nested message/rfc822", deep_rfc822, {"too_deep"}),
+    ("100000 parts", many_parts, {"too_many_parts"}),
+    ("50 MB message", fifty_megabytes, {"truncated"}),
+    ("1 MB header line", megabyte_header_line, {"long_line"}),
+    ("1.5 MB folded header", megabyte_folded_header, {"header_cut"}),
+    ("1.3 MB header block", huge_header_block, {"header_cut"}),
+    ("1 MB of NUL bytes", nul_megabyte, {"nul_bytes"}),
+    ("10 MB line", ten_megabyte_line, {"long_line", "truncated"}),
+    ("4 MB CR-only", cr_only_big, {"truncated"}),
+    ("100000 encoded words", encoded_words, set()),
+    ("100000 unterminated encoded words", unterminated_encoded_words, set()),
+    ("regex backtracking in a report", backtracking_text, set()),
+    ("regex backtracking in plain text", backtracking_plain, set()),
+]
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__)
+        return 2
+    bounced = sys.argv[1]
+    failed = 0
+    with tempfile.TemporaryDirectory(prefix="bounced-hostile-") as tmp:
+        for i, (name, gen, flags) in enumerate(CASES):
+            path = os.path.join(tmp, "hostile-%02d.eml" % i)
+            with open(path, "wb") as f:
+                f.write(gen())
+            size = os.path.getsize(path)
+            t0 = time.monotonic()
+            problem = None
+            try:
+                out = subprocess.run([bounced, "parse", "--explain", path], capture_output=True,
+                                     timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                problem = "did not finish within %.0f s" % TIMEOUT
+            took = time.monotonic() - t0
+            if problem is None:
+                lines = out.stdout.splitlines()
+                if out.returncode != 0:
+                    problem = "exit %d: %s" % (out.returncode, out.stderr.decode(errors="replace")[-500:])
+                elif len(lines) != 1:
+                    problem = "%d output lines, want 1" % len(lines)
+                else:
+                    try:
+                        o = json.loads(lines[0].decode("utf-8"))
+                        if not isinstance(o, dict) or "kind" not in o or "recipients" not in o:
+                            problem = "not a report: %.200s" % lines[0]
+                        elif not flags <= set(o.get("flags", [])):
+                            problem = "flags %s, want at least %s" % (o.get("flags"), sorted(flags))
+                    except (UnicodeDecodeError, ValueError) as e:
+                        problem = "invalid JSON (%s): %.200r" % (e, lines[0])
+            os.unlink(path)
+            status = "FAIL" if problem else "ok"
+            print("%-4s %-48s %9d bytes %6.2f s%s" % (status, name, size, took,
+                                                       ": " + problem if problem else ""))
+            failed += problem is not None
+    print("%d passed, %d failed" % (len(CASES) - failed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
