@@ -34,6 +34,7 @@ static const struct {
 	{ "family", RULE_FAMILY },
 	{ "sender", RULE_SENDER },
 	{ "cut", RULE_CUT },
+	{ "forward", RULE_FORWARD },
 	{ "recipient", RULE_RECIPIENT },
 	{ "delayed", RULE_DELAYED },
 	{ "reason", RULE_REASON },

@@ -23,6 +23,7 @@ struct extract {
 	const char *family;		/* value of the family rule that matched, or NULL */
 	const char *family_rule;
 	bool limit_hit;
+	bool forwarded;			/* a forward rule found a bounce forwarded inline */
 	struct strbuf exclude;		/* "\naddr\naddr\n": the bounce's own From/To */
 };
 
@@ -69,7 +70,10 @@ field_values(const char *block, size_t len, const char *name, struct strbuf *out
 				strbuf_putc(&val, ' ');
 				strbuf_append(&val, p, (size_t)(le - p));
 			}
-			header_decode_2047(val.s, val.len, out);
+			size_t skip = 0;
+			while (skip < val.len && (val.s[skip] == ' ' || val.s[skip] == '\t'))
+				skip++;
+			header_decode_2047(val.s + skip, val.len - skip, out);
 			strbuf_putc(out, '\n');
 		}
 		if (nl == NULL)
@@ -179,14 +183,26 @@ build_text(struct extract *x)
 			strbuf_append(&part, p->body, blen);
 		if (part.len == 0)
 			continue;
+		/* A bounce forwarded inline: its text starts after the forwarded header block. */
+		size_t from = 0;
+		for (size_t k = 0; k < x->rules->n && from == 0; k++) {
+			const struct rule *ru = &x->rules->v[k];
+			size_t at;
+			if (ru->type != RULE_FORWARD || !matches(x, ru, part.s, part.len, &at))
+				continue;
+			const char *blank = strstr(part.s + at, "\n\n");
+			from = blank != NULL ? (size_t)(blank - part.s) + 2 : part.len;
+			x->forwarded = true;
+		}
 		size_t cut = part.len;
 		for (size_t k = 0; k < x->rules->n; k++) {
 			const struct rule *ru = &x->rules->v[k];
 			size_t at;
-			if (ru->type == RULE_CUT && matches(x, ru, part.s, cut, &at) && at < cut)
-				cut = at;
+			if (ru->type == RULE_CUT && matches(x, ru, part.s + from, cut - from, &at) &&
+			    from + at < cut)
+				cut = from + at;
 		}
-		const char *s = part.s, *end = part.s + cut;
+		const char *s = part.s + from, *end = part.s + cut;
 		while (s < end) {
 			const char *nl = memchr(s, '\n', (size_t)(end - s));
 			const char *le = nl != NULL ? nl : end;
@@ -313,6 +329,31 @@ paragraph_after(const char *s, size_t len, size_t from)
 	return clean_diag(p, (size_t)(q - p));
 }
 
+/* The paragraph (between blank lines) around s[pos]: for reports that explain above the address. */
+static char *
+paragraph_around(const char *s, size_t len, size_t pos)
+{
+	size_t a = pos, b = pos;
+	while (a > 0 && !(s[a - 1] == '\n' && a >= 2 && s[a - 2] == '\n'))
+		a--;
+	while (b < len && !(s[b] == '\n' && b + 1 < len && s[b + 1] == '\n'))
+		b++;
+	return clean_diag(s + a, b - a);
+}
+
+/* Is diag nothing but an address (with brackets and punctuation)? */
+static bool
+only_address(const char *diag, const char *addr)
+{
+	const char *p = strcasestr(diag, addr);
+	if (p == NULL)
+		return false;
+	for (const char *q = diag; *q != '\0'; q++)
+		if ((q < p || q >= p + strlen(addr)) && strchr("<>:;,. \"'", *q) == NULL)
+			return false;
+	return true;
+}
+
 static void
 group_copy(pcre2_match_data *md, int g, const char *s, char *dst, size_t dsize)
 {
@@ -424,7 +465,8 @@ run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size
 		if (rc == NULL && (rc = bounce_report_add(r, addr.s)) == NULL)
 			break;
 		found++;
-		if (rc->rule == NULL)
+		bool touched = rc->rule != NULL;
+		if (!touched)
 			bounce_set(&rc->rule, ru->name);
 		if (ru->g_action >= 0 && ov[2 * ru->g_action] != PCRE2_UNSET && (rc->action == NULL ||
 		    rc->action[0] == '\0'))
@@ -436,10 +478,14 @@ run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size
 			diag = clean_diag(s + ov[2 * ru->g_diag], ov[2 * ru->g_diag + 1] - ov[2 * ru->g_diag]);
 		if (diag == NULL && from_text)
 			diag = paragraph_after(s, len, mend);
+		if (from_text && (diag == NULL || only_address(diag, addr.s))) {
+			free(diag);
+			diag = paragraph_around(s, len, a0);
+		}
 		if (rc->diagnostic == NULL || rc->diagnostic[0] == '\0') {
 			free(rc->diagnostic);
 			rc->diagnostic = diag;
-		} else if (diag != NULL && strlen(diag) > strlen(rc->diagnostic) &&
+		} else if (!touched && diag != NULL && strlen(diag) > strlen(rc->diagnostic) &&
 		    strstr(diag, rc->diagnostic) != NULL) {
 			/* The text says the same with more around it (the SMTP command it answered,
 			 * Postfix's "in reply to end of DATA command"): keep the fuller one. */
@@ -582,7 +628,8 @@ rules_extract(const struct rules *rules, const struct mime_message *m, struct bo
 		/* A DSN: only complete what its recipient groups lack. */
 		if (x.text.len > 0)
 			run_recipients(&x, r, false, false, &rule);
-	} else if (x.text.len > 0 && (x.family != NULL || rules_is_bounce_sender(x.rules, m))) {
+	} else if (x.text.len > 0 && (x.family != NULL || x.forwarded ||
+	    rules_is_bounce_sender(x.rules, m))) {
 		added = run_recipients(&x, r, true, delayed, &rule);
 	}
 	if (added > 0) {

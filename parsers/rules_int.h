@@ -16,6 +16,7 @@ enum rule_type {
 	RULE_FAMILY,		/* names the MTA family (value) when it matches */
 	RULE_SENDER,		/* the message was sent by a mail system (rules_is_bounce_sender) */
 	RULE_CUT,		/* in text: the returned message starts at the match */
+	RULE_FORWARD,		/* in text: a forwarded bounce starts after the match (and its header block) */
 	RULE_RECIPIENT,		/* in text: a failed recipient (addr) and why (code, status, diag) */
 	RULE_DELAYED,		/* the report is a delay warning, not a failure */
 	RULE_REASON,		/* in a diagnostic: the wording that decides the reason (value) */

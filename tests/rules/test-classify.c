@@ -1,0 +1,189 @@
+/* classify_recipient and classify_extract_codes: status code, reply code and wording → reason,
+ * class and blame (DESIGN.md reason table), with the built-in wording rules. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/test.h"
+#include "classify.h"
+#include "report.h"
+#include "strbuf.h"
+
+struct classify_case {
+	const char *name;
+	const char *action, *status, *smtp_code, *diagnostic, *context;
+	/* expected */
+	const char *class_, *reason, *blame, *want_status, *want_code, *rule;
+};
+
+static const struct classify_case cases[] = {
+	/* one row per reason of the table */
+	{ "user_unknown by code", "failed", "5.1.1", "550", "550 5.1.1 <a@example.com>... Bad mailbox", NULL,
+	  "hard", "user_unknown", "recipient", "5.1.1", "550", "en-user-unknown" },
+	{ "user_unknown by wording", "failed", "", "", "550 sorry, no mailbox here by that name", NULL,
+	  "hard", "user_unknown", "recipient", "", "550", "en-user-unknown" },
+	{ "host_unknown by code", "failed", "5.1.2", "", "Host or domain name not found", NULL,
+	  "hard", "host_unknown", "recipient", "5.1.2", "", "en-host-unknown" },
+	{ "host_unknown NXDOMAIN under 5.4.4", "failed", "5.4.4", "", "unrouteable: NXDOMAIN for example.invalid", NULL,
+	  "hard", "host_unknown", "recipient", "5.4.4", "", "en-host-unknown" },
+	{ "has_moved", "failed", "5.1.6", "551", "551 5.1.6 Mailbox moved", NULL,
+	  "hard", "has_moved", "recipient", "5.1.6", "551", "en-moved" },
+	{ "not_accept null MX", "failed", "5.1.10", "556", "556 5.1.10 Recipient address has null MX", NULL,
+	  "hard", "not_accept", "recipient", "5.1.10", "556", "en-not-accept" },
+	{ "mailbox_full", "failed", "5.2.2", "552", "552 5.2.2 Mailbox quota exceeded", NULL,
+	  "soft", "mailbox_full", "recipient", "5.2.2", "552", "en-mailbox-full" },
+	{ "mailbox_disabled", "failed", "5.2.1", "550", "550 5.2.1 The email account that you tried to reach is disabled", NULL,
+	  "soft", "mailbox_disabled", "recipient", "5.2.1", "550", "en-disabled" },
+	{ "message_too_large", "failed", "5.3.4", "552", "552 5.3.4 Message size exceeds fixed maximum message size", NULL,
+	  "soft", "message_too_large", "sender", "5.3.4", "552", "en-too-large" },
+	{ "filtered 5.2.0", "failed", "5.2.0", "550", "550 5.2.0 Message refused by local filters", NULL,
+	  "soft", "filtered", "recipient", "5.2.0", "550", "en-filtered" },
+	{ "rejected sender 5.1.8", "failed", "5.1.8", "501", "501 5.1.8 Sender address rejected: Domain not found", NULL,
+	  "soft", "rejected", "sender", "5.1.8", "501", "en-sender" },
+	{ "blocked list", "failed", "5.7.1", "554", "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org", NULL,
+	  "soft", "blocked", "sender", "5.7.1", "554", "en-blocked-list" },
+	{ "blocked no PTR", "failed", "5.7.25", "550", "550 5.7.25 The IP address sending this message does not have a PTR record", NULL,
+	  "soft", "blocked", "sender", "5.7.25", "550", "en-blocked-ptr" },
+	{ "spam_detected", "failed", "5.7.1", "550", "550 5.7.1 Message rejected as spam by Content Filtering", NULL,
+	  "soft", "spam_detected", "sender", "5.7.1", "550", "en-spam" },
+	{ "virus", "failed", "5.7.0", "554", "554 5.7.0 Virus found: Eicar-Test-Signature", NULL,
+	  "soft", "spam_detected", "sender", "5.7.0", "554", "en-virus" },
+	{ "policy DMARC", "failed", "5.7.26", "550", "550 5.7.26 Unauthenticated email is not accepted due to domain's DMARC policy", NULL,
+	  "soft", "policy", "sender", "5.7.26", "550", "en-auth" },
+	{ "policy relaying", "failed", "5.7.1", "554", "554 5.7.1 <x@example.net>: Relay access denied", NULL,
+	  "soft", "policy", "sender", "5.7.1", "554", "en-relay" },
+	{ "rate_limited", "failed", "4.7.0", "421", "421 4.7.0 Try again later, closing connection. (throttled)", NULL,
+	  "soft", "rate_limited", "sender", "4.7.0", "421", "en-rate-limited" },
+	{ "expired by code", "failed", "4.4.7", "", "", NULL,
+	  "soft", "expired", "network", "4.4.7", "", NULL },
+	{ "network_error", "failed", "4.4.1", "", "connect to mx.example.com[192.0.2.2]:25: Connection timed out", NULL,
+	  "soft", "network_error", "network", "4.4.1", "", "en-network" },
+	{ "system_error", "failed", "5.3.0", "554", "554 5.3.0 Internal system error", NULL,
+	  "soft", "system_error", "network", "5.3.0", "554", "en-system" },
+	{ "syntax_error", "failed", "5.5.2", "500", "500 5.5.2 Syntax error, command unrecognized", NULL,
+	  "soft", "syntax_error", "sender", "5.5.2", "500", "en-syntax" },
+	{ "unknown", "failed", "", "", "", NULL,
+	  "soft", "unknown", "unknown", "", "", NULL },
+	{ "delivered", "delivered", "2.0.0", "250", "250 2.0.0 OK", NULL,
+	  "none", "delivered", "", "2.0.0", "250", NULL },
+	{ "relayed", "relayed", "2.0.0", "", "", NULL,
+	  "none", "delivered", "", "2.0.0", "", NULL },
+	{ "expanded", "expanded", "2.0.0", "", "", NULL,
+	  "none", "delivered", "", "2.0.0", "", NULL },
+
+	/* wording beats a generic or even a specific code */
+	{ "5.1.1 too many recipients this hour", "failed", "5.1.1", "550",
+	  "550 5.1.1 <a@example.com>: too many recipients this hour", NULL,
+	  "soft", "rate_limited", "sender", "5.1.1", "550", "en-rate-limited" },
+	{ "5.2.2 quota", "failed", "5.2.2", "552", "552 5.2.2 <a@example.com>: quota exceeded", NULL,
+	  "soft", "mailbox_full", "recipient", "5.2.2", "552", "en-mailbox-full" },
+	{ "5.7.1 spamhaus", "failed", "5.7.1", "550", "550 5.7.1 Rejected: 192.0.2.1 listed at zen.spamhaus.org", NULL,
+	  "soft", "blocked", "sender", "5.7.1", "550", "en-blocked-list" },
+	{ "5.7.1 SPF", "failed", "5.7.1", "550", "550 5.7.1 SPF check failed for example.org", NULL,
+	  "soft", "policy", "sender", "5.7.1", "550", "en-auth" },
+	{ "5.1.1 but sender refused at MAIL FROM", "failed", "5.1.0", "553",
+	  "SMTP error from remote mail server after MAIL FROM:<s@example.org>: 553 5.1.0 s@example.org does not exist", NULL,
+	  "soft", "rejected", "sender", "5.1.0", "553", "en-mail-from" },
+	{ "user unknown after end of DATA is a filter", "failed", "", "",
+	  "host mx.example.net said: 550 Unknown user a@example.net (in reply to end of DATA command)", NULL,
+	  "soft", "filtered", "recipient", "", "550", "en-filtered-data" },
+	{ "but 5.1.1 at DATA still names the address", "failed", "5.1.1", "550",
+	  ">>> DATA <<< 550 5.1.1 <a@example.net>... User unknown", NULL,
+	  "hard", "user_unknown", "recipient", "5.1.1", "550", "en-filtered-data" },
+	{ "user unknown under 5.2.0 is a filter", "failed", "5.2.0", "550", "550 Unknown user a@example.jp", NULL,
+	  "soft", "filtered", "recipient", "5.2.0", "550", "en-user-unknown" },
+	{ "5.2.1 disabled", "failed", "5.2.1", "550", "550 5.2.1 <a@example.com>: account disabled", NULL,
+	  "soft", "mailbox_disabled", "recipient", "5.2.1", "550", "en-disabled" },
+
+	/* never hard when temporary */
+	{ "4.1.1 user unknown is soft", "failed", "4.1.1", "450", "450 4.1.1 <a@example.org>: Recipient address rejected: User unknown", NULL,
+	  "soft", "user_unknown", "recipient", "4.1.1", "450", "en-user-unknown" },
+	{ "450 reply without status is soft", "failed", "", "", "450 User unknown", NULL,
+	  "soft", "user_unknown", "recipient", "", "450", "en-user-unknown" },
+	{ "delayed is expired", "delayed", "4.4.7", "", "", NULL,
+	  "soft", "expired", "network", "4.4.7", "", NULL },
+	{ "delayed but the wording says why", "delayed", "4.2.2", "452", "452 4.2.2 Mailbox full", NULL,
+	  "soft", "mailbox_full", "recipient", "4.2.2", "452", "en-mailbox-full" },
+	{ "delayed host unknown stays soft", "delayed", "4.4.4", "", "Host not found", NULL,
+	  "soft", "host_unknown", "recipient", "4.4.4", "", "en-host-unknown" },
+
+	/* codes from the diagnostic; the report text only when nothing else speaks */
+	{ "codes read from the diagnostic", "failed", "", "", "said: 550-5.7.26 DMARC policy", NULL,
+	  "soft", "policy", "sender", "5.7.26", "550", "en-auth" },
+	{ "context when no diagnostic", "failed", "", "", NULL, "The recipient's mailbox is full.",
+	  "soft", "mailbox_full", "recipient", "", "", "en-mailbox-full" },
+	{ "context ignored when a diagnostic speaks", "failed", "5.1.1", "550", "550 5.1.1 unknown user", "mailbox is full",
+	  "hard", "user_unknown", "recipient", "5.1.1", "550", "en-user-unknown" },
+	{ "other languages: german", "failed", "", "", "Benutzer unbekannt", NULL,
+	  "hard", "user_unknown", "recipient", "", "", "de-user-unknown" },
+	{ "other languages: japanese", "failed", "", "", "メールボックスがいっぱいです", NULL,
+	  "soft", "mailbox_full", "recipient", "", "", "ja-mailbox-full" },
+	{ "other languages: russian", "failed", "", "", "Пользователь не найден", NULL,
+	  "hard", "user_unknown", "recipient", "", "", "ru-user-unknown" },
+};
+
+struct codes_case {
+	const char *text, *status, *code;
+};
+
+static const struct codes_case codes[] = {
+	{ "host mx.example.jp [192.0.2.20]: 550 5.7.0 <a@example.jp>... Please use", "5.7.0", "550" },
+	{ "550-5.7.26 Unauthenticated email", "5.7.26", "550" },
+	{ "Sorry, I couldn't find a mail exchanger. (#5.4.4)", "5.4.4", "" },
+	{ "Remote host said: 554 delivery error", "", "554" },
+	{ "from 192.0.2.45 at 12:00 (Exim 4.72) version 8.14.4/8.14.4", "", "" },
+	{ "ERROR_CODE :550, ERROR_CODE :5.1.1 <a@example.co.jp>", "5.1.1", "550" },
+	{ "timeout after 2013 seconds, 5.10.2 is no code", "", "" },
+	{ "", "", "" },
+};
+
+int
+main(void)
+{
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct classify_case *c = &cases[i];
+		struct bounce_recipient rc;
+		memset(&rc, 0, sizeof rc);
+		rc.address = xstrdup("a@example.com");
+		rc.action = xstrdup(c->action);
+		strcpy(rc.status, c->status);
+		strcpy(rc.smtp_code, c->smtp_code);
+		rc.diagnostic = c->diagnostic != NULL ? xstrdup(c->diagnostic) : NULL;
+		classify_recipient(&rc, c->context, c->context != NULL ? strlen(c->context) : 0, NULL);
+		printf("# %s: %s\n", c->name, rc.evidence);
+		CHECK_STR(c->name, bounce_class_name(rc.class_), c->class_);
+		CHECK_STR(c->name, bounce_reason_name(rc.reason), c->reason);
+		CHECK_STR(c->name, bounce_blame_name(rc.blame), c->blame);
+		CHECK_STR(c->name, rc.status, c->want_status);
+		CHECK_STR(c->name, rc.smtp_code, c->want_code);
+		CHECK_STR(c->name, rc.rule, c->rule);
+		CHECK_INT(c->name, rc.evidence != NULL && rc.evidence[0] != '\0', 1);
+		free(rc.address);
+		free(rc.action);
+		free(rc.diagnostic);
+		free(rc.evidence);
+		free(rc.rule);
+	}
+
+	/* complaints and auto-replies are not touched */
+	struct bounce_recipient cr;
+	memset(&cr, 0, sizeof cr);
+	cr.class_ = CLASS_COMPLAINT;
+	cr.reason = REASON_COMPLAINT;
+	classify_recipient(&cr, NULL, 0, NULL);
+	CHECK_STR("complaint kept", bounce_class_name(cr.class_), "complaint");
+	CHECK_STR("complaint reason kept", bounce_reason_name(cr.reason), "complaint");
+	CHECK_INT("complaint no evidence added", cr.evidence == NULL, 1);
+
+	for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+		char status[16] = "", code[4] = "";
+		classify_extract_codes(codes[i].text, strlen(codes[i].text), status, code);
+		CHECK_STR(codes[i].text, status, codes[i].status);
+		CHECK_STR(codes[i].text, code, codes[i].code);
+	}
+	/* fields already set are kept */
+	char status[16] = "5.1.1", code[4] = "";
+	classify_extract_codes("452 4.2.2 full", 14, status, code);
+	CHECK_STR("kept status", status, "5.1.1");
+	CHECK_STR("filled code", code, "452");
+	return TEST_DONE();
+}

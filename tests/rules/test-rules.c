@@ -1,0 +1,360 @@
+/* The rule engine: loading (errors name file and line), order (later files first), bounded
+ * matching (a limit hit is no match, quickly), and rules_extract on free-form bounces written
+ * for the test, through the real MIME layer. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/test.h"
+#include "mime.h"
+#include "report.h"
+#include "rules.h"
+#include "rules_int.h"
+#include "strbuf.h"
+
+struct load_case {
+	const char *text;
+	const char *error;	/* NULL: loads */
+	size_t nrules;
+};
+
+static const struct load_case loads[] = {
+	{ "# only a comment\n\n", NULL, 0 },
+	{ "r1 reason diag mailbox_full quota\n", NULL, 1 },
+	{ "r1 reason diag mailbox_full\n  quota|\n  over\\ quota\n# between\nr2 family from x mx\n", NULL, 2 },
+	{ "r1 reason diag mailbox_full (quota\n", "t.rules:1: missing closing parenthesis at offset 6", 0 },
+	{ "ok reason diag mailbox_full a\n\nbad reason diag user_unknown\n  x[\n", "t.rules:3: missing terminating ] for character class at offset 2", 0 },
+	{ "r1 reason diag no_such_reason x\n", "t.rules:1: unknown reason 'no_such_reason'", 0 },
+	{ "r1 frobnicate diag - x\n", "t.rules:1: unknown rule type 'frobnicate'", 0 },
+	{ "r1 reason diag\n", "t.rules:1: expected NAME TYPE WHERE VALUE PATTERN", 0 },
+	{ "  continued\n", "t.rules:1: continuation line without a rule", 0 },
+	{ "r1 recipient text * (?<who>\\S+@\\S+)\n", "t.rules:1: recipient rule 'r1' needs a (?<addr>...) group", 0 },
+};
+
+static char *
+write_temp(const char *dir, const char *name, const char *text)
+{
+	struct strbuf p = STRBUF_INIT;
+	strbuf_printf(&p, "%s/%s", dir, name);
+	FILE *f = fopen(p.s, "w");
+	if (f == NULL)
+		abort();
+	fputs(text, f);
+	fclose(f);
+	return strbuf_detach(&p);
+}
+
+static void
+test_load(void)
+{
+	for (size_t i = 0; i < sizeof loads / sizeof loads[0]; i++) {
+		char *err = NULL;
+		struct rules *r = rules_load_text("t.rules", loads[i].text, strlen(loads[i].text), &err);
+		CHECK_STR(loads[i].text, err, loads[i].error);
+		CHECK_INT(loads[i].text, r != NULL, loads[i].error == NULL);
+		if (r != NULL)
+			CHECK_INT(loads[i].text, r->n, loads[i].nrules);
+		rules_free(r);
+		free(err);
+	}
+	rules_free(NULL);
+
+	/* From files: errors carry the path; later files are tried first. */
+	char dir[] = "/tmp/test-rules-XXXXXX";
+	if (mkdtemp(dir) == NULL)
+		abort();
+	char *shipped = write_temp(dir, "a.rules", "ship-quota reason diag mailbox_full quota\n");
+	char *local = write_temp(dir, "b.rules", "# local\nlocal-quota reason diag rate_limited sending\\ quota\n");
+	char *bad = write_temp(dir, "c.rules", "\n\nbad reason diag policy (?<x\n");
+	const char *paths[] = { shipped, local };
+	char *err = NULL;
+	struct rules *r = rules_load(paths, 2, &err);
+	CHECK_STR("two files", err, NULL);
+	enum bounce_reason reason = REASON_UNKNOWN;
+	const char *rule = NULL;
+	bool limit = false;
+	const char *t1 = "550 daily sending quota exceeded";
+	CHECK_INT("local wins", rules_reason(r, t1, strlen(t1), &reason, &rule, &limit), 1);
+	CHECK_STR("local wins: reason", bounce_reason_name(reason), "rate_limited");
+	CHECK_STR("local wins: rule", rule, "local-quota");
+	const char *t2 = "552 quota exceeded";
+	CHECK_INT("shipped still there", rules_reason(r, t2, strlen(t2), &reason, &rule, &limit), 1);
+	CHECK_STR("shipped: rule", rule, "ship-quota");
+	CHECK_INT("no limit hit", limit, 0);
+	rules_free(r);
+
+	const char *paths2[] = { shipped, bad };
+	r = rules_load(paths2, 2, &err);
+	CHECK_INT("bad file fails", r == NULL, 1);
+	struct strbuf want = STRBUF_INIT;
+	strbuf_printf(&want, "%s:3: syntax error in subpattern name (missing terminator?) at offset 4", bad);
+	CHECK_STR("bad file error", err, want.s);
+	free(err);
+	err = NULL;
+
+	/* A directory stands for its *.rules files in name order. */
+	const char *dirs[] = { dir };
+	r = rules_load(dirs, 1, &err);
+	CHECK_INT("directory with a bad file fails", r == NULL, 1);
+	free(err);
+	unlink(bad);
+	err = NULL;
+	r = rules_load(dirs, 1, &err);
+	CHECK_STR("directory", err, NULL);
+	CHECK_INT("directory rules", r != NULL ? r->n : 0, 2);
+	rules_free(r);
+
+	const char *missing[] = { "/nonexistent/x.rules" };
+	r = rules_load(missing, 1, &err);
+	CHECK_STR("missing file", err, "/nonexistent/x.rules:0: No such file or directory");
+	free(err);
+
+	unlink(shipped);
+	unlink(local);
+	rmdir(dir);
+	free(shipped);
+	free(local);
+	free(bad);
+	strbuf_free(&want);
+
+	/* The shipped rules compile, and the built-in set is compiled once. */
+	const struct rules *b = rules_builtin();
+	CHECK_INT("builtin loads", b != NULL && b->n > 50, 1);
+	CHECK_INT("builtin once", rules_builtin() == b, 1);
+	CHECK_INT("default dir", strstr(rules_default_dir(), "bounced/rules") != NULL, 1);
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A catastrophic pattern on hostile input stops at the match limit: no match, flagged, fast. */
+static void
+test_limit(void)
+{
+	const char *text = "r1 reason diag policy ^(\\w+\\s?)*$\n";
+	char *err = NULL;
+	struct rules *r = rules_load_text("limit.rules", text, strlen(text), &err);
+	CHECK_STR("limit rules", err, NULL);
+	struct strbuf in = STRBUF_INIT;
+	for (int i = 0; i < 200; i++)
+		strbuf_puts(&in, "aaaa ");
+	strbuf_puts(&in, "!");
+	enum bounce_reason reason = REASON_UNKNOWN;
+	const char *rule = NULL;
+	bool limit = false;
+	double t0 = now();
+	bool hit = rules_reason(r, in.s, in.len, &reason, &rule, &limit);
+	double dt = now() - t0;
+	CHECK_INT("limit: no match", hit, 0);
+	CHECK_INT("limit: flagged", limit, 1);
+	CHECK_INT("limit: quick", dt < 1.0, 1);
+	printf("# limit hit after %.3f s\n", dt);
+
+	/* ...and through rules_extract the report carries BOUNCE_F_REGEX_LIMIT. */
+	const char *rtext = "s sender from - mailer-daemon\n"
+	    "slow recipient text * ^(\\w+\\s?)*$(?<addr>\\S*)\n";
+	struct rules *r2 = rules_load_text("limit2.rules", rtext, strlen(rtext), &err);
+	CHECK_STR("limit2 rules", err, NULL);
+	struct strbuf msg = STRBUF_INIT;
+	strbuf_puts(&msg, "From: MAILER-DAEMON@example.org\nSubject: failure\n\n");
+	strbuf_append(&msg, in.s, in.len);
+	strbuf_puts(&msg, "\n");
+	struct mime_message *m = mime_parse(msg.s, msg.len);
+	struct bounce_report *rep = bounce_report_new();
+	t0 = now();
+	CHECK_INT("limit2: nothing found", rules_extract(r2, m, rep), 0);
+	CHECK_INT("limit2: quick", now() - t0 < 1.0, 1);
+	CHECK_INT("limit2: flag", (rep->flags & BOUNCE_F_REGEX_LIMIT) != 0, 1);
+	bounce_report_free(rep);
+	mime_message_free(m);
+	rules_free(r);
+	rules_free(r2);
+	strbuf_free(&in);
+	strbuf_free(&msg);
+}
+
+struct want_rcpt {
+	const char *address, *action, *status, *smtp_code, *diag_prefix;
+};
+
+struct extract_case {
+	const char *name;
+	const char *msg;
+	const char *family;	/* NULL: none recognised */
+	size_t n;
+	struct want_rcpt r[3];
+};
+
+static const struct extract_case extracts[] = {
+	{ "qmail",
+	  "From: MAILER-DAEMON@mx.example.net\nTo: sender@example.org\nSubject: failure notice\n\n"
+	  "Hi. This is the qmail-send program at mx.example.net.\n"
+	  "I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+	  "This is a permanent error; I've given up. Sorry it didn't work out.\n\n"
+	  "<joe@Example.COM>:\n192.0.2.9 does not like recipient.\n"
+	  "Remote host said: 550 5.1.1 <joe@example.com>: No such user\nGiving up on 192.0.2.9.\n\n"
+	  "--- Below this line is a copy of the message.\n\n"
+	  "Return-Path: <sender@example.org>\nTo: other@example.com\nFrom: sender@example.org\n\nhello <third@example.com>:\n",
+	  "qmail", 1,
+	  { { "joe@example.com", "failed", "5.1.1", "550", "192.0.2.9 does not like recipient." } } },
+	{ "exim, two recipients",
+	  "From: Mail Delivery System <Mailer-Daemon@mx.example.net>\nTo: sender@example.org\n"
+	  "Subject: Mail delivery failed: returning message to sender\n\n"
+	  "This message was created automatically by mail delivery software.\n\n"
+	  "A message that you sent could not be delivered to one or more of its\n"
+	  "recipients. This is a permanent error. The following address(es) failed:\n\n"
+	  "  ann@example.com\n    host mx.example.com [192.0.2.1]\n"
+	  "    SMTP error from remote mail server after RCPT TO:<ann@example.com>:\n"
+	  "    552 5.2.2 Mailbox full\n"
+	  "  bob@example.com\n    Unrouteable address\n\n"
+	  "------ This is a copy of the message, including all the headers. ------\n\n"
+	  "To: ann@example.com, bob@example.com, carl@example.com\n\nhi\n",
+	  "exim", 2,
+	  { { "ann@example.com", "failed", "5.2.2", "552", "host mx.example.com" },
+	    { "bob@example.com", "failed", "", "", "Unrouteable address" } } },
+	{ "X-Failed-Recipients names who, the text says why",
+	  "From: Mail Delivery System <Mailer-Daemon@relay.example.net>\nTo: sender@example.org\n"
+	  "X-Failed-Recipients: dora@example.com\nSubject: Mail delivery failed\n\n"
+	  "Your message could not be delivered.\n\n"
+	  "------ This is a copy of the message, including all the headers. ------\n\nTo: x@example.com\n\n",
+	  NULL, 1,
+	  { { "dora@example.com", "failed", "", "", "Your message could not be delivered." } } },
+	{ "sendmail, delay warning",
+	  "From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>\nTo: sender@example.org\n"
+	  "Subject: Warning: could not send message for past 4 hours\n\n"
+	  "    **********************************************\n"
+	  "    **      THIS IS A WARNING MESSAGE ONLY      **\n"
+	  "    **********************************************\n\n"
+	  "   ----- Transcript of session follows -----\n"
+	  "<eve@example.com>... Deferred: Connection timed out with mx.example.com.\n"
+	  "Warning: message still undelivered after 4 hours\n\n"
+	  "   ----- Original message follows -----\nTo: eve@example.com\n",
+	  "sendmail", 1,
+	  { { "eve@example.com", "delayed", "", "", "Deferred: Connection timed out" } } },
+	{ "Japanese text, quoted-printable",
+	  "From: Postmaster@mail.example.jp\nTo: sender@example.org\nSubject: Mail System Error - Returned Mail\n"
+	  "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n"
+	  "=E5=AE=9B=E5=85=88=E4=B8=8D=E6=98=8E=E3=81=AE=E3=81=9F=E3=82=81=E9=80=81=E4=BF=A1=E3=81=A7=E3=81=8D=E3=81=BE=E3=81=9B=E3=82=93=E3=81=A7=E3=81=97=E3=81=9F\n"
+	  "<hana@example.jp>\n",
+	  NULL, 1,
+	  { { "hana@example.jp", "failed", "", "", "宛先不明" } } },
+	{ "forwarded bounce",
+	  "From: Ann Person <ann@example.org>\nTo: it@example.org\nSubject: Fwd: Undelivered Mail Returned to Sender\n\n"
+	  "Why did this bounce?\n\n"
+	  "---------- Forwarded message ---------\n"
+	  "From: Mail Delivery System <MAILER-DAEMON@mx.example.org>\n"
+	  "Date: Mon, 2 Nov 2026 10:00:00 +0000\nSubject: Undelivered Mail Returned to Sender\nTo: <ann@example.org>\n\n"
+	  "This is the mail system at host mx.example.org.\n\n"
+	  "<gus@example.com>: host mx.example.com[192.0.2.3] said: 550 5.1.1 <gus@example.com>:\n"
+	  "    Recipient address rejected: User unknown in local recipient table (in reply to RCPT TO command)\n",
+	  NULL, 1,
+	  { { "gus@example.com", "failed", "5.1.1", "550", "host mx.example.com" } } },
+	{ "a person quoting a bounce is not a bounce",
+	  "From: Bob Person <bob@example.org>\nTo: ann@example.org\nSubject: Re: that bounce\n\n"
+	  "I got this back:\n\n"
+	  "> <gus@example.com>: host mx.example.com said: 550 5.1.1 User unknown\n\nAny idea?\n",
+	  NULL, 0, { { NULL } } },
+	{ "a newsletter about delivery is not a bounce",
+	  "From: News <news@example.org>\nTo: ann@example.org\nSubject: Improve your mail delivery\n\n"
+	  "Undelivered mail costs money. Write to <sales@example.org>: we fix user unknown errors.\n",
+	  NULL, 0, { { NULL } } },
+};
+
+static void
+test_extract(void)
+{
+	for (size_t i = 0; i < sizeof extracts / sizeof extracts[0]; i++) {
+		const struct extract_case *c = &extracts[i];
+		struct mime_message *m = mime_parse(c->msg, strlen(c->msg));
+		struct bounce_report *r = bounce_report_new();
+		size_t n = rules_extract(NULL, m, r);
+		CHECK_INT(c->name, n, c->n);
+		CHECK_INT(c->name, r->nrcpts, c->n);
+		CHECK_STR(c->name, bounce_kind_name(r->kind), c->n > 0 ? "heuristic" : "none");
+		if (c->n > 0)
+			CHECK_STR(c->name, r->mta_family, c->family);
+		for (size_t k = 0; k < c->n && k < r->nrcpts; k++) {
+			const struct bounce_recipient *rc = &r->rcpts[k];
+			const struct want_rcpt *w = &c->r[k];
+			CHECK_STR(c->name, rc->address, w->address);
+			CHECK_STR(c->name, rc->action, w->action);
+			CHECK_STR(c->name, rc->status, w->status);
+			CHECK_STR(c->name, rc->smtp_code, w->smtp_code);
+			bool prefix = rc->diagnostic != NULL &&
+			    strncmp(rc->diagnostic, w->diag_prefix, strlen(w->diag_prefix)) == 0;
+			if (!prefix)
+				printf("# %s: diagnostic \"%s\"\n", c->name, rc->diagnostic ? rc->diagnostic : "(null)");
+			CHECK_INT(c->name, prefix, 1);
+			CHECK_INT(c->name, rc->rule != NULL, 1);
+		}
+		bounce_report_free(r);
+		mime_message_free(m);
+	}
+}
+
+/* A DSN group without Status or Diagnostic-Code gets them from the human-readable part. */
+static void
+test_fill_dsn(void)
+{
+	const char *msg = "From: MAILER-DAEMON@mx.example.org\nTo: sender@example.org\n"
+	    "Subject: Undelivered Mail Returned to Sender\nMIME-Version: 1.0\n"
+	    "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n"
+	    "--B\nContent-Type: text/plain\n\n"
+	    "This is the mail system at host mx.example.org.\n\n"
+	    "<ivy@example.com>: host mx.example.com[192.0.2.3] said: 552 5.2.2 Mailbox full\n"
+	    "    (in reply to RCPT TO command)\n\n"
+	    "--B\nContent-Type: message/delivery-status\n\n"
+	    "Reporting-MTA: dns; mx.example.org\n\nFinal-Recipient: rfc822; ivy@example.com\nAction: failed\n\n"
+	    "--B--\n";
+	struct mime_message *m = mime_parse(msg, strlen(msg));
+	struct bounce_report *r = bounce_report_new();
+	struct bounce_recipient *rc = bounce_report_add(r, "ivy@example.com");
+	bounce_set(&rc->action, "failed");
+	r->kind = KIND_DSN;
+	CHECK_INT("fill: adds nobody", rules_extract(NULL, m, r), 0);
+	CHECK_INT("fill: one recipient", r->nrcpts, 1);
+	CHECK_STR("fill: kind kept", bounce_kind_name(r->kind), "dsn");
+	CHECK_STR("fill: status", r->rcpts[0].status, "5.2.2");
+	CHECK_STR("fill: code", r->rcpts[0].smtp_code, "552");
+	CHECK_STR("fill: diagnostic", r->rcpts[0].diagnostic,
+	    "host mx.example.com[192.0.2.3] said: 552 5.2.2 Mailbox full (in reply to RCPT TO command)");
+	bounce_report_free(r);
+	mime_message_free(m);
+}
+
+struct sender_case {
+	const char *headers;
+	bool bounce;
+};
+
+static const struct sender_case senders[] = {
+	{ "From: MAILER-DAEMON@example.org\nSubject: x\n\n", true },
+	{ "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\n\n", true },
+	{ "From: postmaster@example.org\n\n", true },
+	{ "From: ann@example.org\nSubject: Undeliverable: report\n\n", true },
+	{ "From: ann@example.org\nSubject: =?UTF-8?Q?Unzustellbar:_Bericht?=\n\n", true },
+	{ "From: ann@example.org\nSubject: Lunch?\n\n", false },
+	{ "From: Daemon Fan Club <fans@example.org>\nSubject: Mail delivery tips\n\n", false },
+};
+
+int
+main(void)
+{
+	test_load();
+	test_limit();
+	test_extract();
+	test_fill_dsn();
+	for (size_t i = 0; i < sizeof senders / sizeof senders[0]; i++) {
+		const char *h = senders[i].headers;
+		struct mime_message *m = mime_parse(h, strlen(h));
+		CHECK_INT(h, rules_is_bounce_sender(NULL, m), senders[i].bounce);
+		mime_message_free(m);
+	}
+	return TEST_DONE();
+}
