@@ -79,7 +79,13 @@ each_mbox(const char *path, const char *data, size_t len, input_fn fn, void *ctx
 		strbuf_reset(&msg);
 		mbox_unescape(start, mlen, &msg);
 		strbuf_reset(&src);
-		strbuf_printf(&src, "%s:%zu", path, ++n);
+		/* A file holding a single message after a "From " line (as many tools save one
+		 * message) keeps its own name as the source. */
+		n++;
+		if (n == 1 && next == end)
+			strbuf_puts(&src, path);
+		else
+			strbuf_printf(&src, "%s:%zu", path, n);
 		ret = fn(src.s, msg.s != NULL ? msg.s : "", msg.len, ctx);
 		p = next;
 	}

@@ -104,6 +104,14 @@ with tempfile.TemporaryDirectory() as tmp:
     check("mbox sources", [o["source"] for o in got], [mbox + ":1", mbox + ":2"])
     check("mbox 2 is not a bounce", got[1]["kind"], "none")
 
+    # a single message saved after a "From " line keeps the file's name
+    single = os.path.join(tmp, "single.eml")
+    with open(single, "w") as f:
+        f.write("From MAILER-DAEMON Mon Jan  1 00:00:00 2024\n" + DSN)
+    code, out, err = run(["parse", single])
+    got = lines(out)
+    check("single From-line message", [(o["source"], o["kind"]) for o in got], [(single, "dsn")])
+
     # Maildir: cur/ and new/ read, tmp/ skipped, sorted
     md = os.path.join(tmp, "Maildir")
     for sub in ("cur", "new", "tmp"):
