@@ -293,16 +293,25 @@ decode_encoded(const struct verp_config *c, const char *e, size_t n, struct verp
 	char at = c->at_char;
 	const char *tag = NULL, *mac = NULL;
 	size_t tlen = 0;
-	/* Signed: "s1" AT MAC AT TAG AT rest. Anything else is the unsigned form. */
-	if (ci_prefix(e, n, VERP_SIGNED_MARK, VERP_SIGNED_MARK_LEN) &&
-	    n > VERP_SIGNED_MARK_LEN + VERP_MAC_CHARS + 2 && e[VERP_SIGNED_MARK_LEN] == at &&
-	    e[VERP_SIGNED_MARK_LEN + 1 + VERP_MAC_CHARS] == at) {
-		const char *t = e + VERP_SIGNED_MARK_LEN + VERP_MAC_CHARS + 2;
-		const char *tend = memchr(t, at, n - (size_t)(t - e));
-		if (tend != NULL && tag_ok(t, (size_t)(tend - t))) {
-			mac = e + VERP_SIGNED_MARK_LEN + 1;
-			tag = t;
-			tlen = (size_t)(tend - t);
+	/* Signed: "s1" AT MAC AT TAG AT rest, where rest holds an AT too. A malformed MAC or TAG
+	 * does not make it unsigned (that would let a damaged signature pass where signatures are
+	 * optional): it is a signature that does not verify. */
+	bool signed_ = false, well_formed = false;
+	size_t mlen = 0;
+	if (ci_prefix(e, n, VERP_SIGNED_MARK, VERP_SIGNED_MARK_LEN) && n > VERP_SIGNED_MARK_LEN &&
+	    e[VERP_SIGNED_MARK_LEN] == at) {
+		const char *m = e + VERP_SIGNED_MARK_LEN + 1, *end = e + n;
+		const char *mend = memchr(m, at, (size_t)(end - m));
+		const char *tend = mend != NULL ? memchr(mend + 1, at, (size_t)(end - mend - 1)) : NULL;
+		if (tend != NULL && memchr(tend + 1, at, (size_t)(end - tend - 1)) != NULL) {
+			signed_ = true;
+			mac = m;
+			mlen = (size_t)(mend - m);
+			tag = mend + 1;
+			tlen = (size_t)(tend - tag);
+			well_formed = mlen == VERP_MAC_CHARS && tag_ok(tag, tlen);
+			if (!tag_ok(tag, tlen))
+				tlen = 0;	/* not handed out */
 			n -= (size_t)(tend + 1 - e);
 			e = tend + 1;
 		}
@@ -324,9 +333,9 @@ decode_encoded(const struct verp_config *c, const char *e, size_t n, struct verp
 	}
 
 	bool verified;
-	if (mac != NULL) {
+	if (signed_) {
 		unsigned char want[VERP_MAC_BYTES], got[VERP_MAC_BYTES];
-		verified = c->key != NULL && b32_decode(mac, got) &&
+		verified = c->key != NULL && well_formed && b32_decode(mac, got) &&
 		    compute_mac(c, tag, tlen, local.s, local.len, dom, dlen, want) &&
 		    gnutls_memcmp(want, got, VERP_MAC_BYTES) == 0;
 	} else
@@ -344,7 +353,7 @@ decode_encoded(const struct verp_config *c, const char *e, size_t n, struct verp
 		put_lower(&tb, tag, tlen);
 		res->tag = strbuf_detach(&tb);
 	}
-	res->signed_ = mac != NULL;
+	res->signed_ = signed_;
 	res->verified = verified;
 	return true;
 }

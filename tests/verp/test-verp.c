@@ -94,8 +94,20 @@ static const struct {
 	{ SIGNED, "bounces+s1=b3cx7tugjlldzpet=x=joe=example.com@bounce.example.org", true, "joe@example.com", "x", true, false },
 	{ SIGNED, "bounces+s1=to2iqgf6i2f45un1=c42=joe=example.com@bounce.example.org", true, "joe@example.com", "c42", true, false },
 	{ SIGNED_NOREQ, "bounces+s1=to2iqgf6i2f45und=c42=joe=example.com@bounce.example.org", true, "joe@example.com", "c42", true, false },
-	/* ... a MAC cut short is no signature: the rest is an (unverified) unsigned local part. */
-	{ SIGNED, "bounces+s1=to2iqgf6i2f45un=c42=joe=example.com@bounce.example.org", true, "s1=to2iqgf6i2f45un=c42=joe@example.com", NULL, false, false },
+	/* ... a malformed signature is still a signature, one that does not verify (MAC short,
+	 * long, empty, not base32; tag not a tag: not handed out), even where signatures are
+	 * optional; with too few fields it is an unsigned local part. */
+	{ SIGNED, "bounces+s1=to2iqgf6i2f45un=c42=joe=example.com@bounce.example.org", true, "joe@example.com", "c42", true, false },
+	{ SIGNED, "bounces+s1=to2iqgf6i2f45unca=c42=joe=example.com@bounce.example.org", true, "joe@example.com", "c42", true, false },
+	{ SIGNED, "bounces+s1==c42=joe=example.com@bounce.example.org", true, "joe@example.com", "c42", true, false },
+	{ SIGNED, "bounces+s1=to2iqgf6i2f45u!c=c42=joe=example.com@bounce.example.org", true, "joe@example.com", "c42", true, false },
+	{ SIGNED, "bounces+s1=to2iqgf6i2f45unc=c+42=joe=example.com@bounce.example.org", true, "joe@example.com", NULL, true, false },
+	{ SIGNED, "bounces+s1=to2iqgf6i2f45unc=c..42=joe=example.com@bounce.example.org", true, "joe@example.com", NULL, true, false },
+	{ SIGNED_NOREQ, "bounces+s1=to2iqgf6i2f45un=c42=joe=example.com@bounce.example.org", true, "joe@example.com", "c42", true, false },
+	{ UNSIGNED, "bounces+s1=x==joe=example.com@bounce.example.org", true, "joe@example.com", NULL, true, false },
+	{ SIGNED_NOREQ, "bounces+s1=x=joe=example.com@bounce.example.org", true, "s1=x=joe@example.com", NULL, false, true },
+	{ SIGNED, "bounces+s1=to2iqgf6i2f45unc=c42=@bounce.example.org", false, NULL, NULL, false, false },
+	{ SIGNED, "bounces+s1=to2iqgf6i2f45unc=c42==example.com@bounce.example.org", false, NULL, NULL, false, false },
 	/* ... wrong key, and no key at all. */
 	{ WRONG_KEY, "bounces+s1=to2iqgf6i2f45unc=c42=joe=example.com@bounce.example.org", true, "joe@example.com", "c42", true, false },
 	{ UNSIGNED, "bounces+s1=to2iqgf6i2f45unc=c42=joe=example.com@bounce.example.org", true, "joe@example.com", "c42", true, false },
@@ -159,6 +171,7 @@ static const struct {
 	{ "first-last@ex-ample.com", "first-last@ex-ample.com" },
 	{ "bounces+joe=example.com@example.com", "bounces+joe=example.com@example.com" },
 	{ "s1=x@example.com", "s1=x@example.com" },
+	{ "s1=a=b@example.com", "s1=a=b@example.com" },
 	{ "user%host@example.com", "user%host@example.com" },
 	{ "!#$&'*/?^_`{|}~@example.com", "!#$&'*/?^_`{|}~@example.com" },
 	{ "\"john doe\"@example.com", "\"john doe\"@example.com" },
@@ -194,8 +207,9 @@ static const struct {
 	{ SIGNED, "bounces", "joe@example.com", NULL },
 	{ SIGNED, "bou nces@h.example", "joe@example.com", NULL },
 	{ SIGNED, "bounces@h example", "joe@example.com", NULL },
-	/* An unsigned local part that would read back as signed. */
+	/* Unsigned local parts that would read back as signed. */
 	{ UNSIGNED, RP, "s1=aaaaaaaaaaaaaaaa=x=y@example.com", NULL },
+	{ UNSIGNED, RP, "S1=a=b=c@example.com", NULL },
 };
 
 /* Configurations verp_config_check refuses: { prefix, separator, at-char, key length }. */
