@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <iconv.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -25,11 +26,22 @@ static const signed char b64[256] = {
 	[' '] = -1, ['\t'] = -1, ['\r'] = -1, ['\n'] = -1, ['='] = -2,
 };
 
+/* Reserves room in out for the n bytes of src (a decoder's output is never longer than its
+ * input) and returns where to write; the caller sets out->len. strbuf has no reserve call:
+ * appending the input grows it once, then the length is taken back. */
+static char *
+reserve(struct strbuf *out, const char *src, size_t n)
+{
+	size_t base = out->len;
+	strbuf_append(out, src, n);
+	out->len = base;
+	return out->s + base;
+}
+
 bool
 codec_base64(const char *p, size_t len, struct strbuf *out)
 {
-	unsigned char tmp[3 * 256];
-	size_t n = 0;
+	char *o = reserve(out, p, len), *w = o;
 	unsigned int acc = 0, have = 0;
 	bool ok = true;
 
@@ -38,47 +50,38 @@ codec_base64(const char *p, size_t len, struct strbuf *out)
 		if (v > 0) {
 			acc = (acc << 6) | (unsigned int)(v - 1);
 			if (++have == 4) {
-				tmp[n++] = (unsigned char)(acc >> 16);
-				tmp[n++] = (unsigned char)(acc >> 8);
-				tmp[n++] = (unsigned char)acc;
+				*w++ = (char)(acc >> 16);
+				*w++ = (char)(acc >> 8);
+				*w++ = (char)acc;
 				acc = 0;
 				have = 0;
-				if (n == sizeof tmp) {
-					strbuf_append(out, (const char *)tmp, n);
-					n = 0;
-				}
 			}
 		} else if (v == -2) {
 			/* Padding ends a quantum; concatenated base64 may follow. */
 			if (have == 2) {
-				tmp[n++] = (unsigned char)(acc >> 4);
+				*w++ = (char)(acc >> 4);
 			} else if (have == 3) {
-				tmp[n++] = (unsigned char)(acc >> 10);
-				tmp[n++] = (unsigned char)(acc >> 2);
+				*w++ = (char)(acc >> 10);
+				*w++ = (char)(acc >> 2);
 			} else if (have == 1) {
 				ok = false;
 			}
 			acc = 0;
 			have = 0;
-			if (n + 3 > sizeof tmp) {
-				strbuf_append(out, (const char *)tmp, n);
-				n = 0;
-			}
 		} else if (v == 0) {
 			ok = false;
 		}
 	}
 	if (have == 2) {
-		tmp[n++] = (unsigned char)(acc >> 4);
+		*w++ = (char)(acc >> 4);
 	} else if (have == 3) {
-		tmp[n++] = (unsigned char)(acc >> 10);
-		tmp[n++] = (unsigned char)(acc >> 2);
+		*w++ = (char)(acc >> 10);
+		*w++ = (char)(acc >> 2);
 	}
 	if (have != 0)
 		ok = false;	/* unpadded or dangling tail */
-	strbuf_append(out, (const char *)tmp, n);
-	if (out->s == NULL)
-		strbuf_append(out, "", 0);
+	out->len += (size_t)(w - o);
+	out->s[out->len] = '\0';
 	return ok;
 }
 
@@ -97,24 +100,23 @@ hexval(unsigned char c)
 bool
 codec_qp(const char *p, size_t len, bool q_word, struct strbuf *out)
 {
+	char *o = reserve(out, p, len), *w = o;
 	bool ok = true;
-	size_t i = 0, run = 0;
+	size_t i = 0;
 
-	strbuf_append(out, "", 0);
 	while (i < len) {
-		unsigned char c = (unsigned char)p[i];
-		if (c != '=' && !(q_word && c == '_')) {
-			run++;
-			i++;
-			continue;
+		const char *eq = memchr(p + i, '=', len - i);
+		size_t run = eq ? (size_t)(eq - p) - i : len - i;
+		if (q_word) {
+			for (size_t k = 0; k < run; k++)
+				w[k] = p[i + k] == '_' ? ' ' : p[i + k];
+		} else {
+			memcpy(w, p + i, run);
 		}
-		strbuf_append(out, p + i - run, run);
-		run = 0;
-		if (c == '_') {
-			strbuf_putc(out, ' ');
-			i++;
-			continue;
-		}
+		w += run;
+		i += run;
+		if (i >= len)
+			break;
 		/* Soft line break: '=' then optional white space then a line end. */
 		size_t j = i + 1;
 		while (j < len && (p[j] == ' ' || p[j] == '\t'))
@@ -133,14 +135,15 @@ codec_qp(const char *p, size_t len, bool q_word, struct strbuf *out)
 		int lo = i + 2 < len ? hexval((unsigned char)p[i + 2]) : -1;
 		if (hi < 0 || lo < 0) {
 			ok = false;
-			strbuf_putc(out, '=');
+			*w++ = '=';
 			i++;
 			continue;
 		}
-		strbuf_putc(out, (char)(hi << 4 | lo));
+		*w++ = (char)(hi << 4 | lo);
 		i += 3;
 	}
-	strbuf_append(out, p + i - run, run);
+	out->len += (size_t)(w - o);
+	out->s[out->len] = '\0';
 	return ok;
 }
 
@@ -194,16 +197,17 @@ codec_utf8_valid(const char *s, size_t len)
 	return true;
 }
 
-/* Names that mean "already UTF-8 or a subset of it". */
-static bool
-is_utf8_family(const char *cs)
+bool
+codec_charset_is_utf8(const char *cs)
 {
 	static const char *const names[] = {
 		"utf-8", "utf8", "us-ascii", "ascii", "ansi_x3.4-1968", "iso-646-us", "us",
 		"csascii", "646", "iso646-us", "x-unknown", "unknown", "default",
 	};
+	if (cs == NULL || *cs == '\0')
+		return true;
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (strcmp(cs, names[i]) == 0)
+		if (strcasecmp(cs, names[i]) == 0)
 			return true;
 	return false;
 }
@@ -282,7 +286,7 @@ codec_to_utf8(const char *charset, const char *p, size_t len, struct strbuf *out
 		}
 	}
 	cs[n] = '\0';
-	if (n == 0 || is_utf8_family(cs)) {
+	if (n == 0 || codec_charset_is_utf8(cs)) {
 		strbuf_append(out, p, len);
 		return codec_utf8_valid(p, len);
 	}
@@ -324,26 +328,23 @@ codec_to_utf8(const char *charset, const char *p, size_t len, struct strbuf *out
 void
 codec_lf(const char *p, size_t len, struct strbuf *out)
 {
-	/* Sized once: LF output is never longer than the input. */
-	size_t base = out->len;
-	strbuf_append(out, p, len);
-	char *d = out->s + base, *w = d;
-	const char *s = d, *end = d + len;
-	while (s < end) {
-		const char *cr = memchr(s, '\r', (size_t)(end - s));
+	char *o = reserve(out, p, len), *w = o;
+	const char *end = p + len;
+	while (p < end) {
+		const char *cr = memchr(p, '\r', (size_t)(end - p));
 		if (cr == NULL) {
-			memmove(w, s, (size_t)(end - s));
-			w += end - s;
+			memcpy(w, p, (size_t)(end - p));
+			w += end - p;
 			break;
 		}
-		memmove(w, s, (size_t)(cr - s));
-		w += cr - s;
+		memcpy(w, p, (size_t)(cr - p));
+		w += cr - p;
 		*w++ = '\n';
-		s = cr + 1;
-		if (s < end && *s == '\n')
-			s++;
+		p = cr + 1;
+		if (p < end && *p == '\n')
+			p++;
 	}
-	out->len = (size_t)(w - out->s);
+	out->len += (size_t)(w - o);
 	out->s[out->len] = '\0';
 }
 

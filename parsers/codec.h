@@ -25,6 +25,8 @@ bool codec_qp(const char *p, size_t len, bool q_word, struct strbuf *out);
  * sequences become U+FFFD; for the utf-8 family the bytes are kept). */
 bool codec_to_utf8(const char *charset, const char *p, size_t len, struct strbuf *out);
 bool codec_utf8_valid(const char *p, size_t len);
+/* True for NULL, "" and the names of UTF-8 and its subsets (us-ascii): no conversion needed. */
+bool codec_charset_is_utf8(const char *charset);
 
 /* Appends p with CRLF and lone CR turned into LF. */
 void codec_lf(const char *p, size_t len, struct strbuf *out);

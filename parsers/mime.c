@@ -164,7 +164,10 @@ transfer_decode(struct walker *w, int encoding, const char *p, size_t len, size_
 static void
 set_body(struct walker *w, struct mime_part *part, const char *p, size_t len, bool textual)
 {
-	if (textual) {
+	if (textual && codec_charset_is_utf8(part->charset)) {
+		if (!codec_utf8_valid(p, len))
+			w->m->flags |= BOUNCE_F_BAD_ENCODING;
+	} else if (textual) {
 		strbuf_reset(&w->conv);
 		if (!codec_to_utf8(part->charset, p, len, &w->conv))
 			w->m->flags |= BOUNCE_F_BAD_ENCODING;
@@ -384,29 +387,31 @@ etpan_setup(void)
 
 /* What libetpan parses: the top-level header block reduced to its MIME fields (Content-*,
  * MIME-Version), then the body. Parsing the envelope (Received, From, Subject...) is most of
- * libetpan's time and none of its answer is used: m->headers keeps the whole block. */
-static char *
-etpan_input(const char *g, size_t glen, size_t hlen, size_t *len_r)
+ * libetpan's time and none of its answer is used: m->headers keeps the whole block. Done in
+ * place: the MIME fields move to the end of the block, and libetpan starts where they begin. */
+static size_t
+etpan_input(char *g, size_t hlen)
 {
-	char *o = xmalloc(glen + 1);
-	size_t n = 0;
+	char *mime = xmalloc(hlen + 1);
+	size_t nmime = 0, nother = 0;
 	bool keep = false;
-	for (const char *p = g, *end = g + hlen; p < end;) {
-		const char *e = memchr(p, '\n', (size_t)(end - p));
-		e = e ? e + 1 : end;
+	for (size_t at = 0; at < hlen;) {
+		const char *p = g + at, *e = memchr(p, '\n', hlen - at);
+		size_t n = e ? (size_t)(e + 1 - p) : hlen - at;
 		if (*p != ' ' && *p != '\t')
 			keep = strncasecmp(p, "content-", 8) == 0 || strncasecmp(p, "mime-version", 12) == 0;
 		if (keep) {
-			memcpy(o + n, p, (size_t)(e - p));
-			n += (size_t)(e - p);
+			memcpy(mime + nmime, p, n);
+			nmime += n;
+		} else {
+			memmove(g + nother, p, n);
+			nother += n;
 		}
-		p = e;
+		at += n;
 	}
-	memcpy(o + n, g + hlen, glen - hlen);
-	n += glen - hlen;
-	o[n] = '\0';
-	*len_r = n;
-	return o;
+	memcpy(g + nother, mime, nmime);
+	free(mime);
+	return nother;
 }
 
 struct mime_message *
@@ -424,12 +429,13 @@ mime_parse(const char *msg, size_t len)
 	m->headers = lf_copy(g, hlen, &m->headers_len);
 
 	struct mailmime *root = NULL;
-	char *lib = NULL;
+	char *lib = g;
 	if (safe) {
-		size_t at = 0, llen;
+		size_t at = 0;
 		pthread_once(&etpan_once, etpan_setup);
-		lib = etpan_input(g, glen, hlen, &llen);
-		if (mailmime_parse(lib, llen, &at, &root) != MAILIMF_NO_ERROR || root == NULL) {
+		lib = g + etpan_input(g, hlen);
+		if (mailmime_parse(lib, glen - (size_t)(lib - g), &at, &root) != MAILIMF_NO_ERROR ||
+		    root == NULL) {
 			m->flags |= BOUNCE_F_MIME_ERROR;
 			root = NULL;
 		}
@@ -450,7 +456,6 @@ mime_parse(const char *msg, size_t len)
 	}
 	strbuf_free(&w.dec);
 	strbuf_free(&w.conv);
-	free(lib);
 	free(g);
 	return m;
 }
