@@ -53,6 +53,11 @@ DSN = (
     "--B--\n"
 )
 
+# The binary stays PIE although libetpan's .pc asks for no-pie-link.specs: ELF type ET_DYN.
+with open(BOUNCED, "rb") as f:
+    elf = f.read(18)
+check("PIE (ELF e_type ET_DYN)", (elf[:4], int.from_bytes(elf[16:18], "little")), (b"\x7fELF", 3))
+
 # --help, --version, unknown things
 code, out, err = run(["--help"])
 check("--help exit", code, 0)
