@@ -4,6 +4,7 @@
  * at soft_threshold the address is suppressed for soft_suppress_days; everything else is an event
  * only. An unverified VERP acts on nothing. A lift is final for events not newer than it. */
 #include <gnutls/crypto.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,8 +12,7 @@
 #include "store_int.h"
 #include "strbuf.h"
 
-/* Events of one message that can act: LIMIT_RECIPIENTS bounds it already; this only sizes the
- * sort buffer of the recipient set. */
+/* A SHA-256 in hex, with its NUL. */
 #define SHA256_HEX	65
 
 /* What the policy decided for one event. */
@@ -143,75 +143,67 @@ find_duplicate(struct store *s, const char *hash, const struct bounce_report *re
 	return rc;
 }
 
-/* Would a suppression of type at time t take effect on key? Fills d. */
+/* The suppressions row of an address, as far as the policy needs it. */
+struct supp_row {
+	bool found;
+	char type[16];
+	int64_t expires_at;	/* 0 = until removed */
+	bool lifted;
+	int64_t lifted_at;
+};
+
 static int
-decide_suppress(struct store *s, const char *key, const char *type, int64_t t, int64_t expires,
-    struct decision *d, char **error_r)
+read_supp(struct store *s, const char *key, struct supp_row *row, char **error_r)
 {
+	memset(row, 0, sizeof *row);
 	sqlite3_stmt *st = store_stmt(s, SQL_SUPP_GET, error_r);
 	if (st == NULL)
 		return STORE_ERR_INTERNAL;
 	bind_text(st, 1, key);
-	bool row;
-	int rc = step(s, st, &row, "read suppression", error_r);
-	if (rc != STORE_OK)
-		return rc;
-	d->effect = "suppressed";
-	d->type = type;
-	d->expires_at = expires;
-	d->replace_count = true;
-	if (row) {
-		const char *cur = (const char *)sqlite3_column_text(st, 0);
-		int64_t cur_exp = sqlite3_column_int64(st, 1);
-		bool lifted = sqlite3_column_type(st, 2) != SQLITE_NULL;
-		int64_t lifted_at = sqlite3_column_int64(st, 2);
-		bool active = !lifted && (cur_exp == 0 || cur_exp > t);
-		if (lifted && t <= lifted_at) {
-			d->effect = "after-lift";
-			d->type = NULL;
-		} else if (active && !(strcmp(cur, "soft") == 0 && strcmp(type, "soft") != 0)) {
-			/* Already suppressed; only a permanent type replaces a soft one. */
-			d->effect = "kept";
-			d->type = NULL;
-		}
+	int rc = step(s, st, &row->found, "read suppression", error_r);
+	if (rc == STORE_OK && row->found) {
+		const unsigned char *type = sqlite3_column_text(st, 0);
+		snprintf(row->type, sizeof row->type, "%s", type != NULL ? (const char *)type : "");
+		row->expires_at = sqlite3_column_int64(st, 1);
+		row->lifted = sqlite3_column_type(st, 2) != SQLITE_NULL;
+		row->lifted_at = sqlite3_column_int64(st, 2);
 	}
 	sqlite3_reset(st);
-	if (d->type == NULL)
-		d->replace_count = false;
-	return STORE_OK;
+	return rc;
 }
 
-static int64_t
-lifted_at(struct store *s, const char *key, bool *lifted_r, char **error_r, int *rc_r)
+/* A lift is final for events not newer than it. */
+static bool
+before_lift(const struct supp_row *row, int64_t t)
 {
-	sqlite3_stmt *st = store_stmt(s, SQL_SUPP_GET, error_r);
-	*lifted_r = false;
-	if (st == NULL) {
-		*rc_r = STORE_ERR_INTERNAL;
-		return 0;
+	return row->found && row->lifted && t <= row->lifted_at;
+}
+
+/* Would a suppression of type at time t take effect, given the address's row? Fills d. */
+static void
+decide_suppress(const struct supp_row *row, const char *type, int64_t t, int64_t expires,
+    struct decision *d)
+{
+	bool active = row->found && !row->lifted && (row->expires_at == 0 || row->expires_at > t);
+	if (before_lift(row, t)) {
+		d->effect = "after-lift";
+	} else if (active && !(strcmp(row->type, "soft") == 0 && strcmp(type, "soft") != 0)) {
+		/* Already suppressed; only a permanent type replaces a soft one. */
+		d->effect = "kept";
+	} else {
+		d->effect = "suppressed";
+		d->type = type;
+		d->expires_at = expires;
+		d->replace_count = true;
 	}
-	bind_text(st, 1, key);
-	bool row;
-	*rc_r = step(s, st, &row, "read suppression", error_r);
-	int64_t at = 0;
-	if (*rc_r == STORE_OK && row && sqlite3_column_type(st, 2) != SQLITE_NULL) {
-		*lifted_r = true;
-		at = sqlite3_column_int64(st, 2);
-	}
-	sqlite3_reset(st);
-	return at;
 }
 
 /* A recipient-blamed soft failure: score it, suppress at the threshold. */
 static int
-decide_soft(struct store *s, const char *key, int64_t t, struct decision *d, char **error_r)
+decide_soft(struct store *s, const char *key, const struct supp_row *row, int64_t t,
+    struct decision *d, char **error_r)
 {
-	int rc;
-	bool lifted;
-	int64_t lift = lifted_at(s, key, &lifted, error_r, &rc);
-	if (rc != STORE_OK)
-		return rc;
-	if (lifted && t <= lift) {
+	if (before_lift(row, t)) {
 		d->effect = "after-lift";
 		return STORE_OK;
 	}
@@ -219,14 +211,14 @@ decide_soft(struct store *s, const char *key, int64_t t, struct decision *d, cha
 	if (st == NULL)
 		return STORE_ERR_INTERNAL;
 	bind_text(st, 1, key);
-	bool row;
-	rc = step(s, st, &row, "read soft score", error_r);
+	bool scored_before;
+	int rc = step(s, st, &scored_before, "read soft score", error_r);
 	if (rc != STORE_OK)
 		return rc;
 	int64_t day = t / STORE_DAY;
 	int64_t score = 1, last_day = day, last_at = t;
 	d->effect = "scored";
-	if (row) {
+	if (scored_before) {
 		int64_t cur = sqlite3_column_int64(st, 0);
 		int64_t cur_day = sqlite3_column_int64(st, 1);
 		int64_t cur_at = sqlite3_column_int64(st, 2);
@@ -250,10 +242,7 @@ decide_soft(struct store *s, const char *key, int64_t t, struct decision *d, cha
 	d->score_at = last_at;
 	if (score >= (int64_t)s->soft_threshold && strcmp(d->effect, "scored") == 0) {
 		struct decision sd = { 0 };
-		rc = decide_suppress(s, key, "soft", t,
-		    t + (int64_t)s->soft_suppress_days * STORE_DAY, &sd, error_r);
-		if (rc != STORE_OK)
-			return rc;
+		decide_suppress(row, "soft", t, t + (int64_t)s->soft_suppress_days * STORE_DAY, &sd);
 		if (sd.type != NULL) {
 			d->effect = sd.effect;
 			d->type = sd.type;
@@ -274,22 +263,21 @@ decide(struct store *s, const struct bounce_report *rep, const struct bounce_rec
 		return STORE_OK;
 	}
 	bool delayed = r->action != NULL && strcmp(r->action, "delayed") == 0;
-	switch (r->class_) {
-	case CLASS_HARD:
-		if (s->suppress_hard && r->blame == BLAME_RECIPIENT && !delayed)
-			return decide_suppress(s, key, "hard", t, 0, d, error_r);
-		return STORE_OK;
-	case CLASS_COMPLAINT:
-		if (s->suppress_complaint)
-			return decide_suppress(s, key, "complaint", t, 0, d, error_r);
-		return STORE_OK;
-	case CLASS_SOFT:
-		if (r->blame == BLAME_RECIPIENT && !delayed && s->soft_threshold > 0)
-			return decide_soft(s, key, t, d, error_r);
-		return STORE_OK;
-	default:
-		return STORE_OK;	/* auto-replies, delivered reports: events only */
-	}
+	bool acts = (r->class_ == CLASS_HARD && s->suppress_hard && r->blame == BLAME_RECIPIENT &&
+	    !delayed) ||
+	    (r->class_ == CLASS_COMPLAINT && s->suppress_complaint) ||
+	    (r->class_ == CLASS_SOFT && r->blame == BLAME_RECIPIENT && !delayed &&
+	    s->soft_threshold > 0);
+	if (!acts)
+		return STORE_OK;	/* sender/network-blamed, delays, auto-replies: events only */
+	struct supp_row row;
+	int rc = read_supp(s, key, &row, error_r);
+	if (rc != STORE_OK)
+		return rc;
+	if (r->class_ == CLASS_SOFT)
+		return decide_soft(s, key, &row, t, d, error_r);
+	decide_suppress(&row, r->class_ == CLASS_HARD ? "hard" : "complaint", t, 0, d);
+	return STORE_OK;
 }
 
 static int

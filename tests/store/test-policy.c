@@ -44,6 +44,8 @@ struct step {
 struct scenario {
 	const char *name;
 	unsigned int threshold;	/* 0 = default */
+	bool hard_off, complaint_off;	/* suppress_hard = no, suppress_complaint = no */
+	bool soft_off;			/* soft_threshold = 0 */
 	struct step steps[24];
 };
 
@@ -52,21 +54,21 @@ struct scenario {
 #define CK(d, a, t, sc)	{ CHECK, d, a, 0, 0, NULL, NO_VERP, t, sc, 0 }
 
 static const struct scenario scenarios[] = {
-	{ "hard suppresses at once", 0, {
+	{ "hard suppresses at once", 0, false, false, false, {
 		H(0, "joe@example.com"),
 		CK(0.1, "joe@example.com", "hard", 0),
 		CK(400, "joe@example.com", "hard", 0),	/* never expires */
 		{ EV, 1, "joe@example.com", CLASS_HARD, BLAME_RECIPIENT, "failed", NO_VERP, "kept", 0, 0 },
 	} },
-	{ "hard blamed on the sender does not suppress", 0, {
+	{ "hard blamed on the sender does not suppress", 0, false, false, false, {
 		{ EV, 0, "a@example.com", CLASS_HARD, BLAME_SENDER, "failed", NO_VERP, "none", 0, 0 },
 		CK(0.1, "a@example.com", NULL, 0),
 	} },
-	{ "complaint suppresses at once", 0, {
+	{ "complaint suppresses at once", 0, false, false, false, {
 		{ EV, 0, "c@example.com", CLASS_COMPLAINT, BLAME_RECIPIENT, "", NO_VERP, "suppressed", 0, 0 },
 		CK(0.1, "c@example.com", "complaint", 0),
 	} },
-	{ "soft: one point a day at most", 0, {
+	{ "soft: one point a day at most", 0, false, false, false, {
 		S(0, "s@example.com", "scored"),
 		S(0.2, "s@example.com", "duplicate-day"),
 		S(0.3, "s@example.com", "duplicate-day"),
@@ -77,7 +79,7 @@ static const struct scenario scenarios[] = {
 		S(1, "s@example.com", "scored"),
 		CK(1.1, "s@example.com", NULL, 2),
 	} },
-	{ "soft: five days suppress for thirty days", 0, {
+	{ "soft: five days suppress for thirty days", 0, false, false, false, {
 		S(0, "s@example.com", "scored"),
 		S(1, "s@example.com", "scored"),
 		S(2, "s@example.com", "scored"),
@@ -87,8 +89,10 @@ static const struct scenario scenarios[] = {
 		{ CHECK, 4.1, "s@example.com", 0, 0, NULL, NO_VERP, "soft", 5, 34 },
 		CK(33.9, "s@example.com", "soft", 5),
 		CK(34.0, "s@example.com", NULL, 5),	/* expired by itself */
+		S(40, "s@example.com", "scored"),	/* quiet since day 4: starts again */
+		CK(40.1, "s@example.com", NULL, 1),
 	} },
-	{ "soft: the score restarts after seven quiet days", 0, {
+	{ "soft: the score restarts after seven quiet days", 0, false, false, false, {
 		S(0, "r@example.com", "scored"),
 		S(1, "r@example.com", "scored"),
 		S(2, "r@example.com", "scored"),
@@ -101,7 +105,7 @@ static const struct scenario scenarios[] = {
 		S(15, "r@example.com", "suppressed"),
 		CK(15.1, "r@example.com", "soft", 5),
 	} },
-	{ "soft: exactly seven days apart still counts", 0, {
+	{ "soft: exactly seven days apart still counts", 0, false, false, false, {
 		S(0, "q@example.com", "scored"),
 		S(1, "q@example.com", "scored"),
 		S(2, "q@example.com", "scored"),
@@ -109,7 +113,7 @@ static const struct scenario scenarios[] = {
 		S(10, "q@example.com", "suppressed"),
 		CK(10.1, "q@example.com", "soft", 5),
 	} },
-	{ "soft blamed on sender, network or unknown never suppresses", 0, {
+	{ "soft blamed on sender, network or unknown never suppresses", 0, false, false, false, {
 		{ EV, 0, "n@example.com", CLASS_SOFT, BLAME_SENDER, "failed", NO_VERP, "none", 0, 0 },
 		{ EV, 1, "n@example.com", CLASS_SOFT, BLAME_NETWORK, "failed", NO_VERP, "none", 0, 0 },
 		{ EV, 2, "n@example.com", CLASS_SOFT, BLAME_UNKNOWN, "failed", NO_VERP, "none", 0, 0 },
@@ -118,7 +122,7 @@ static const struct scenario scenarios[] = {
 		{ EV, 5, "n@example.com", CLASS_SOFT, BLAME_NETWORK, "failed", NO_VERP, "none", 0, 0 },
 		CK(5.1, "n@example.com", NULL, 0),
 	} },
-	{ "delays, auto-replies and delivered reports never suppress", 0, {
+	{ "delays, auto-replies and delivered reports never suppress", 0, false, false, false, {
 		{ EV, 0, "d@example.com", CLASS_SOFT, BLAME_RECIPIENT, "delayed", NO_VERP, "none", 0, 0 },
 		{ EV, 1, "d@example.com", CLASS_SOFT, BLAME_RECIPIENT, "delayed", NO_VERP, "none", 0, 0 },
 		{ EV, 2, "d@example.com", CLASS_SOFT, BLAME_RECIPIENT, "delayed", NO_VERP, "none", 0, 0 },
@@ -128,7 +132,7 @@ static const struct scenario scenarios[] = {
 		{ EV, 6, "d@example.com", CLASS_NONE, BLAME_NONE, "delivered", NO_VERP, "none", 0, 0 },
 		CK(6.1, "d@example.com", NULL, 0),
 	} },
-	{ "an unverified VERP acts on nothing", 0, {
+	{ "an unverified VERP acts on nothing", 0, false, false, false, {
 		{ EV, 0, "v@example.com", CLASS_HARD, BLAME_RECIPIENT, "failed", VERP_BAD, "unverified", 0, 0 },
 		{ EV, 0, "w@example.com", CLASS_COMPLAINT, BLAME_RECIPIENT, "", VERP_BAD, "unverified", 0, 0 },
 		CK(0.1, "v@example.com", NULL, 0),
@@ -136,7 +140,7 @@ static const struct scenario scenarios[] = {
 		{ EV, 1, "v@example.com", CLASS_HARD, BLAME_RECIPIENT, "failed", VERP_OK, "suppressed", 0, 0 },
 		CK(1.1, "v@example.com", "hard", 0),
 	} },
-	{ "remove lifts; only a newer event suppresses again", 0, {
+	{ "remove lifts; only a newer event suppresses again", 0, false, false, false, {
 		H(0, "l@example.com"),
 		{ REMOVE, 1, "l@example.com", 0, 0, NULL, NO_VERP, NULL, 0, 0 },
 		CK(1.1, "l@example.com", NULL, 0),
@@ -146,7 +150,7 @@ static const struct scenario scenarios[] = {
 		H(2, "l@example.com"),
 		CK(2.1, "l@example.com", "hard", 0),
 	} },
-	{ "remove restarts the soft score", 0, {
+	{ "remove restarts the soft score", 0, false, false, false, {
 		S(0, "k@example.com", "scored"),
 		S(1, "k@example.com", "scored"),
 		S(2, "k@example.com", "scored"),
@@ -157,7 +161,7 @@ static const struct scenario scenarios[] = {
 		S(5, "k@example.com", "scored"),
 		CK(5.1, "k@example.com", NULL, 1),
 	} },
-	{ "manual stays manual; soft gives way to hard", 0, {
+	{ "manual stays manual; soft gives way to hard", 0, false, false, false, {
 		{ ADD, 0, "m@example.com", 0, 0, NULL, NO_VERP, NULL, 0, 0 },
 		CK(0.1, "m@example.com", "manual", 0),
 		{ EV, 1, "m@example.com", CLASS_HARD, BLAME_RECIPIENT, "failed", NO_VERP, "kept", 0, 0 },
@@ -170,13 +174,24 @@ static const struct scenario scenarios[] = {
 		{ EV, 5, "u@example.com", CLASS_COMPLAINT, BLAME_RECIPIENT, "", NO_VERP, "suppressed", 0, 0 },
 		CK(40, "u@example.com", "complaint", -1),
 	} },
-	{ "addresses compare case-insensitively in the domain only", 0, {
+	{ "addresses compare case-insensitively in the domain only", 0, false, false, false, {
 		H(0, "Joe@Example.COM"),
 		CK(0.1, "Joe@example.com", "hard", 0),
 		CK(0.1, "<Joe@EXAMPLE.com>", "hard", 0),
 		CK(0.1, "joe@example.com", NULL, 0),
 	} },
-	{ "soft_threshold 3", 3, {
+	{ "suppress_hard and suppress_complaint off", 0, true, true, false, {
+		{ EV, 0, "h@example.com", CLASS_HARD, BLAME_RECIPIENT, "failed", NO_VERP, "none", 0, 0 },
+		{ EV, 0, "c@example.com", CLASS_COMPLAINT, BLAME_RECIPIENT, "", NO_VERP, "none", 0, 0 },
+		CK(0.1, "h@example.com", NULL, 0),
+		CK(0.1, "c@example.com", NULL, 0),
+	} },
+	{ "soft_threshold 0 turns soft suppression off", 0, false, false, true, {
+		S(0, "z@example.com", "none"),
+		S(1, "z@example.com", "none"),
+		CK(1.1, "z@example.com", NULL, 0),
+	} },
+	{ "soft_threshold 3", 3, false, false, false, {
 		S(0, "t@example.com", "scored"),
 		S(1, "t@example.com", "scored"),
 		S(2, "t@example.com", "suppressed"),
@@ -343,6 +358,10 @@ run(const struct scenario *sc, const char *dir)
 	config_defaults(&cfg);
 	if (sc->threshold != 0)
 		cfg.soft_threshold = sc->threshold;
+	if (sc->soft_off)
+		cfg.soft_threshold = 0;
+	cfg.suppress_hard = !sc->hard_off;
+	cfg.suppress_complaint = !sc->complaint_off;
 	struct store *s;
 	char *error = NULL;
 	if (store_open(path, &cfg, STORE_OPEN_CREATE, &s, &error) != STORE_OK) {
