@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "limits.h"
 #include "strbuf.h"
 #include "tls.h"
 
@@ -17,10 +18,31 @@
 #define IMAP_UIDS_PER_COMMAND	10000
 /* Buffer of libetpan's stream. */
 #define IMAP_STREAM_BUFFER	16384
+/* Largest literal ({N}) accepted outside a body fetch: mailbox names, flags. */
+#define IMAP_LITERAL_MAX	(1024u * 1024)
+/* Bytes one command's response may take outside a body fetch: a UID SEARCH of a million
+ * messages is about 8 MiB. */
+#define IMAP_RESPONSE_MAX	(64u * 1024 * 1024)
+/* Longest "{N}" tail of a line looked at (a 20-digit N and braces and '+'). */
+#define IMAP_LITERAL_TAIL	24
+
+/* What the server may still send. libetpan allocates a literal from the size the server
+ * announces and keeps a whole response in memory, so the stream below it refuses a literal
+ * over literal_max and a response over budget before libetpan sees it. */
+struct imap_guard {
+	uint64_t literal_max;
+	uint64_t budget;	/* bytes the current command's responses may take */
+	uint64_t used;
+	uint64_t literal_left;	/* bytes of a literal still to come */
+	char tail[IMAP_LITERAL_TAIL];	/* end of the current line, for "{N}" */
+	size_t tail_len;
+	char *error;		/* why the guard cut the connection */
+};
 
 struct imap {
 	mailimap *mi;
 	struct tls_conn *conn;
+	struct imap_guard guard;
 	char *host;
 	bool has_move;
 	bool has_uidplus;
@@ -174,16 +196,96 @@ bad:
 
 /* ---- libetpan stream over tls_conn ---- */
 
+/* "...{123}\r" at the end of a line: the number, or -1; -2 when it does not fit. */
+static int64_t
+literal_size(const char *t, size_t n)
+{
+	if (n < 4 || t[n - 1] != '\r' || t[n - 2] != '}')
+		return -1;
+	size_t end = n - 2, i = end;
+	while (i > 0 && t[i - 1] >= '0' && t[i - 1] <= '9')
+		i--;
+	if (i == end || i == 0 || t[i - 1] != '{')
+		return -1;
+	if (end - i > 15)
+		return -2;
+	int64_t v = 0;
+	for (size_t k = i; k < end; k++)
+		v = v * 10 + (t[k] - '0');
+	return v;
+}
+
+/* Follows lines and literals in what the server sent; false when a limit is crossed. */
+static bool
+guard_scan(struct imap_guard *g, const char *p, size_t n)
+{
+	g->used += n;
+	if (g->used > g->budget) {
+		g->error = errorf("the server sent more than %llu bytes for one command",
+		    (unsigned long long)g->budget);
+		return false;
+	}
+	for (size_t i = 0; i < n; ) {
+		if (g->literal_left > 0) {
+			uint64_t k = n - i < g->literal_left ? n - i : g->literal_left;
+			g->literal_left -= k;
+			i += (size_t)k;
+			continue;
+		}
+		char c = p[i++];
+		if (c != '\n') {
+			if (g->tail_len == IMAP_LITERAL_TAIL) {
+				memmove(g->tail, g->tail + 1, IMAP_LITERAL_TAIL - 1);
+				g->tail_len--;
+			}
+			g->tail[g->tail_len++] = c;
+			continue;
+		}
+		int64_t lit = literal_size(g->tail, g->tail_len);
+		g->tail_len = 0;
+		if (lit == -2 || (lit > 0 && (uint64_t)lit > g->literal_max)) {
+			g->error = errorf("the server announced a literal larger than %llu bytes",
+			    (unsigned long long)g->literal_max);
+			return false;
+		}
+		if (lit > 0)
+			g->literal_left = (uint64_t)lit;
+	}
+	return true;
+}
+
+static void
+guard_set(struct imap *im, uint64_t literal_max, uint64_t budget)
+{
+	im->guard.literal_max = literal_max;
+	im->guard.budget = budget;
+	im->guard.used = 0;
+}
+
+/* Before each command other than a body fetch. */
+static void
+guard_default(struct imap *im)
+{
+	guard_set(im, IMAP_LITERAL_MAX, IMAP_RESPONSE_MAX);
+}
+
 static ssize_t
 low_read(mailstream_low *s, void *buf, size_t len)
 {
-	return tls_read(s->data, buf, len);
+	struct imap *im = s->data;
+	if (im->guard.error != NULL)
+		return -1;
+	ssize_t n = tls_read(im->conn, buf, len);
+	if (n > 0 && !guard_scan(&im->guard, buf, (size_t)n))
+		return -1;
+	return n;
 }
 
 static ssize_t
 low_write(mailstream_low *s, const void *buf, size_t len)
 {
-	return tls_write(s->data, buf, len);
+	struct imap *im = s->data;
+	return tls_write(im->conn, buf, len);
 }
 
 /* The connection belongs to struct imap and is closed by imap_close. */
@@ -196,7 +298,7 @@ low_close(mailstream_low *s)
 static int
 low_get_fd(mailstream_low *s)
 {
-	return tls_fd(s->data);
+	return tls_fd(((struct imap *)s->data)->conn);
 }
 
 static void
@@ -267,7 +369,10 @@ response_text(struct imap *im, char *out, size_t size)
 static int
 fail(struct imap *im, int r, const char *what, char **error_r)
 {
-	if (is_connection_error(r)) {
+	if (im->guard.error != NULL) {
+		*error_r = errorf("%s: %s: %s; connection closed", what, im->host,
+		    im->guard.error);
+	} else if (is_connection_error(r)) {
 		*error_r = errorf("%s: connection to %s lost or garbled (libetpan error %d)",
 		    what, im->host, r);
 	} else {
@@ -285,6 +390,7 @@ static int
 refresh_capabilities(struct imap *im, char **error_r)
 {
 	struct mailimap_capability_data *caps = NULL;
+	guard_default(im);
 	int r = mailimap_capability(im->mi, &caps);
 	if (r != MAILIMAP_NO_ERROR)
 		return fail(im, r, "CAPABILITY", error_r);
@@ -311,7 +417,8 @@ imap_open(const struct imap_url *u, enum imap_security sec, const char *password
 			goto out;
 		}
 	}
-	mailstream_low *low = mailstream_low_new(im->conn, &low_driver);
+	guard_set(im, IMAP_LITERAL_MAX, IMAP_RESPONSE_MAX);
+	mailstream_low *low = mailstream_low_new(im, &low_driver);
 	mailstream *stream = low ? mailstream_new(low, IMAP_STREAM_BUFFER) : NULL;
 	im->mi = mailimap_new(0, NULL);
 	if (stream == NULL || im->mi == NULL) {
@@ -332,6 +439,7 @@ imap_open(const struct imap_url *u, enum imap_security sec, const char *password
 			ret = IMAP_ERR_AUTH;
 			goto out;
 		}
+		guard_default(im);
 		r = mailimap_starttls(im->mi);
 		if (r != MAILIMAP_NO_ERROR) {
 			ret = fail(im, r, "STARTTLS", error_r);
@@ -354,6 +462,7 @@ imap_open(const struct imap_url *u, enum imap_security sec, const char *password
 	}
 	if ((ret = refresh_capabilities(im, error_r)) != IMAP_OK)
 		goto out;
+	guard_default(im);
 	r = mailimap_login(im->mi, u->user, password);
 	if (r != MAILIMAP_NO_ERROR) {
 		if (is_connection_error(r)) {
@@ -390,6 +499,7 @@ imap_close(struct imap *im)
 		mailimap_free(im->mi);
 	}
 	tls_close(im->conn);
+	free(im->guard.error);
 	free(im->host);
 	free(im);
 }
@@ -397,6 +507,7 @@ imap_close(struct imap *im)
 int
 imap_select(struct imap *im, const char *mailbox, uint32_t *uidvalidity_r, char **error_r)
 {
+	guard_default(im);
 	int r = mailimap_select(im->mi, mailbox);
 	if (r != MAILIMAP_NO_ERROR) {
 		char what[300];
@@ -445,6 +556,7 @@ imap_search_pending(struct imap *im, uint32_t **uids_r, size_t *n_r, char **erro
 		abort();
 	}
 	clist *res = NULL;
+	guard_default(im);
 	int r = mailimap_uid_search(im->mi, NULL, all, &res);
 	mailimap_search_key_free(all);
 	if (r != MAILIMAP_NO_ERROR)
@@ -547,6 +659,7 @@ imap_fetch_sizes(struct imap *im, const uint32_t *uids, size_t n, uint32_t *size
 		    mailimap_fetch_att_new_rfc822_size()))
 			abort();
 		clist *res = NULL;
+		guard_default(im);
 		int r = mailimap_uid_fetch(im->mi, set, ft, &res);
 		mailimap_fetch_type_free(ft);
 		mailimap_set_free(set);
@@ -566,8 +679,9 @@ imap_fetch_sizes(struct imap *im, const uint32_t *uids, size_t n, uint32_t *size
 
 int
 imap_fetch_bodies(struct imap *im, const uint32_t *uids, size_t n, uint32_t max_bytes,
-    imap_body_fn *fn, void *ctx, char **error_r)
+    uint64_t max_response, imap_body_fn *fn, void *ctx, char **error_r)
 {
+	guard_set(im, max_bytes > 0 ? max_bytes : LIMIT_MESSAGE_BYTES, max_response);
 	for (size_t off = 0, cnt; off < n; off += cnt) {
 		cnt = chunk_len(uids + off, n - off);
 		struct mailimap_set *set = make_set(uids + off, cnt);
@@ -610,6 +724,7 @@ learn_delimiter(struct imap *im, char **error_r)
 	if (im->delim_known)
 		return IMAP_OK;
 	clist *res = NULL;
+	guard_default(im);
 	int r = mailimap_list(im->mi, "", "", &res);
 	if (r != MAILIMAP_NO_ERROR)
 		return fail(im, r, "LIST \"\" \"\"", error_r);
@@ -627,6 +742,7 @@ static int
 folder_exists(struct imap *im, const char *name, bool *exists_r, char **error_r)
 {
 	clist *res = NULL;
+	guard_default(im);
 	int r = mailimap_list(im->mi, "", name, &res);
 	if (r != MAILIMAP_NO_ERROR)
 		return fail(im, r, "LIST", error_r);
@@ -662,6 +778,7 @@ imap_ensure_folder(struct imap *im, const char *folder, char **server_name_r, ch
 	if ((ret = folder_exists(im, name, &exists, error_r)) != IMAP_OK)
 		goto err;
 	if (!exists) {
+		guard_default(im);
 		int r = mailimap_create(im->mi, name);
 		if (r != MAILIMAP_NO_ERROR) {
 			/* A concurrent run may have created it just now. */
@@ -699,6 +816,7 @@ store_flags(struct imap *im, const uint32_t *uids, size_t n, bool deleted, bool 
 		struct mailimap_store_att_flags *sa =
 		    mailimap_store_att_flags_new_add_flags_silent(fl);
 		struct mailimap_set *set = make_set(uids + off, cnt);
+		guard_default(im);
 		int r = mailimap_uid_store(im->mi, set, sa);
 		mailimap_store_att_flags_free(sa);
 		mailimap_set_free(set);
@@ -716,6 +834,7 @@ expunge(struct imap *im, const uint32_t *uids, size_t n, char **error_r)
 	for (size_t off = 0, cnt; off < n; off += cnt) {
 		cnt = chunk_len(uids + off, n - off);
 		struct mailimap_set *set = make_set(uids + off, cnt);
+		guard_default(im);
 		int r = mailimap_uid_expunge(im->mi, set);
 		mailimap_set_free(set);
 		if (r != MAILIMAP_NO_ERROR)
@@ -730,6 +849,7 @@ imap_move(struct imap *im, const uint32_t *uids, size_t n, const char *folder, c
 	for (size_t off = 0, cnt; off < n; off += cnt) {
 		cnt = chunk_len(uids + off, n - off);
 		struct mailimap_set *set = make_set(uids + off, cnt);
+		guard_default(im);
 		int r = im->has_move ? mailimap_uid_move(im->mi, set, folder) :
 		    mailimap_uid_copy(im->mi, set, folder);
 		mailimap_set_free(set);

@@ -65,12 +65,14 @@ int imap_search_pending(struct imap *im, uint32_t **uids_r, size_t *n_r, char **
 int imap_fetch_sizes(struct imap *im, const uint32_t *uids, size_t n, uint32_t *sizes_r,
     char **error_r);
 
-/* Fetches BODY.PEEK[] of uids (at most max_bytes of each when max_bytes > 0, as a partial
- * fetch) and calls fn once per message the server returned, in the server's order. data is
- * valid only during the call. fn returns 0, or non-zero to stop (returned as is). */
+/* Fetches BODY.PEEK[] of uids (ascending; at most max_bytes of each when max_bytes > 0, as a
+ * partial fetch) and calls fn once per message the server returned, in the server's order.
+ * data is valid only during the call. fn returns 0, or non-zero to stop (returned as is).
+ * The server may send at most max_response bytes in all and no literal over max_bytes (or
+ * LIMIT_MESSAGE_BYTES): past that the connection is cut and IMAP_ERR_TEMP returned. */
 typedef int imap_body_fn(void *ctx, uint32_t uid, const char *data, size_t len);
 int imap_fetch_bodies(struct imap *im, const uint32_t *uids, size_t n, uint32_t max_bytes,
-    imap_body_fn *fn, void *ctx, char **error_r);
+    uint64_t max_response, imap_body_fn *fn, void *ctx, char **error_r);
 
 /* Makes sure folder exists (CREATE when LIST does not show it). folder uses '/' between
  * levels; it is translated to the server's hierarchy delimiter. *server_name_r gets the name

@@ -19,6 +19,11 @@
 #define TEST_DIE_ENV	"BOUNCED_TEST_DIE_AFTER_COMMIT"
 #define TEST_DIE_STATUS	99
 
+/* Bytes a server may send on top of the announced sizes when fetching a batch: the FETCH
+ * framing per message and unsolicited updates. */
+#define FETCH_SLACK_PER_MESSAGE	1024
+#define FETCH_SLACK		(1024u * 1024)
+
 /* Width of the progress bar drawn on a terminal. */
 #define PROGRESS_WIDTH	30
 
@@ -184,8 +189,8 @@ clear_progress(void)
 /* Runs one batch: fetch + record in one transaction, commit; the committed messages join p. */
 static int
 run_batch(struct imap *im, struct store *st, const struct bounce_options *opt,
-    const char *prefix, const uint32_t *uids, size_t n, bool truncated, struct pending *p,
-    struct imap_poll_stats *stats, char **error_r)
+    const char *prefix, const uint32_t *uids, size_t n, uint64_t bytes, bool truncated,
+    struct pending *p, struct imap_poll_stats *stats, char **error_r)
 {
 	struct batch b = {
 		.st = st, .opt = opt, .stats = stats, .source_prefix = prefix,
@@ -194,8 +199,9 @@ run_batch(struct imap *im, struct store *st, const struct bounce_options *opt,
 	int ret = EXIT_OK, r;
 	if ((r = store_begin(st, error_r)) != STORE_OK)
 		return exit_of_store(r);
-	r = imap_fetch_bodies(im, uids, n, truncated ? LIMIT_MESSAGE_BYTES : 0, on_body, &b,
-	    error_r);
+	uint64_t max_response = bytes + (uint64_t)n * FETCH_SLACK_PER_MESSAGE + FETCH_SLACK;
+	r = imap_fetch_bodies(im, uids, n, truncated ? LIMIT_MESSAGE_BYTES : 0, max_response,
+	    on_body, &b, error_r);
 	if (r != IMAP_OK || b.store_rc != STORE_OK) {
 		store_rollback(st);
 		if (b.store_rc != STORE_OK) {
@@ -298,6 +304,7 @@ imap_poll(struct store *st, const struct imap_account *a, const struct bounce_op
 		if (sizes[i] != UINT32_MAX && sizes[i] > LIMIT_MESSAGE_BYTES) {
 			chunk[cn++] = uids[i++];
 			truncated = true;
+			bytes = LIMIT_MESSAGE_BYTES;
 		} else {
 			for (; i < n && cn < per_batch; i++) {
 				if (sizes[i] == UINT32_MAX)
@@ -311,8 +318,8 @@ imap_poll(struct store *st, const struct imap_account *a, const struct bounce_op
 			}
 		}
 		if (cn > 0)
-			ret = run_batch(im, st, opt, prefix, chunk, cn, truncated, &pend, stats_r,
-			    error_r);
+			ret = run_batch(im, st, opt, prefix, chunk, cn, bytes, truncated, &pend,
+			    stats_r, error_r);
 		if (ret == EXIT_OK && pend.bounces.n + pend.nonbounces.n >= IMAP_ACT_PENDING)
 			ret = flush(im, a, &pend, move_to, nb_move_to, error_r);
 		if (progress)

@@ -5,9 +5,11 @@ usage: test-fetch.py BOUNCED
 Needs dovecot-imapd, openssl and sqlite3 (Debian packages of those names)."""
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dovecot_env import Dovecot  # noqa: E402
@@ -237,6 +239,100 @@ def test_oversized(dv, tmp):
     check('oversized: moved', dv.count('INBOX', 'UNKEYWORD $BouncedDone') == 0)
 
 
+class HostileServer:
+    """An IMAP server that behaves until the body fetch, then misbehaves as told: a peer that
+    is broken or hostile, which a real Dovecot cannot play."""
+
+    def __init__(self, dv, body_reply):
+        self.body_reply = body_reply
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(f'{dv.dir}/srv.pem', f'{dv.dir}/srv.key')
+        self.sock = socket.socket()
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(1)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        try:
+            conn, _ = self.sock.accept()
+            conn = self.ctx.wrap_socket(conn, server_side=True)
+            f = conn.makefile('rwb', buffering=0)
+            conn.sendall(b'* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hostile ready\r\n')
+            while True:
+                line = f.readline()
+                if not line:
+                    return
+                tag, _, cmd = line.decode(errors='replace').strip().partition(' ')
+                up = cmd.upper()
+                if up.startswith('CAPABILITY'):
+                    out = '* CAPABILITY IMAP4rev1 MOVE UIDPLUS\r\n'
+                elif up.startswith('SELECT'):
+                    out = ('* 1 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n'
+                           '* OK [PERMANENTFLAGS (\\* \\Seen)] p\r\n')
+                elif up.startswith('UID SEARCH'):
+                    out = '* SEARCH 1\r\n'
+                elif up.startswith('LIST'):
+                    out = '* LIST () "." INBOX\r\n' if '""' in cmd.split(' ', 2)[-1] else \
+                          '* LIST () "." ' + cmd.split(' ', 2)[-1] + '\r\n'
+                elif up.startswith('UID FETCH') and 'RFC822.SIZE' in up:
+                    out = '* 1 FETCH (UID 1 RFC822.SIZE 100)\r\n'
+                elif up.startswith('UID FETCH'):
+                    self.body_reply(conn)
+                    return
+                elif up.startswith('LOGOUT'):
+                    conn.sendall(f'* BYE\r\n{tag} OK bye\r\n'.encode())
+                    return
+                else:
+                    out = ''
+                conn.sendall(f'{out}{tag} OK done\r\n'.encode())
+        except (OSError, ssl.SSLError):
+            return
+
+
+def huge_literal(conn):
+    conn.sendall(b'* 1 FETCH (UID 1 BODY[] {4000000000}\r\n')
+    time.sleep(2)
+
+
+def lying_size(conn):	# announced 100 bytes, sends 8 MiB
+    n = 8 * 1024 * 1024
+    conn.sendall(b'* 1 FETCH (UID 1 BODY[] {%d}\r\n' % n)
+    try:
+        for _ in range(n // 65536):
+            conn.sendall(b'x' * 65536)
+    except OSError:
+        pass
+
+
+def endless_line(conn):
+    try:
+        conn.sendall(b'* 1 FETCH (UID 1 FLAGS (')
+        for _ in range(1024):
+            conn.sendall(b'\\Seen ' * 10000)
+    except OSError:
+        pass
+
+
+def test_hostile(dv, tmp):
+    rows = [
+        ('literal of 4 GB announced', huge_literal, 'literal larger'),
+        ('more bytes than RFC822.SIZE said', lying_size, 'more than'),
+        ('endless response line', endless_line, 'more than'),
+    ]
+    for name, behaviour, needle in rows:
+        srv = HostileServer(dv, behaviour)
+        db = f'{tmp}/hostile.db'
+        t = time.time()
+        rc, out, err = fetch(dv, db, url=f'imaps://bounces@localhost:{srv.port}/INBOX')
+        secs = time.time() - t
+        check(f'hostile: {name}: exit 75, nothing recorded, quick',
+              rc == 75 and needle in err and secs < 30 and
+              sql(db, 'SELECT count(*) FROM messages') == '0', f'{rc} {secs:.1f}s {err}')
+        srv.sock.close()
+
+
 def fetch_config(conf, *args):
     p = subprocess.run([BOUNCED, 'fetch', '--config', conf, *args], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=120, stdin=subprocess.DEVNULL)
@@ -254,6 +350,7 @@ def main():
         test_concurrent(dv, tmp)
         test_actions(dv, tmp)
         test_oversized(dv, tmp)
+        test_hostile(dv, tmp)
     finally:
         if failures:
             print('--- dovecot.log (tail) ---')
