@@ -80,6 +80,18 @@ with tempfile.TemporaryDirectory() as tmp:
     if snapshot(db) != first:
         fail('the second ingest changed the database')
 
+    # --batch: the same result with fewer commits; the last, partial batch is committed too.
+    db2 = os.path.join(tmp, 'batch.db')
+    run('db', 'migrate', '--db', db2)
+    run('ingest', '--db', db2, '--batch', '4', fx, out=r'^ingested 6 messages: 0 duplicates, 6 events, 2 newly suppressed\n$')
+    run('ingest', '--db', db2, '--batch', '4', fx, out=r'^ingested 6 messages: 6 duplicates, 0 events, 0 newly suppressed\n$')
+    run('ingest', '--db', db2, '--batch', '0', fx, want=2, err=r"--batch '0' is not a number from 1 to 10000")
+    con = sqlite3.connect(db2)
+    batch_supp = sorted(con.execute('SELECT address, type FROM suppressed'))
+    con.close()
+    if batch_supp != [('annoyed@example.org', 'complaint'), ('gone@example.com', 'hard')]:
+        fail(f'--batch suppressions: {batch_supp}')
+
     # list
     so, _ = run('suppress', 'list', '--db', db, '--json')
     rows = [json.loads(line) for line in so.splitlines()]
