@@ -225,7 +225,7 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 	const char *rule = NULL;
 	bool limit = false, decided = false;
 	if (rc->status[0] != '\0')
-		strbuf_printf(&ev, "status %s (%s)", rc->status, status_given ? "Status field" : "diagnostic");
+		strbuf_printf(&ev, "status %s (%s)", rc->status, status_given ? "as reported" : "from the diagnostic");
 	if (rc->smtp_code[0] != '\0')
 		strbuf_printf(&ev, "%ssmtp %s", ev.len ? "; " : "", rc->smtp_code);
 	if (diag[0] != '\0' && rules_reason(rules, diag, strlen(diag), &reason, &rule, &limit)) {

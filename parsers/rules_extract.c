@@ -279,9 +279,13 @@ static char *
 clean_diag(const char *p, size_t len)
 {
 	struct strbuf b = STRBUF_INIT;
-	bool space = false;
-	for (size_t i = 0; i < len && b.len < LIMIT_DIAGNOSTIC_BYTES - 4; i++) {
+	bool space = false, cut = false;
+	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)p[i];
+		if (b.len >= LIMIT_DIAGNOSTIC_BYTES - 4) {
+			cut = true;
+			break;
+		}
 		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
 			space = b.len > 0;
 			continue;
@@ -292,12 +296,13 @@ clean_diag(const char *p, size_t len)
 		strbuf_putc(&b, (char)c);
 	}
 	/* Do not end inside a UTF-8 sequence after the cut. */
-	while (b.len > 0 && ((unsigned char)b.s[b.len - 1] & 0xC0) == 0x80)
-		b.len--;
-	if (b.len > 0 && ((unsigned char)b.s[b.len - 1] & 0x80) != 0)
-		b.len--;
-	if (b.s != NULL)
+	if (cut) {
+		while (b.len > 0 && ((unsigned char)b.s[b.len - 1] & 0xC0) == 0x80)
+			b.len--;
+		if (b.len > 0 && ((unsigned char)b.s[b.len - 1] & 0x80) != 0)
+			b.len--;
 		b.s[b.len] = '\0';
+	}
 	if (b.len == 0) {
 		strbuf_free(&b);
 		return NULL;
@@ -329,15 +334,26 @@ paragraph_after(const char *s, size_t len, size_t from)
 	return clean_diag(p, (size_t)(q - p));
 }
 
-/* The paragraph (between blank lines) around s[pos]: for reports that explain above the address. */
+/* The paragraph (between blank lines) around s[pos]: for reports that explain above or below
+ * the address. With extend, the paragraphs before and after it as well. */
 static char *
-paragraph_around(const char *s, size_t len, size_t pos)
+paragraph_around(const char *s, size_t len, size_t pos, bool extend)
 {
 	size_t a = pos, b = pos;
-	while (a > 0 && !(s[a - 1] == '\n' && a >= 2 && s[a - 2] == '\n'))
+	while (a > 0 && !(s[a - 1] == '\n' && (a == 1 || s[a - 2] == '\n')))
 		a--;
 	while (b < len && !(s[b] == '\n' && b + 1 < len && s[b + 1] == '\n'))
 		b++;
+	if (extend) {
+		while (a > 0 && s[a - 1] == '\n')
+			a--;
+		while (a > 0 && !(s[a - 1] == '\n' && (a == 1 || s[a - 2] == '\n')))
+			a--;
+		while (b < len && s[b] == '\n')
+			b++;
+		while (b < len && !(s[b] == '\n' && b + 1 < len && s[b + 1] == '\n'))
+			b++;
+	}
 	return clean_diag(s + a, b - a);
 }
 
@@ -480,7 +496,11 @@ run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size
 			diag = paragraph_after(s, len, mend);
 		if (from_text && (diag == NULL || only_address(diag, addr.s))) {
 			free(diag);
-			diag = paragraph_around(s, len, a0);
+			diag = paragraph_around(s, len, a0, false);
+			if (diag == NULL || only_address(diag, addr.s)) {
+				free(diag);
+				diag = paragraph_around(s, len, a0, true);
+			}
 		}
 		if (rc->diagnostic == NULL || rc->diagnostic[0] == '\0') {
 			free(rc->diagnostic);
