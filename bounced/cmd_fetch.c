@@ -257,6 +257,7 @@ cmd_fetch(int argc, char **argv)
 	int ret = EXIT_OK, lock_fd = -1;
 	struct store *st = NULL;
 	bool setup_done = false;
+	char *url_name = NULL;	/* account name for --imap: USER@HOST */
 
 	memset(&ps, 0, sizeof ps);
 	/* A server that drops the connection must give an error, not kill us (GnuTLS writes with
@@ -278,10 +279,13 @@ cmd_fetch(int argc, char **argv)
 			ret = EXIT_CONFIG;
 			goto out;
 		}
+		struct strbuf nm = STRBUF_INIT;
+		strbuf_printf(&nm, "%s@%s", u.user, u.host);
+		url_name = strbuf_detach(&nm);
 		imap_url_clear(&u);
 		struct imap_account *a = &acc[nacc];
 		memset(a, 0, sizeof *a);
-		a->name = "imap";
+		a->name = url_name;
 		for (size_t i = 0; i < cfg.nimap; i++)	/* same URL in the config: its settings */
 			if (cfg.imap[i].url != NULL && strcmp(cfg.imap[i].url, url) == 0 &&
 			    account_from_config(&cfg.imap[i], a, &owned_pw[nacc], &err) != 0) {
@@ -374,5 +378,6 @@ out:
 	if (setup_done)
 		setup_free(&ps);
 	config_free(&cfg);
+	free(url_name);
 	return ret;
 }

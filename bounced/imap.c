@@ -2,11 +2,14 @@
 #include "imap.h"
 
 #include <libetpan/libetpan.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "commands.h"
 #include "limits.h"
 #include "strbuf.h"
 #include "tls.h"
@@ -23,6 +26,13 @@
 /* Bytes one command's response may take outside a body fetch: a UID SEARCH of a million
  * messages is about 8 MiB. */
 #define IMAP_RESPONSE_MAX	(64u * 1024 * 1024)
+/* Seconds one command may take, with the processing of what it fetched. The read timeout
+ * alone does not bound a server that trickles a byte a minute; past this the process exits
+ * 75, which is safe at any moment (nothing is moved before its commit). */
+#define IMAP_COMMAND_TIMEOUT_S	600
+#define IMAP_STR_(x)	#x
+#define IMAP_STR(x)	IMAP_STR_(x)
+
 /* Longest "{N}" tail of a line looked at (a 20-digit N and braces and '+'). */
 #define IMAP_LITERAL_TAIL	24
 
@@ -255,8 +265,18 @@ guard_scan(struct imap_guard *g, const char *p, size_t n)
 }
 
 static void
+on_alarm(int sig)
+{
+	static const char msg[] = "bounced: fetch: an IMAP command took longer than "
+	    IMAP_STR(IMAP_COMMAND_TIMEOUT_S) " s; giving up, the next run goes on\n";
+	(void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+	_exit(EXIT_TEMPFAIL);
+}
+
+static void
 guard_set(struct imap *im, uint64_t literal_max, uint64_t budget)
 {
+	alarm(IMAP_COMMAND_TIMEOUT_S);
 	im->guard.literal_max = literal_max;
 	im->guard.budget = budget;
 	im->guard.used = 0;
@@ -417,6 +437,9 @@ imap_open(const struct imap_url *u, enum imap_security sec, const char *password
 			goto out;
 		}
 	}
+	struct sigaction sa = { .sa_handler = on_alarm };
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGALRM, &sa, NULL);
 	guard_set(im, IMAP_LITERAL_MAX, IMAP_RESPONSE_MAX);
 	mailstream_low *low = mailstream_low_new(im, &low_driver);
 	mailstream *stream = low ? mailstream_new(low, IMAP_STREAM_BUFFER) : NULL;
@@ -499,6 +522,7 @@ imap_close(struct imap *im)
 		mailimap_free(im->mi);
 	}
 	tls_close(im->conn);
+	alarm(0);
 	free(im->guard.error);
 	free(im->host);
 	free(im);

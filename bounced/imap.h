@@ -44,6 +44,7 @@ void imap_url_clear(struct imap_url *u);
 struct imap;
 
 /* Connects, sets up TLS per sec (verifying against ca_file, NULL = system store), logs in.
+ * Each command then runs under alarm(2) (SIGALRM handler installed here: exit 75). 
  * Returns IMAP_*; on error *error_r says what failed (caller frees). */
 int imap_open(const struct imap_url *u, enum imap_security sec, const char *password,
     const char *ca_file, struct imap **imap_r, char **error_r);

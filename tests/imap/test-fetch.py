@@ -108,7 +108,7 @@ def test_mixed(dv, tmp):
           sql(db, 'SELECT address, type FROM suppressions'))
     check('mixed: source names account, mailbox, UIDVALIDITY and UID',
           sql(db, "SELECT count(*) FROM messages WHERE source LIKE "
-              "'imap:imap/INBOX;UIDVALIDITY=%/;UID=%'") == str(len(msgs)),
+              "'imap:bounces@localhost/INBOX;UIDVALIDITY=%/;UID=%'") == str(len(msgs)),
           sql(db, 'SELECT source FROM messages LIMIT 1'))
     rc, out, err = fetch(dv, db)
     check('mixed: second run silent, nothing new', rc == 0 and out == '' and err == '' and
