@@ -78,6 +78,8 @@ upper=$(sign "$T/forger.key" victim7@example.com | tr a-z A-Z)
 srs="SRS0=HHHH=TT=bounce.example.org=bounces+victim8=example.com@fwd.example"
 signed_joe=$(sign "$T/verp.key" joe@example.com news-1)
 signed_real=$(sign "$T/verp.key" real@example.com)
+signed_ann=$(sign "$T/verp.key" ann@example.com)
+srs_signed="SRS0=HHHH=TT=bounce.example.org=${signed_ann%@*}@fwd.example"
 
 # { name | envelope recipient | address the DSN names | address checked | suppress check exit }
 while IFS='|' read -r name env named addr want; do
@@ -101,6 +103,7 @@ forged VERP, report names the victim|bounces+nobody=example.com@bounce.example.o
 correctly signed|$signed_joe|joe@example.com|joe@example.com|0
 correctly signed, report names an alias|$signed_real|alias@example.net|real@example.com|0
 correctly signed, report names an alias|$signed_real|alias@example.net|alias@example.net|1
+correctly signed inside SRS|$srs_signed|ann@example.com|ann@example.com|0
 EOF
 
 # The forged ones are recorded, verified false, and did nothing; the signed ones verified.
@@ -108,9 +111,9 @@ q() { sqlite3 "$T/bounced.db" "$1"; }
 check "forged events" "$(q "SELECT count(*) FROM events WHERE verp_verified = 0 AND effect = 'unverified'")" 9
 check "forged events suppress nothing" "$(q "SELECT count(*) FROM events WHERE verp_verified = 0 AND effect <> 'unverified'")" 0
 check "signed events" "$(q "SELECT group_concat(address || ' ' || effect || ' ' || ifnull(verp_tag, ''), ',') FROM (SELECT * FROM events WHERE verp_verified = 1 ORDER BY id)")" \
-	"joe@example.com suppressed news-1,real@example.com suppressed "
+	"joe@example.com suppressed news-1,real@example.com suppressed ,ann@example.com suppressed "
 check "suppressed" "$(q "SELECT group_concat(address, ',') FROM (SELECT address FROM suppressions ORDER BY address)")" \
-	"joe@example.com,real@example.com"
+	"ann@example.com,joe@example.com,real@example.com"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
