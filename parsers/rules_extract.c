@@ -481,8 +481,7 @@ run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size
 		if (rc == NULL && (rc = bounce_report_add(r, addr.s)) == NULL)
 			break;
 		found++;
-		bool touched = rc->rule != NULL;
-		if (!touched)
+		if (rc->rule == NULL)
 			bounce_set(&rc->rule, ru->name);
 		if (ru->g_action >= 0 && ov[2 * ru->g_action] != PCRE2_UNSET && (rc->action == NULL ||
 		    rc->action[0] == '\0'))
@@ -503,12 +502,6 @@ run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size
 			}
 		}
 		if (rc->diagnostic == NULL || rc->diagnostic[0] == '\0') {
-			free(rc->diagnostic);
-			rc->diagnostic = diag;
-		} else if (!touched && diag != NULL && strlen(diag) > strlen(rc->diagnostic) &&
-		    strstr(diag, rc->diagnostic) != NULL) {
-			/* The text says the same with more around it (the SMTP command it answered,
-			 * Postfix's "in reply to end of DATA command"): keep the fuller one. */
 			free(rc->diagnostic);
 			rc->diagnostic = diag;
 		} else

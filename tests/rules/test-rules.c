@@ -253,7 +253,7 @@ static const struct extract_case extracts[] = {
 	  "This is the mail system at host mx.example.org.\n\n"
 	  "<gus@example.com>: host mx.example.com[192.0.2.3] said: 550 5.1.1 <gus@example.com>:\n"
 	  "    Recipient address rejected: User unknown in local recipient table (in reply to RCPT TO command)\n",
-	  NULL, 1,
+	  "postfix", 1,
 	  { { "gus@example.com", "failed", "5.1.1", "550", "host mx.example.com" } } },
 	{ "a person quoting a bounce is not a bounce",
 	  "From: Bob Person <bob@example.org>\nTo: ann@example.org\nSubject: Re: that bounce\n\n"
