@@ -96,7 +96,7 @@ static int
 on_body(void *ctx, uint32_t uid, const char *data, size_t len)
 {
 	struct batch *b = ctx;
-	char source[IMAP_URL_MAX + 64];
+	char source[2 * IMAP_URL_MAX + 128];	/* prefix (2 * IMAP_URL_MAX + 64) and the UID */
 	int n = snprintf(source, sizeof source, "%s/;UID=%u", b->source_prefix, uid);
 	if (n < 0 || (size_t)n >= sizeof source)
 		source[0] = '\0';	/* names are bounded by IMAP_URL_MAX: cannot happen */
@@ -276,6 +276,12 @@ imap_poll(struct store *st, const struct imap_account *a, const struct bounce_op
 	    (a->nonbounce_action == IMAP_ACT_MOVE &&
 	     (r = imap_ensure_folder(im, a->nonbounce_move_to, &nb_move_to, error_r)) != IMAP_OK)) {
 		ret = exit_of_imap(r);
+		goto out;
+	}
+	if ((move_to != NULL && strcmp(move_to, u.mailbox) == 0) ||
+	    (nb_move_to != NULL && strcmp(nb_move_to, u.mailbox) == 0)) {
+		*error_r = xstrdup("move_to or nonbounce_move_to is the mailbox being processed");
+		ret = EXIT_CONFIG;
 		goto out;
 	}
 	sizes = xcalloc(n, sizeof *sizes);
