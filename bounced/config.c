@@ -38,18 +38,15 @@ fail(struct load *l, unsigned int line, const char *fmt, ...)
 {
 	if (l->err_line != 0 && l->err_line <= line)
 		return;	/* keep the first error of the file */
-	struct strbuf b = STRBUF_INIT;
 	va_list ap;
+	char *text;
 	va_start(ap, fmt);
-	char tmp[512];
-	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	int n = vasprintf(&text, fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		strbuf_puts(&b, "error");
-	else
-		strbuf_append(&b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+		abort();	/* out of memory, as xmalloc */
 	free(l->err);
-	l->err = strbuf_detach(&b);
+	l->err = text;
 	l->err_line = line;
 }
 

@@ -52,17 +52,14 @@ msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *
 msg(const char *fmt, ...)
 {
-	struct strbuf b = STRBUF_INIT;
 	va_list ap;
+	char *out;
 	va_start(ap, fmt);
-	char tmp[1024];
-	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	int n = vasprintf(&out, fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		strbuf_puts(&b, "error");
-	else
-		strbuf_append(&b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-	return strbuf_detach(&b);
+		abort();	/* out of memory, as xmalloc */
+	return out;
 }
 
 int64_t

@@ -28,6 +28,8 @@ struct decision {
 char *
 store_address_key(const char *address)
 {
+	if (address == NULL)
+		address = "";
 	const char *p = address, *end = address + strlen(address);
 	while (p < end && (*p == ' ' || *p == '\t' || *p == '<'))
 		p++;
