@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "rules.h"
+#include "rules_int.h"
 #include "strbuf.h"
 
 /* RFC 3463 subject.detail → reason when no wording decides. Ordered: exact details first. */
@@ -190,6 +192,58 @@ classify_extract_codes(const char *text, size_t len, char status[16], char smtp_
 		}
 }
 
+/* x.1.x: the code itself is about the address. */
+static bool
+address_code(const char *status)
+{
+	return status[0] != '\0' && status[1] == '.' && status[2] == '1' && status[3] == '.';
+}
+
+static bool
+has_word(const char *p, size_t len, const char *w)
+{
+	size_t wl = strlen(w);
+	for (size_t i = 0; i + wl <= len; i++)
+		if (strncasecmp(p + i, w, wl) == 0)
+			return true;
+	return false;
+}
+
+/* The refusal answered RCPT TO (Postfix "in reply to RCPT TO command", Yahoo "[RCPT_TO]",
+ * Exim "after RCPT TO", qmail "RCPT TO response", Sendmail ">>> RCPT To"). */
+static bool
+rcpt_stage(const char *p, size_t len)
+{
+	return has_word(p, len, "RCPT");
+}
+
+static bool
+data_stage(const char *p, size_t len)
+{
+	return has_word(p, len, "end of DATA") || has_word(p, len, "after DATA") ||
+	    has_word(p, len, ">>> DATA");
+}
+
+/* The report text names the stage for this address: the paragraph where it appears says RCPT
+ * (data false) or end of DATA (data true). */
+static bool
+stage_in_context(const char *ctx, size_t len, const char *address, bool data)
+{
+	if (ctx == NULL || address == NULL || address[0] == '\0')
+		return false;
+	size_t al = strlen(address);
+	for (size_t i = 0; i + al <= len; i++) {
+		if (strncasecmp(ctx + i, address, al) != 0)
+			continue;
+		size_t e = i + al;
+		while (e < len && e - i < 600 && !(ctx[e] == '\n' && e + 1 < len && ctx[e + 1] == '\n'))
+			e++;
+		if (data ? data_stage(ctx + i, e - i) : rcpt_stage(ctx + i, e - i))
+			return true;
+	}
+	return false;
+}
+
 static bool
 is_hard(enum bounce_reason r)
 {
@@ -228,9 +282,21 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 		strbuf_printf(&ev, "status %s (%s)", rc->status, status_given ? "as reported" : "from the diagnostic");
 	if (rc->smtp_code[0] != '\0')
 		strbuf_printf(&ev, "%ssmtp %s", ev.len ? "; " : "", rc->smtp_code);
-	if (diag[0] != '\0' && rules_reason(rules, diag, strlen(diag), &reason, &rule, &limit)) {
+	const struct rule *wr = diag[0] != '\0' ? rules_reason_rule(rules, diag, strlen(diag), &limit) : NULL;
+	if (wr != NULL) {
 		decided = true;
+		reason = wr->reason;
+		rule = wr->name;
 		strbuf_printf(&ev, "%swording of the diagnostic (rule %s)", ev.len ? "; " : "", rule);
+		/* "No such user" said at DATA time (in the diagnostic, or where the report text
+		 * names this address) comes from a filter on an address that was accepted at RCPT,
+		 * unless the code itself is about the address. */
+		if (wr->rcpt_only && !address_code(rc->status) && !rcpt_stage(diag, strlen(diag)) &&
+		    (data_stage(diag, strlen(diag)) ||
+		    stage_in_context(context, context_len, rc->address, true))) {
+			reason = REASON_FILTERED;
+			strbuf_printf(&ev, "; refused after DATA, so filtered");
+		}
 	}
 	/* "User unknown" under 5.2.0 (mailbox status) comes from carriers that accept the address
 	 * and refuse the message after DATA: a filter, not a missing mailbox. */

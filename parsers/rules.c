@@ -173,7 +173,21 @@ compile_rule(struct rules *rules, const char *name, const char *type, const char
 		set_error(error_r, origin, lineno, "unknown rule type '%s'", type);
 		return false;
 	}
-	if (ru.type == RULE_REASON && !bounce_reason_from_name(value, &ru.reason)) {
+	/* "user_unknown/rcpt": the reason holds only when the code names the address (x.1.x) or the
+	 * refusal came at RCPT; otherwise the wording came from a filter (see classify.c). */
+	char reason_name[64];
+	const char *slash = strchr(value, '/');
+	size_t rlen = slash != NULL ? (size_t)(slash - value) : strlen(value);
+	if (ru.type == RULE_REASON && slash != NULL && strcmp(slash, "/rcpt") == 0)
+		ru.rcpt_only = true;
+	else if (slash != NULL)
+		rlen = sizeof reason_name;	/* an unknown qualifier: refused below */
+	if (rlen < sizeof reason_name) {
+		memcpy(reason_name, value, rlen);
+		reason_name[rlen] = '\0';
+	} else
+		reason_name[0] = '\0';
+	if (ru.type == RULE_REASON && !bounce_reason_from_name(reason_name, &ru.reason)) {
 		set_error(error_r, origin, lineno, "unknown reason '%s'", value);
 		return false;
 	}
@@ -424,15 +438,13 @@ rules_match(const struct rules *rules, const struct rule *ru, const char *s, siz
 	return -1;
 }
 
-bool
-rules_reason(const struct rules *rules, const char *text, size_t len,
-    enum bounce_reason *reason_r, const char **rule_r, bool *limit_hit_r)
+const struct rule *
+rules_reason_rule(const struct rules *rules, const char *text, size_t len, bool *limit_hit_r)
 {
 	if (rules == NULL)
 		rules = rules_builtin();
 	if (text == NULL || len == 0)
-		return false;
-	bool hit = false;
+		return NULL;
 	for (size_t i = 0; i < rules->n; i++) {
 		const struct rule *ru = &rules->v[i];
 		if (ru->type != RULE_REASON)
@@ -440,17 +452,25 @@ rules_reason(const struct rules *rules, const char *text, size_t len,
 		pcre2_match_data *md = pcre2_match_data_create_from_pattern(ru->re, NULL);
 		if (md == NULL)
 			abort();
-		int rc = rules_match(rules, ru, text, len, 0, md, &hit);
+		int rc = rules_match(rules, ru, text, len, 0, md, limit_hit_r);
 		pcre2_match_data_free(md);
-		if (rc > 0) {
-			*reason_r = ru->reason;
-			*rule_r = ru->name;
-			if (limit_hit_r != NULL && hit)
-				*limit_hit_r = true;
-			return true;
-		}
+		if (rc > 0)
+			return ru;
 	}
+	return NULL;
+}
+
+bool
+rules_reason(const struct rules *rules, const char *text, size_t len,
+    enum bounce_reason *reason_r, const char **rule_r, bool *limit_hit_r)
+{
+	bool hit = false;
+	const struct rule *ru = rules_reason_rule(rules, text, len, &hit);
 	if (limit_hit_r != NULL && hit)
 		*limit_hit_r = true;
-	return false;
+	if (ru == NULL)
+		return false;
+	*reason_r = ru->reason;
+	*rule_r = ru->name;
+	return true;
 }

@@ -36,6 +36,7 @@ struct rule {
 	char *field;		/* WHERE_FIELD: the field name */
 	char *value;		/* family name, "*" or "-" */
 	enum bounce_reason reason;	/* RULE_REASON */
+	bool rcpt_only;		/* RULE_REASON "REASON/rcpt": only at RCPT or under an x.1.x code */
 	pcre2_code *re;
 	int g_addr, g_code, g_status, g_diag, g_action;	/* capture group numbers, -1 when absent */
 	char *origin;		/* "FILE:LINE" */
@@ -50,6 +51,10 @@ struct rules {
 
 /* Compiles rules from one file held in memory (origin names it in errors). For tests. */
 struct rules *rules_load_text(const char *origin, const char *text, size_t len, char **error_r);
+
+/* The first reason rule whose pattern matches text, or NULL (rules NULL: the built-in set). */
+const struct rule *rules_reason_rule(const struct rules *rules, const char *text, size_t len,
+    bool *limit_hit_r);
 
 /* Runs one rule on s[start..len) with the set's limits. Returns the pcre2_match count (> 0) on
  * a match, -1 otherwise; a limit hit is no match and sets *limit_hit (may be NULL). */
