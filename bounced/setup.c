@@ -108,10 +108,19 @@ setup_load(struct parse_setup *s, const struct config *c, char **error_r)
 			return -1;
 		s->verp.key = s->verp_key;
 		s->verp.key_len = s->verp_key_len;
-		s->verp.require_signature = true;
 	}
-	if (c->verp_key_file != NULL || c->verp_require_signature)
-		s->verp.require_signature = c->verp_require_signature || c->verp_key_file != NULL;
+	/* config_load defaults require_signature to true when a key file is set; an explicit
+	 * "require_signature = false" (a deployment moving to signed VERP) is honoured. */
+	s->verp.require_signature = c->verp_require_signature;
+	const char *why = NULL;
+	if (!verp_config_check(&s->verp, &why)) {
+		struct strbuf e = STRBUF_INIT;
+		strbuf_printf(&e, "%s: [verp] %s", c->path != NULL ? c->path : "built-in defaults",
+		    why != NULL ? why : "invalid settings");
+		*error_r = strbuf_detach(&e);
+		setup_free(s);
+		return -1;
+	}
 	s->opt.verp = &s->verp;
 	if (load_rules(s, c, error_r) < 0) {
 		setup_free(s);

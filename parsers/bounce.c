@@ -135,7 +135,20 @@ decode_verp(const struct mime_message *m, const struct bounce_options *opt, stru
 	}
 	struct verp_result vr;
 	memset(&vr, 0, sizeof vr);
-	if (source != NULL && addr.len > 0 && verp_decode(cfg, addr.s, &vr)) {
+	bool found = source != NULL && addr.len > 0 && verp_decode(cfg, addr.s, &vr);
+	if (!found && m->returned_headers != NULL) {
+		/* The returned original's Return-Path is the envelope sender we used: a feedback loop
+		 * delivers complaints to a fixed address, and a signature makes this safe to trust. */
+		struct strbuf val = STRBUF_INIT;
+		strbuf_reset(&addr);
+		if (header_get(m->returned_headers, m->returned_headers_len, "Return-Path", &val) &&
+		    address_extract(val.s, val.len, &addr) && verp_decode(cfg, addr.s, &vr)) {
+			found = true;
+			source = "Return-Path of the returned message";
+		}
+		strbuf_free(&val);
+	}
+	if (found) {
 		r->verp_present = true;
 		r->verp_verified = vr.verified;
 		r->verp_address = vr.address;
@@ -143,6 +156,12 @@ decode_verp(const struct mime_message *m, const struct bounce_options *opt, stru
 		vr.address = vr.tag = NULL;
 		bounce_set(&r->verp_source, source);
 		verp_result_clear(&vr);
+	} else if (cfg->require_signature && r->kind != KIND_NONE && r->kind != KIND_AUTOREPLY) {
+		/* Signatures are required and nothing signed names the recipient: whatever the report
+		 * says, it must not suppress anyone (a forged bounce to the plain return path). */
+		r->verp_present = true;
+		r->verp_verified = false;
+		bounce_set(&r->verp_source, "none found, and signatures are required");
 	}
 	strbuf_free(&addr);
 }

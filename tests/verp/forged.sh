@@ -100,6 +100,8 @@ another key, uppercased|$upper|victim7@example.com|victim7@example.com|1
 unsigned VERP inside SRS|$srs|victim8@example.com|victim8@example.com|1
 forged VERP, report names the victim|bounces+nobody=example.com@bounce.example.org|victim9@example.com|victim9@example.com|1
 forged VERP, report names the victim|bounces+nobody=example.com@bounce.example.org|victim9@example.com|nobody@example.com|1
+no VERP at all, to the plain return path|bounces@bounce.example.org|victim10@example.com|victim10@example.com|1
+no VERP at all, to another address|postmaster@bounce.example.org|victim11@example.com|victim11@example.com|1
 correctly signed|$signed_joe|joe@example.com|joe@example.com|0
 correctly signed, report names an alias|$signed_real|alias@example.net|real@example.com|0
 correctly signed, report names an alias|$signed_real|alias@example.net|alias@example.net|1
@@ -108,7 +110,7 @@ EOF
 
 # The forged ones are recorded, verified false, and did nothing; the signed ones verified.
 q() { sqlite3 "$T/bounced.db" "$1"; }
-check "forged events" "$(q "SELECT count(*) FROM events WHERE verp_verified = 0 AND effect = 'unverified'")" 9
+check "forged events" "$(q "SELECT count(*) FROM events WHERE verp_verified = 0 AND effect = 'unverified'")" 11
 check "forged events suppress nothing" "$(q "SELECT count(*) FROM events WHERE verp_verified = 0 AND effect <> 'unverified'")" 0
 check "signed events" "$(q "SELECT group_concat(address || ' ' || effect || ' ' || ifnull(verp_tag, ''), ',') FROM (SELECT * FROM events WHERE verp_verified = 1 ORDER BY id)")" \
 	"joe@example.com suppressed news-1,real@example.com suppressed ,ann@example.com suppressed "
