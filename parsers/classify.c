@@ -221,7 +221,7 @@ static bool
 data_stage(const char *p, size_t len)
 {
 	return has_word(p, len, "end of DATA") || has_word(p, len, "after DATA") ||
-	    has_word(p, len, ">>> DATA");
+	    has_word(p, len, ">>> DATA") || has_word(p, len, "command DATA");
 }
 
 /* The report text names the stage for this address: the paragraph where it appears says RCPT
@@ -304,13 +304,6 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 	    strcmp(rc->status + 1, ".2.0") == 0) {
 		reason = REASON_FILTERED;
 		strbuf_printf(&ev, "; under %s, so filtered", rc->status);
-	}
-	/* Refused at DATA says when, not why: a code that names the address problem says more. */
-	enum bounce_reason coded;
-	if (decided && reason == REASON_FILTERED && status_reason(rc->status, &coded) &&
-	    is_hard(coded) && !status_generic(rc->status)) {
-		reason = coded;
-		strbuf_printf(&ev, "; code %s is more specific", rc->status);
 	}
 	if (!decided && !delayed && status_reason(rc->status, &reason)) {
 		/* A specific code wins over wording elsewhere in the report; a generic one does not. */
