@@ -59,6 +59,7 @@ struct imap {
 	bool keywords_ok;	/* PERMANENTFLAGS of the selected mailbox has \* */
 	char delim;		/* hierarchy delimiter, 0 until known */
 	bool delim_known;
+	bool broken;		/* connection lost or cut: no LOGOUT */
 };
 
 static char *
@@ -389,6 +390,8 @@ response_text(struct imap *im, char *out, size_t size)
 static int
 fail(struct imap *im, int r, const char *what, char **error_r)
 {
+	if (im->guard.error != NULL || is_connection_error(r))
+		im->broken = true;
 	if (im->guard.error != NULL) {
 		*error_r = errorf("%s: %s: %s; connection closed", what, im->host,
 		    im->guard.error);
@@ -517,8 +520,10 @@ imap_close(struct imap *im)
 	if (im == NULL)
 		return;
 	if (im->mi != NULL) {
-		if (im->mi->imap_stream != NULL)
+		if (im->mi->imap_stream != NULL && !im->broken) {
+			guard_default(im);
 			(void)mailimap_logout(im->mi);
+		}
 		mailimap_free(im->mi);
 	}
 	tls_close(im->conn);
