@@ -266,6 +266,42 @@ iconv_for(const char *cs)
 	return s->cd;
 }
 
+/* Converts with cd, appending to out; invalid sequences become U+FFFD (returns false). */
+static bool
+iconv_into(iconv_t cd, const char *p, size_t len, struct strbuf *out)
+{
+	bool ok = true;
+	char *in = (char *)p;
+	size_t inleft = len;
+	char buf[4096];
+	while (inleft > 0) {
+		char *o = buf;
+		size_t oleft = sizeof buf;
+		size_t r = iconv(cd, &in, &inleft, &o, &oleft);
+		int err = errno;
+		strbuf_append(out, buf, (size_t)(o - buf));
+		if (r != (size_t)-1)
+			break;
+		if (err == E2BIG)
+			continue;
+		ok = false;
+		strbuf_append(out, "\xef\xbf\xbd", 3);	/* U+FFFD */
+		if (err != EILSEQ)
+			break;	/* truncated sequence at the end */
+		in++;
+		inleft--;
+	}
+	/* Flush a stateful encoding (ISO-2022-JP) back to its initial state. */
+	char *o = buf;
+	size_t oleft = sizeof buf;
+	if (iconv(cd, NULL, NULL, &o, &oleft) != (size_t)-1)
+		strbuf_append(out, buf, (size_t)(o - buf));
+	return ok;
+}
+
+/* Japanese mail labelled ISO-2022-JP is often EUC-JP or Shift_JIS in fact (mobile carriers). */
+static const char *const jp_siblings[] = { "euc-jp", "cp932" };
+
 bool
 codec_to_utf8(const char *charset, const char *p, size_t len, struct strbuf *out)
 {
@@ -295,34 +331,26 @@ codec_to_utf8(const char *charset, const char *p, size_t len, struct strbuf *out
 		strbuf_append(out, p, len);
 		return false;
 	}
-
-	bool ok = true;
-	char *in = (char *)p;
-	size_t inleft = len;
-	char buf[4096];
-	while (inleft > 0) {
-		char *o = buf;
-		size_t oleft = sizeof buf;
-		size_t r = iconv(cd, &in, &inleft, &o, &oleft);
-		int err = errno;
-		strbuf_append(out, buf, (size_t)(o - buf));
-		if (r != (size_t)-1)
-			break;
-		if (err == E2BIG)
-			continue;
-		ok = false;
-		strbuf_append(out, "\xef\xbf\xbd", 3);	/* U+FFFD */
-		if (err != EILSEQ)
-			break;	/* truncated sequence at the end */
-		in++;
-		inleft--;
+	size_t base = out->len;
+	if (iconv_into(cd, p, len, out))
+		return true;
+	if (strncmp(cs, "iso-2022-jp", 11) == 0 || strcmp(cs, "csiso2022jp") == 0) {
+		for (size_t i = 0; i < sizeof jp_siblings / sizeof jp_siblings[0]; i++) {
+			iconv_t alt = iconv_for(jp_siblings[i]);
+			if (alt == (iconv_t)-1)
+				continue;
+			struct strbuf tmp = STRBUF_INIT;
+			bool ok = iconv_into(alt, p, len, &tmp);
+			if (ok) {
+				out->len = base;
+				strbuf_append(out, tmp.s ? tmp.s : "", tmp.len);
+			}
+			strbuf_free(&tmp);
+			if (ok)
+				return true;
+		}
 	}
-	/* Flush a stateful encoding (ISO-2022-JP) back to its initial state. */
-	char *o = buf;
-	size_t oleft = sizeof buf;
-	if (iconv(cd, NULL, NULL, &o, &oleft) != (size_t)-1)
-		strbuf_append(out, buf, (size_t)(o - buf));
-	return ok;
+	return false;
 }
 
 void

@@ -150,6 +150,14 @@ static const struct row rows[] = {
 	  "Content-Type: text/plain; charset=\"iso-2022-jp\"\n\n\x1b$B$3$s$K$A$O\x1b(B\n", NULL, 0, NULL, 1, P(
 		{ "text/plain", 0, -1, false, "iso-2022-jp", NULL, NULL, NULL,
 		  "\xe3\x81\x93\xe3\x82\x93\xe3\x81\xab\xe3\x81\xa1\xe3\x81\xaf\n" }) },
+	{ "EUC-JP labelled ISO-2022-JP (Japanese carriers)",
+	  "Content-Type: text/plain; charset=\"ISO-2022-JP\"\n\n\xa4\xb3\xa4\xf3\xa4\xcb\xa4\xc1\xa4\xcf\n", NULL, 0, NULL, 1, P(
+		{ "text/plain", 0, -1, false, "iso-2022-jp", NULL, NULL, NULL,
+		  "\xe3\x81\x93\xe3\x82\x93\xe3\x81\xab\xe3\x81\xa1\xe3\x81\xaf\n" }) },
+	{ "broken quoted-printable keeps the '=' and is flagged",
+	  "Content-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\ncharset=\"us-ascii\" =4\n", NULL,
+	  BOUNCE_F_BAD_ENCODING, NULL, 1, P(
+		{ "text/plain", 0, -1, false, NULL, NULL, NULL, NULL, "charset=\"us-ascii\" =4\n" }) },
 	{ "invalid utf-8 is kept and flagged",
 	  "Content-Type: text/plain; charset=utf-8\n\nbad \xff\xfe here\n", NULL, BOUNCE_F_BAD_ENCODING, NULL, 1, P(
 		{ "text/plain", 0, -1, false, "utf-8", NULL, NULL, NULL, "bad \xff\xfe here\n" }) },
