@@ -264,6 +264,11 @@ decide(struct store *s, const struct bounce_report *rep, const struct bounce_rec
 		d->effect = "unverified";	/* a forged bounce must not suppress anyone */
 		return STORE_OK;
 	}
+	const char *at = strrchr(key, '@');
+	if (at == NULL || at == key || at[1] == '\0') {
+		d->effect = "not-an-address";	/* a report without a usable address: an event only */
+		return STORE_OK;
+	}
 	bool delayed = r->action != NULL && strcmp(r->action, "delayed") == 0;
 	bool acts = (r->class_ == CLASS_HARD && s->suppress_hard && r->blame == BLAME_RECIPIENT &&
 	    !delayed) ||

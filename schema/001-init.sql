@@ -56,7 +56,8 @@ CREATE TABLE events (
 	verp_tag	TEXT,
 	verp_verified	INTEGER,		-- NULL when no VERP was present
 	effect		TEXT NOT NULL		-- what the policy did: suppressed, scored, none,
-						-- unverified, duplicate-day, after-lift, kept
+						-- unverified, duplicate-day, after-lift, kept,
+						-- not-an-address
 );
 CREATE INDEX events_address ON events (address_key, occurred_at);
 CREATE INDEX events_occurred ON events (occurred_at);

@@ -180,6 +180,13 @@ static const struct scenario scenarios[] = {
 		CK(0.1, "<Joe@EXAMPLE.com>", "hard", 0),
 		CK(0.1, "joe@example.com", NULL, 0),
 	} },
+	{ "a report without a usable address acts on nothing", 0, false, false, false, {
+		{ EV, 0, "", CLASS_COMPLAINT, BLAME_RECIPIENT, "", NO_VERP, "not-an-address", 0, 0 },
+		{ EV, 0, "postmaster", CLASS_HARD, BLAME_RECIPIENT, "failed", NO_VERP, "not-an-address", 0, 0 },
+		{ EV, 0, "@example.com", CLASS_HARD, BLAME_RECIPIENT, "failed", NO_VERP, "not-an-address", 0, 0 },
+		{ EV, 0, "joe@", CLASS_HARD, BLAME_RECIPIENT, "failed", NO_VERP, "not-an-address", 0, 0 },
+		CK(0.1, "postmaster", NULL, 0),
+	} },
 	{ "suppress_hard and suppress_complaint off", 0, true, true, false, {
 		{ EV, 0, "h@example.com", CLASS_HARD, BLAME_RECIPIENT, "failed", NO_VERP, "none", 0, 0 },
 		{ EV, 0, "c@example.com", CLASS_COMPLAINT, BLAME_RECIPIENT, "", NO_VERP, "none", 0, 0 },
