@@ -239,6 +239,42 @@ def test_oversized(dv, tmp):
     check('oversized: moved', dv.count('INBOX', 'UNKEYWORD $BouncedDone') == 0)
 
 
+def test_db_busy(dv, tmp):
+    """The application holds a write lock past the busy timeout: exit 75, nothing moved."""
+    db = f'{tmp}/busy.db'
+    conf = f'{tmp}/busy.conf'
+    with open(conf, 'w') as f:
+        f.write(f"""[store]
+db = {db}
+busy_timeout_ms = 300
+
+[imap busy]
+url = {dv.url(mailbox='Busy')}
+password_file = {dv.dir}/password
+tls_ca = {dv.dir}/ca.pem
+""")
+    m = dv.client()
+    m.create('Busy')
+    m.logout()
+    dv.append([mailgen.dsn(500)], mailbox='Busy')
+    rc, out, err = fetch_config(conf)	# creates the database
+    dv.append([mailgen.dsn(501)], mailbox='Busy')
+    holder = subprocess.Popen(['sqlite3', db], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    holder.stdin.write(b'BEGIN IMMEDIATE;\nSELECT 1;\n')
+    holder.stdin.flush()
+    holder.stdout.readline()	# the lock is held once this answers
+    rc, out, err = fetch_config(conf)
+    check('db busy: exit 75, said so', rc == 75 and err != '', f'{rc} {err}')
+    check('db busy: mail left in place', dv.count('Busy') == 1, str(dv.count('Busy')))
+    holder.stdin.write(b'ROLLBACK;\n')
+    holder.stdin.close()
+    holder.wait()
+    rc, out, err = fetch_config(conf)
+    check('db busy: next run takes it', rc == 0 and dv.count('Busy') == 0 and
+          sql(db, 'SELECT count(*) FROM messages') == '2', f'{rc} {err}')
+
+
 class HostileServer:
     """An IMAP server that behaves until the body fetch, then misbehaves as told: a peer that
     is broken or hostile, which a real Dovecot cannot play."""
@@ -351,6 +387,7 @@ def main():
         test_actions(dv, tmp)
         test_oversized(dv, tmp)
         test_hostile(dv, tmp)
+        test_db_busy(dv, tmp)
     finally:
         if failures:
             print('--- dovecot.log (tail) ---')
