@@ -100,6 +100,15 @@ static const struct classify_case cases[] = {
 	{ "5.2.1 disabled", "failed", "5.2.1", "550", "550 5.2.1 <a@example.com>: account disabled", NULL,
 	  "soft", "mailbox_disabled", "recipient", "5.2.1", "550", "en-disabled" },
 
+	{ "a local mailer's output is a system error, not the user", "failed", "5.1.1", "",
+	  "Command output: procmail: Couldn't create \"/var/mail/x\": No such user", NULL,
+	  "soft", "system_error", "network", "5.1.1", "", "en-mailer" },
+	{ "Google Groups in another language", "failed", "", "",
+	  "Il se peut que le groupe n'existe pas. Google Groups", NULL,
+	  "soft", "rejected", "sender", "", "", "en-google-groups" },
+	{ "code only", "failed", "5.1.1", "", "", NULL,
+	  "hard", "user_unknown", "recipient", "5.1.1", "", NULL },
+
 	/* never hard when temporary */
 	{ "4.1.1 user unknown is soft", "failed", "4.1.1", "450", "450 4.1.1 <a@example.org>: Recipient address rejected: User unknown", NULL,
 	  "soft", "user_unknown", "recipient", "4.1.1", "450", "en-user-unknown" },
