@@ -45,7 +45,8 @@ def make_certs(d):
 
 
 class Dovecot:
-    def __init__(self):
+    def __init__(self, tls=True):
+        self.tls = tls		# False: no TLS at all, plain-text login allowed
         self.dir = tempfile.mkdtemp(prefix='bounced-imap-')
         os.chmod(self.dir, 0o755)	# the mail user (not root) walks into it
         self.imaps_port = free_port()
@@ -64,17 +65,27 @@ class Dovecot:
         if os.geteuid() != 0:
             me = pwd.getpwuid(os.getuid()).pw_name
             extra = f'default_internal_user = {me}\ndefault_login_user = {me}\n'
+        if self.tls:
+            ssl_conf = f"""ssl = required
+ssl_cert = <{d}/srv.pem
+ssl_key = <{d}/srv.key
+disable_plaintext_auth = yes
+"""
+            imaps = f"""  inet_listener imaps {{
+    port = {self.imaps_port}
+    ssl = yes
+  }}
+"""
+        else:
+            ssl_conf = 'ssl = no\ndisable_plaintext_auth = no\n'
+            imaps = ''
         return f"""{extra}base_dir = {d}/run
 state_dir = {d}/state
 log_path = {d}/dovecot.log
 instance_name = bounced-test-{os.getpid()}
 protocols = imap
 listen = 127.0.0.1
-ssl = required
-ssl_cert = <{d}/srv.pem
-ssl_key = <{d}/srv.key
-disable_plaintext_auth = yes
-auth_mechanisms = plain login
+{ssl_conf}auth_mechanisms = plain login
 auth_failure_delay = 0
 first_valid_uid = 1
 mail_location = maildir:~/Maildir
@@ -91,11 +102,7 @@ service imap-login {{
   inet_listener imap {{
     port = {self.imap_port}
   }}
-  inet_listener imaps {{
-    port = {self.imaps_port}
-    ssl = yes
-  }}
-}}
+{imaps}}}
 service anvil {{
   chroot =
 }}
@@ -131,7 +138,8 @@ service stats {{
         deadline = time.time() + 15
         while time.time() < deadline:
             try:
-                socket.create_connection(('127.0.0.1', self.imaps_port), 0.5).close()
+                if self.tls:
+                    socket.create_connection(('127.0.0.1', self.imaps_port), 0.5).close()
                 socket.create_connection(('127.0.0.1', self.imap_port), 0.5).close()
                 return self
             except OSError:
@@ -164,8 +172,11 @@ service stats {{
         return f'imaps://{USER}@{host}:{self.imaps_port}/{mailbox}'
 
     def client(self):
-        ctx = ssl.create_default_context(cafile=f'{self.dir}/ca.pem')
-        m = imaplib.IMAP4_SSL('localhost', self.imaps_port, ssl_context=ctx)
+        if self.tls:
+            ctx = ssl.create_default_context(cafile=f'{self.dir}/ca.pem')
+            m = imaplib.IMAP4_SSL('localhost', self.imaps_port, ssl_context=ctx)
+        else:
+            m = imaplib.IMAP4('localhost', self.imap_port)
         m.login(USER, PASSWORD)
         return m
 

@@ -275,6 +275,32 @@ tls_ca = {dv.dir}/ca.pem
           sql(db, 'SELECT count(*) FROM messages') == '2', f'{rc} {err}')
 
 
+def test_plaintext(tmp):
+    """A server without TLS: refused unless the account says allow_plaintext = yes."""
+    plain = Dovecot(tls=False).start()
+    try:
+        db = f'{tmp}/plain.db'
+        plain.append([mailgen.dsn(600), mailgen.human(600)])
+        rc, out, err = fetch(plain, db, url=plain.url(starttls=True), ca=False)
+        check('plaintext: refused by default (no STARTTLS offered)',
+              rc == 77 and 'STARTTLS' in err and plain.count('INBOX') == 2, f'{rc} {err}')
+        conf = f'{tmp}/plain.conf'
+        with open(conf, 'w') as f:
+            f.write(f"""[store]
+db = {db}
+
+[imap plain]
+url = {plain.url(starttls=True)}
+password_file = {plain.dir}/password
+allow_plaintext = yes
+""")
+        rc, out, err = fetch_config(conf)
+        check('plaintext: allowed when configured', rc == 0 and plain.count('INBOX') == 0 and
+              sql(db, 'SELECT count(*) FROM messages') == '2', f'{rc} {err}')
+    finally:
+        plain.stop()
+
+
 class HostileServer:
     """An IMAP server that behaves until the body fetch, then misbehaves as told: a peer that
     is broken or hostile, which a real Dovecot cannot play."""
@@ -388,6 +414,7 @@ def main():
         test_oversized(dv, tmp)
         test_hostile(dv, tmp)
         test_db_busy(dv, tmp)
+        test_plaintext(tmp)
     finally:
         if failures:
             print('--- dovecot.log (tail) ---')
