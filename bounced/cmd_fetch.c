@@ -243,6 +243,10 @@ cmd_fetch(int argc, char **argv)
 		    "line; try 'bounced fetch --help')", argv[optind]);
 		return EXIT_USAGE;
 	}
+	if (url != NULL && only != NULL) {
+		warnx_("fetch: --imap and --account exclude each other");
+		return EXIT_USAGE;
+	}
 	if (url == NULL && pwfile != NULL) {
 		warnx_("fetch: --password-file goes with --imap");
 		return EXIT_USAGE;
