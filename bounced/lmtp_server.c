@@ -4,9 +4,11 @@
  * message parsed by the time the commit event runs shares one transaction). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -77,8 +79,21 @@ struct server {
 	struct conn *conns;
 	size_t nconns;
 	struct worker_pool *pool;
-	struct msg *ready, **ready_tail;
-	struct event *commit_ev;
+	struct msg *ready, **ready_tail;	/* parsed, waiting for a commit */
+	/* The committer thread: the only user of the store once serving. It takes a whole batch,
+	 * commits it while the loop keeps reading and parsing the next one (group commit without a
+	 * timer), and hands it back through a pipe. */
+	pthread_t committer;
+	bool committer_started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct msg *todo;		/* batch handed to the committer (under mu) */
+	size_t ntodo;
+	struct msg *done;		/* batch committed, to be answered (under mu) */
+	bool busy;			/* a batch is with the committer (loop side only) */
+	bool quit;			/* under mu */
+	int wake[2];			/* committer -> loop */
+	struct event *wake_ev;
 	bool stopping;
 	unsigned long long messages;
 };
@@ -327,6 +342,8 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 
 /* ---- parse results and group commit ---------------------------------------------------- */
 
+static void commit_next(struct server *sv);
+
 static void
 on_parsed(void *job, struct bounce_report *rep, const char *why)
 {
@@ -337,7 +354,7 @@ on_parsed(void *job, struct bounce_report *rep, const char *why)
 		m->why = xstrdup(why != NULL ? why : "unparsed");
 	*sv->ready_tail = m;
 	sv->ready_tail = &m->next;
-	event_active(sv->commit_ev, 0, 0);
+	commit_next(sv);
 }
 
 static int
@@ -447,36 +464,84 @@ answer(struct server *sv, struct msg *m)
 	conn_process(c);
 }
 
-static void
-on_commit(evutil_socket_t fd, short what, void *arg)
+/* The committer thread: commits one batch at a time. */
+static void *
+committer_main(void *arg)
 {
 	struct server *sv = arg;
-	while (sv->ready != NULL) {
-		struct msg *first = sv->ready;
-		size_t n = 0;
-		struct msg *last = NULL;
-		for (struct msg *m = first; m != NULL && n < SERVER_COMMIT_BATCH; m = m->next) {
-			last = m;
-			n++;
-		}
-		sv->ready = last->next;
-		if (sv->ready == NULL)
-			sv->ready_tail = &sv->ready;
-		last->next = NULL;
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);	/* signals are the loop's */
+	pthread_mutex_lock(&sv->mu);
+	for (;;) {
+		while (sv->todo == NULL && !sv->quit)
+			pthread_cond_wait(&sv->cv, &sv->mu);
+		if (sv->todo == NULL)
+			break;
+		struct msg *first = sv->todo;
+		size_t n = sv->ntodo;
+		pthread_mutex_unlock(&sv->mu);
 		/* One message failing (not the database) must not fail the others: retry alone. */
 		if (commit_batch(sv, first, n) != STORE_OK && n > 1)
-			for (struct msg *m = first; m != NULL; m = m->next) {
-				struct msg *next = m->next;
+			for (struct msg *m = first; m != NULL; m = m->next)
 				commit_batch(sv, m, 1);
-				m->next = next;
-			}
-		/* The commit may have taken a while: timeouts set from now on must not count from the
-		 * time libevent cached before it. */
-		event_base_update_cache_time(sv->base);
-		for (struct msg *m = first, *next; m != NULL; m = next) {
-			next = m->next;
-			answer(sv, m);
+		pthread_mutex_lock(&sv->mu);
+		sv->todo = NULL;
+		sv->done = first;
+		char one = 1;
+		if (write(sv->wake[1], &one, 1) < 0) {
+			/* the pipe holds at least one byte already: the loop will look */
 		}
+	}
+	pthread_mutex_unlock(&sv->mu);
+	return NULL;
+}
+
+/* Hands the messages parsed so far to the committer, unless it is busy. */
+static void
+commit_next(struct server *sv)
+{
+	if (sv->busy || sv->ready == NULL)
+		return;
+	struct msg *first = sv->ready, *last = NULL;
+	size_t n = 0;
+	for (struct msg *m = first; m != NULL && n < SERVER_COMMIT_BATCH; m = m->next) {
+		last = m;
+		n++;
+	}
+	sv->ready = last->next;
+	if (sv->ready == NULL)
+		sv->ready_tail = &sv->ready;
+	last->next = NULL;
+	sv->busy = true;
+	pthread_mutex_lock(&sv->mu);
+	sv->todo = first;
+	sv->ntodo = n;
+	pthread_cond_signal(&sv->cv);
+	pthread_mutex_unlock(&sv->mu);
+}
+
+static void
+on_committed(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *sv = arg;
+	char buf[64];
+	while (read(sv->wake[0], buf, sizeof buf) > 0)
+		;
+	pthread_mutex_lock(&sv->mu);
+	struct msg *first = sv->done;
+	sv->done = NULL;
+	pthread_mutex_unlock(&sv->mu);
+	if (first == NULL)
+		return;
+	sv->busy = false;
+	commit_next(sv);	/* what arrived meanwhile is the next group */
+	/* The commit may have taken a while: timeouts set from now on must not count from the
+	 * time libevent cached before it. */
+	event_base_update_cache_time(sv->base);
+	for (struct msg *m = first, *next; m != NULL; m = next) {
+		next = m->next;
+		answer(sv, m);
 	}
 }
 
@@ -749,7 +814,14 @@ lmtp_server_run(const struct serve_options *o)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	sv->base = event_base_new();
-	sv->commit_ev = event_new(sv->base, -1, 0, on_commit, sv);
+	pthread_mutex_init(&sv->mu, NULL);
+	pthread_cond_init(&sv->cv, NULL);
+	if (pipe2(sv->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+		warnx_("serve: pipe: %s", strerror(errno));
+		return EXIT_SOFTWARE;
+	}
+	sv->wake_ev = event_new(sv->base, sv->wake[0], EV_READ | EV_PERSIST, on_committed, sv);
+	event_add(sv->wake_ev, NULL);
 	struct event *sigs[3];
 	sigs[0] = evsignal_new(sv->base, SIGTERM, on_stop, sv);
 	sigs[1] = evsignal_new(sv->base, SIGINT, on_stop, sv);
@@ -779,6 +851,12 @@ lmtp_server_run(const struct serve_options *o)
 		ret = EXIT_CANTCREAT;
 		goto out;
 	}
+	if (pthread_create(&sv->committer, NULL, committer_main, sv) != 0) {
+		warnx_("serve: cannot start the committer thread");
+		ret = EXIT_SOFTWARE;
+		goto out;
+	}
+	sv->committer_started = true;
 	srv_log(sv, LOG_INFO, "serving %s with %u parse worker%s", sv->db_path, sv->cfg->workers,
 	    sv->cfg->workers == 1 ? "" : "s");
 	event_base_dispatch(sv->base);
@@ -799,10 +877,21 @@ out:
 		free(m->why);
 		free(m);
 	}
+	if (sv->committer_started) {
+		pthread_mutex_lock(&sv->mu);
+		sv->quit = true;
+		pthread_cond_signal(&sv->cv);
+		pthread_mutex_unlock(&sv->mu);
+		pthread_join(sv->committer, NULL);
+	}
 	store_close(sv->store);
 	for (size_t i = 0; i < 3; i++)
 		event_free(sigs[i]);
-	event_free(sv->commit_ev);
+	event_free(sv->wake_ev);
+	close(sv->wake[0]);
+	close(sv->wake[1]);
+	pthread_mutex_destroy(&sv->mu);
+	pthread_cond_destroy(&sv->cv);
 	event_base_free(sv->base);
 	setup_free(&sv->setup);
 	config_free(sv->cfg);
