@@ -1,7 +1,16 @@
 /* The MIME walk: guard (guard.c), then libetpan's mailmime_parse on the guard's canonical copy,
  * then one depth-first pass that flattens the tree into mime_message.parts with decoded, UTF-8,
  * LF-terminated text. When the guard refuses the message or libetpan fails, the message is one
- * text/plain part so the rule-based parsers can still read it. */
+ * text/plain part so the rule-based parsers can still read it.
+ *
+ * Choices the contract leaves open:
+ *  - a message/rfc822 part that libetpan walks is a container: headers = the embedded header
+ *    block, body empty, the embedded body part follows (depth + 1, in_returned). A base64/QP
+ *    message/rfc822, and message/global (libetpan does not walk it), are leaves: headers = the
+ *    embedded header block, body = the decoded embedded body.
+ *  - the part at depth 0 carries the message's whole header block.
+ *  - header blocks show the guard's rewritten boundaries ("_bounced_000000"), not the original.
+ *  - non-text parts are transfer-decoded and get LF line endings, no charset conversion. */
 #include "mime.h"
 
 #include <libetpan/libetpan.h>
