@@ -157,9 +157,9 @@ query_int(struct store *s, const char *sql, int64_t *v_r, char **error_r)
 	return STORE_OK;
 }
 
-/* Tells a bounced database (of any version) from a file that is something else. */
+/* Tells a bounced database (of a version up to known) from a file that is something else. */
 static int
-check_identity(struct store *s, int64_t *version_r, char **error_r)
+check_identity(struct store *s, int known, int64_t *version_r, char **error_r)
 {
 	int64_t app = 0, version = 0, objects = 0;
 	int rc = query_int(s, "PRAGMA application_id", &app, error_r);
@@ -174,10 +174,10 @@ check_identity(struct store *s, int64_t *version_r, char **error_r)
 		*error_r = msg("%s: not a bounced database (it holds other tables)", s->path);
 		return STORE_ERR_SCHEMA;
 	}
-	if (version > schema_version) {
+	if (version > known) {
 		*error_r = msg("%s: database schema version %lld is newer than this bounced "
 		    "understands (%d): upgrade bounced, or use the binary that wrote it", s->path,
-		    (long long)version, schema_version);
+		    (long long)version, known);
 		return STORE_ERR_SCHEMA;
 	}
 	*version_r = version;
@@ -185,25 +185,26 @@ check_identity(struct store *s, int64_t *version_r, char **error_r)
 }
 
 int
-store_migrate(struct store *s, int *from_r, int *to_r, char **error_r)
+store_migrate_list(struct store *s, const struct schema_migration *migs, int n, int *from_r,
+    int *to_r, char **error_r)
 {
-	int64_t from;
-	int rc = check_identity(s, &from, error_r);
+	int64_t seen;
+	int rc = check_identity(s, n, &seen, error_r);
 	if (rc != STORE_OK)
 		return rc;
-	if (from_r != NULL)
-		*from_r = (int)from;
-	for (int i = 0; i < schema_version; i++) {
-		const struct schema_migration *mig = &schema_migrations[i];
-		if (mig->version <= from)
+	int64_t from = -1;	/* the version this call found before applying anything */
+	for (int i = 0; i < n; i++) {
+		const struct schema_migration *mig = &migs[i];
+		if (mig->version <= seen)
 			continue;
 		rc = store_exec(s, "BEGIN IMMEDIATE", error_r);
 		if (rc != STORE_OK)
 			return rc;
 		/* Another process may have migrated while we waited for the lock. */
-		int64_t now_version;
-		rc = check_identity(s, &now_version, error_r);
-		if (rc == STORE_OK && now_version < mig->version) {
+		rc = check_identity(s, n, &seen, error_r);
+		if (rc == STORE_OK && seen < mig->version) {
+			if (from < 0)
+				from = seen;
 			rc = sqlite3_exec(s->db, mig->sql, NULL, NULL, NULL);
 			if (rc != SQLITE_OK) {
 				*error_r = msg("%s: migration %03d-%s: %s", s->path, mig->version,
@@ -221,11 +222,20 @@ store_migrate(struct store *s, int *from_r, int *to_r, char **error_r)
 			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 			return rc;
 		}
-		from = mig->version > from ? mig->version : from;
+		if (seen < mig->version)
+			seen = mig->version;
 	}
+	if (from_r != NULL)
+		*from_r = (int)(from < 0 ? seen : from);
 	if (to_r != NULL)
-		*to_r = schema_version;
+		*to_r = (int)seen;
 	return STORE_OK;
+}
+
+int
+store_migrate(struct store *s, int *from_r, int *to_r, char **error_r)
+{
+	return store_migrate_list(s, schema_migrations, schema_version, from_r, to_r, error_r);
 }
 
 /* Creates the directory that will hold a new database (one level, like mkdir without -p). */
@@ -301,7 +311,7 @@ store_open(const char *path, const struct config *cfg, int flags, struct store *
 	if (rc != STORE_OK)
 		goto fail;
 	int64_t version;
-	rc = check_identity(s, &version, error_r);
+	rc = check_identity(s, schema_version, &version, error_r);
 	if (rc != STORE_OK)
 		goto fail;
 	if (version < schema_version) {

@@ -51,6 +51,10 @@ int64_t store_now(const struct store *s);
 sqlite3_stmt *store_stmt(struct store *s, enum store_stmt id, char **error_r);
 /* Maps a SQLite result code to STORE_* and sets *error_r to "PATH: what" (if error_r). */
 int store_fail(struct store *s, int rc, const char *what, char **error_r);
+/* store_migrate over the migrations migs[0..n-1] (versions 1..n): for tests of failing ones. */
+struct schema_migration;
+int store_migrate_list(struct store *s, const struct schema_migration *migs, int n, int *from_r,
+    int *to_r, char **error_r);
 /* Runs sql (no rows expected). */
 int store_exec(struct store *s, const char *sql, char **error_r);
 

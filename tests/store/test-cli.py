@@ -80,6 +80,14 @@ with tempfile.TemporaryDirectory() as tmp:
     if snapshot(db) != first:
         fail('the second ingest changed the database')
 
+    # Several migrators at once on a new file: all succeed, exactly one migrates.
+    race = os.path.join(tmp, 'race', 'bounced.db')
+    procs = [subprocess.Popen([BOUNCED, 'db', 'migrate', '--db', race], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE) for _ in range(6)]
+    outs = [(p.wait(), p.stdout.read().decode(), p.stderr.read().decode()) for p in procs]
+    if [o for o in outs if o[0] != 0] or sum('migrated from version 0 to 1' in o[1] for o in outs) != 1:
+        fail(f'concurrent db migrate: {outs}')
+
     # --batch: the same result with fewer commits; the last, partial batch is committed too.
     db2 = os.path.join(tmp, 'batch.db')
     run('db', 'migrate', '--db', db2)

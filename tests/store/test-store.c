@@ -10,6 +10,8 @@
 
 #include "report.h"
 #include "store.h"
+#include "store_int.h"
+#include "store_schema.h"
 #include "strbuf.h"
 
 static int failures;
@@ -153,6 +155,47 @@ test_open(void)
 		fail("wal", "journal_mode is not wal");
 	sqlite3_finalize(st);
 	sqlite3_close(db);
+	free(path);
+}
+
+/* Migrations apply in order, each in its own transaction: a failing one leaves the database at
+ * the version before it, with nothing of it applied. */
+static void
+test_migrations(void)
+{
+	const struct schema_migration migs[] = {
+		schema_migrations[0],
+		{ 2, "extra", "CREATE TABLE extra (x INTEGER); INSERT INTO extra VALUES (1);" },
+		{ 3, "broken", "CREATE TABLE half (x INTEGER); THIS IS NOT SQL;" },
+	};
+	char *path = db_path("migrate.db");
+	struct store *s;
+	char *error = NULL;
+	if (store_open(path, NULL, STORE_OPEN_CREATE | STORE_OPEN_NO_MIGRATE, &s, &error) != STORE_OK) {
+		fail("migrations", "open: %s", error);
+		return;
+	}
+	int from = -1, to = -1;
+	int rc = store_migrate_list(s, migs, 2, &from, &to, &error);
+	if (rc != STORE_OK || from != 0 || to != 2 || one(s, "PRAGMA user_version") != 2 ||
+	    one(s, "SELECT x FROM extra") != 1)
+		fail("migrations 1-2", "rc %d from %d to %d: %s", rc, from, to, error ? error : "");
+	free(error);
+	error = NULL;
+	rc = store_migrate_list(s, migs, 3, &from, &to, &error);
+	if (rc != STORE_ERR_SCHEMA || !contains(error, "migration 003-broken: "))
+		fail("migration 3", "rc %d: %s", rc, error ? error : "");
+	if (one(s, "PRAGMA user_version") != 2 ||
+	    one(s, "SELECT count(*) FROM sqlite_master WHERE name = 'half'") != 0)
+		fail("migration 3", "a failed migration left a trace");
+	free(error);
+	error = NULL;
+	store_close(s);
+	/* This binary knows version 1 only: version 2 is refused. */
+	rc = store_open(path, NULL, 0, &s, &error);
+	if (rc != STORE_ERR_SCHEMA || !contains(error, "schema version 2 is newer"))
+		fail("migrations", "version 2 opened by a version 1 binary: %d %s", rc, error ? error : "");
+	free(error);
 	free(path);
 }
 
@@ -419,6 +462,7 @@ main(void)
 		return 1;
 	}
 	test_open();
+	test_migrations();
 	test_duplicates();
 	test_views();
 	test_busy();
