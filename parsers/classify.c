@@ -3,6 +3,7 @@
  * RFC 5321 and live here. */
 #include "classify.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,10 @@
 #include "rules.h"
 #include "rules_int.h"
 #include "strbuf.h"
+
+/* Bytes of the report text searched for the SMTP stage of an address: the report's own words
+ * come first, and this bounds the work per recipient on a hostile report with many. */
+#define CLASSIFY_CONTEXT_BYTES	(64u * 1024)
 
 /* RFC 3463 subject.detail → reason when no wording decides. Ordered: exact details first. */
 static const struct {
@@ -231,9 +236,12 @@ stage_in_context(const char *ctx, size_t len, const char *address, bool data)
 {
 	if (ctx == NULL || address == NULL || address[0] == '\0')
 		return false;
+	if (len > CLASSIFY_CONTEXT_BYTES)
+		len = CLASSIFY_CONTEXT_BYTES;
 	size_t al = strlen(address);
+	char first = (char)tolower((unsigned char)address[0]);
 	for (size_t i = 0; i + al <= len; i++) {
-		if (strncasecmp(ctx + i, address, al) != 0)
+		if ((char)tolower((unsigned char)ctx[i]) != first || strncasecmp(ctx + i, address, al) != 0)
 			continue;
 		size_t e = i + al;
 		while (e < len && e - i < 600 && !(ctx[e] == '\n' && e + 1 < len && ctx[e + 1] == '\n'))

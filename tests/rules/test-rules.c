@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../core/test.h"
+#include "limits.h"
 #include "mime.h"
 #include "report.h"
 #include "rules.h"
@@ -179,6 +180,47 @@ test_limit(void)
 	strbuf_free(&msg);
 }
 
+/* Hostile reports: many recipients, an overlong line, piles of '@' and '<': bounded results,
+ * bounded time. */
+static void
+test_hostile(void)
+{
+	struct strbuf msg = STRBUF_INIT;
+	const char *h = "From: MAILER-DAEMON@x.example\nTo: s@example.org\nSubject: failure notice\n\n";
+	strbuf_puts(&msg, h);
+	for (int i = 0; i < 20000; i++)
+		strbuf_printf(&msg, "<u%d@b.example>:\n550 unknown user\n\n", i);
+	struct mime_message *m = mime_parse(msg.s, msg.len);
+	struct bounce_report *r = bounce_report_new();
+	double t0 = now();
+	size_t n = rules_extract(NULL, m, r);
+	double dt = now() - t0;
+	CHECK_INT("many: capped", n, LIMIT_RECIPIENTS);
+	CHECK_INT("many: time", dt < 5.0, 1);
+	printf("# many recipients: %.3f s\n", dt);
+	bounce_report_free(r);
+	mime_message_free(m);
+
+	strbuf_reset(&msg);
+	strbuf_puts(&msg, h);
+	for (int i = 0; i < 30000; i++)
+		strbuf_puts(&msg, "a@");
+	strbuf_puts(&msg, "\n");
+	for (int i = 0; i < 30000; i++)
+		strbuf_puts(&msg, "<");
+	strbuf_puts(&msg, "x@y.example:\n");
+	m = mime_parse(msg.s, msg.len);
+	r = bounce_report_new();
+	t0 = now();
+	rules_extract(NULL, m, r);
+	dt = now() - t0;
+	CHECK_INT("piles: time", dt < 5.0, 1);
+	CHECK_INT("piles: bounded", r->nrcpts <= LIMIT_RECIPIENTS, 1);
+	bounce_report_free(r);
+	mime_message_free(m);
+	strbuf_free(&msg);
+}
+
 struct want_rcpt {
 	const char *address, *action, *status, *smtp_code, *diag_prefix;
 };
@@ -348,6 +390,7 @@ main(void)
 {
 	test_load();
 	test_limit();
+	test_hostile();
 	test_extract();
 	test_fill_dsn();
 	for (size_t i = 0; i < sizeof senders / sizeof senders[0]; i++) {
