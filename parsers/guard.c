@@ -39,6 +39,7 @@ struct level {
 	size_t orig_len;
 	unsigned int id;			/* rewritten boundary number */
 	int child_depth;			/* depth of its parts */
+	size_t body_start;			/* offset in o where its preamble starts */
 	int nparts;
 	bool digest;				/* parts default to message/rfc822 */
 };
@@ -381,6 +382,7 @@ header_block_end(struct guard *g, bool blank)
 		lv->child_depth = g->cur_depth + 1;
 		lv->nparts = 0;
 		lv->digest = g->ct_digest;
+		lv->body_start = g->olen + (blank ? 2 : 0);	/* the caller writes the blank line */
 		return;
 	}
 	bool message = g->ct_message || (g->n_ct == 0 && g->parent_digest);
@@ -393,7 +395,9 @@ header_block_end(struct guard *g, bool blank)
 	}
 }
 
-/* Pops the multiparts above stack index k, closing each in the output. */
+/* Pops the multiparts above stack index k, closing each in the output. A multipart without
+ * parts gets its preamble as its one part (libetpan would make one from the preamble itself,
+ * with a negative length). The preamble is the last thing written, so the move is linear. */
 static void
 pop_to(struct guard *g, int k)
 {
@@ -402,8 +406,16 @@ pop_to(struct guard *g, int k)
 		if (lv->nparts == 0) {
 			if (!new_part(g, lv->child_depth))
 				return;
-			put_boundary(g, lv->id, false);
-			out_put(g, "\r\n", 2);
+			char d[64];
+			int n = snprintf(d, sizeof d, "--" GUARD_BOUNDARY_FMT "\r\n\r\n", lv->id);
+			if (n <= 0 || (size_t)n >= sizeof d || lv->body_start > g->olen) {
+				unsafe(g, BOUNCE_F_MIME_ERROR);	/* broken invariant: never expected */
+				return;
+			}
+			out_reserve(g, (size_t)n);
+			memmove(g->o + lv->body_start + n, g->o + lv->body_start, g->olen - lv->body_start);
+			memcpy(g->o + lv->body_start, d, (size_t)n);
+			g->olen += (size_t)n;
 		}
 		put_boundary(g, lv->id, true);
 		g->nstack--;
@@ -502,6 +514,22 @@ guard_line(struct guard *g, size_t ls)
 	return LINE_KEEP;
 }
 
+/* "name=" at the start of a line (a Content-Type parameter), not "Name:" (a field). */
+static bool
+param_line(const char *p, size_t n)
+{
+	size_t i = 0;
+	if (n >= 2 && p[0] == '-' && p[1] == '-')
+		return false;	/* a delimiter line ("------=_Part_1") */
+	while (i < n && tok_char((unsigned char)p[i]))
+		i++;
+	if (i == 0 || i > 64)
+		return false;
+	while (i < n && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	return i < n && p[i] == '=';
+}
+
 char *
 mime_guard(const char *msg, size_t len, size_t *out_len, unsigned int *flags_r, bool *safe_r)
 {
@@ -533,18 +561,23 @@ mime_guard(const char *msg, size_t len, size_t *out_len, unsigned int *flags_r, 
 			g.flags |= BOUNCE_F_LONG_LINE;
 		}
 		bool cont = n > 0 && (p[0] == ' ' || p[0] == '\t' || p[0] == '\0');
-		if (g.in_ct && !cont)
+		/* "Content-Type: multipart/mixed;" then "boundary=..." without the folding space: a
+		 * parameter line right after Content-Type is taken as its continuation. */
+		bool refold = !cont && g.in_ct && param_line(p, keep);
+		if (g.in_ct && !cont && !refold)
 			finish_ct(&g);
 
 		size_t ls = g.olen;
-		out_reserve(&g, keep + 2);
-		memcpy(g.o + ls, p, keep);
+		out_reserve(&g, keep + 3);
+		if (refold)
+			g.o[g.olen++] = ' ';
+		memcpy(g.o + g.olen, p, keep);
 		g.olen += keep;
 		if (nnul != end && (nnul == NULL || nnul < p))
 			nnul = (nnul = memchr(p, '\0', (size_t)(end - p))) ? nnul : end;
 		if (nnul < p + keep) {
 			g.flags |= BOUNCE_F_NUL_BYTES;
-			for (char *q = g.o + ls + (nnul - p); q < g.o + g.olen; q++)
+			for (char *q = g.o + ls + refold + (nnul - p); q < g.o + g.olen; q++)
 				if (*q == '\0')
 					*q = ' ';
 		}

@@ -177,9 +177,21 @@ static const struct row rows[] = {
 	  "Content-Type: multipart/mixed; boundary=" B0 "\r\n\r\n--" B0 "\r\n"
 	  "Content-Type: multipart/alternative; boundary=" B1 "\r\n\r\n--" B1 "\r\n"
 	  "Content-Type: text/plain\r\n\r\n--" B1 "--\r\n--" B0 "\r\n\r\nlast\r\n--" B0 "--\r\n", 0, true, NULL, NULL },
-	{ "empty multipart gets one empty part",
-	  "Content-Type: multipart/mixed; boundary=e\n\nno parts\n", 0,
-	  "Content-Type: multipart/mixed; boundary=" B0 "\r\n\r\nno parts\r\n--" B0 "\r\n\r\n--" B0 "--\r\n", 0, true, NULL, NULL },
+	{ "a multipart without parts: its preamble is its part",
+	  "Content-Type: multipart/mixed; boundary=e\n\nno parts\nat all\n", 0,
+	  "Content-Type: multipart/mixed; boundary=" B0 "\r\n\r\n--" B0 "\r\n\r\nno parts\r\nat all\r\n--" B0 "--\r\n", 0, true, NULL, NULL },
+	{ "an empty multipart inside another",
+	  "Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: multipart/alternative; boundary=i\n\n"
+	  "pre\n--o--\n", 0,
+	  "Content-Type: multipart/mixed; boundary=" B0 "\r\n\r\n--" B0 "\r\n"
+	  "Content-Type: multipart/alternative; boundary=" B1 "\r\n\r\n--" B1 "\r\n\r\npre\r\n--" B1 "--\r\n"
+	  "--" B0 "--\r\n", 0, true, NULL, NULL },
+	{ "boundary parameter on a line of its own (broken folding)",
+	  "Content-Type: multipart/alternative;\nboundary=\"----=_Part_1\"\n\n------=_Part_1\n\nx\n------=_Part_1--\n", 0,
+	  "Content-Type: multipart/alternative;\r\n boundary=" B0 "\r\n\r\n--" B0 "\r\n\r\nx\r\n--" B0 "--\r\n", 0, true, NULL, NULL },
+	{ "a delimiter with '=' right after a Content-Type is not a parameter",
+	  "Content-Type: multipart/mixed; boundary=\"=_a\"\n\n--=_a\nContent-Type: text/plain\n--=_a\n\ny\n--=_a--\n", 0,
+	  "Content-Type: multipart/mixed; boundary=" B0 "\r\n\r\n--" B0 "\r\nContent-Type: text/plain\r\n\r\n--" B0 "\r\n\r\ny\r\n--" B0 "--\r\n", 0, true, NULL, NULL },
 	{ "our boundary in a body is defused",
 	  "Content-Type: multipart/mixed; boundary=x\n\n--x\n\n--" B0 "\n--x--\n", 0,
 	  "Content-Type: multipart/mixed; boundary=" B0 "\r\n\r\n--" B0 "\r\n\r\n --" B0 "\r\n--" B0 "--\r\n", 0, true, NULL, NULL },

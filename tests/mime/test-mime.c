@@ -195,6 +195,19 @@ static const struct row rows[] = {
 		  "Content-Type: multipart/mixed; boundary=" B1 "\n", "" },
 		{ "text/plain", 2, 1, false, NULL, NULL, NULL, "", "one" },
 		{ "text/plain", 2, 1, false, NULL, NULL, NULL, "", "two" }) },
+	{ "a report without delimiters: its preamble is its part",
+	  "Content-Type: multipart/report; report-type=delivery-status;\n    BOUNDARY=\"Boundary_(ID_1)\"\n\n"
+	  "Recipient address: joe@example.org\nReason: unknown\n", NULL, 0, NULL, 2, P(
+		{ "multipart/report", 0, -1, false, NULL, "delivery-status", NULL, NULL, "" },
+		{ "text/plain", 1, 0, false, NULL, NULL, NULL, "",
+		  "Recipient address: joe@example.org\nReason: unknown" }) },
+	{ "boundary parameter without the folding space",
+	  "Content-Type: multipart/mixed; boundary=\"o\"\n\n--o\nContent-Type: multipart/alternative;\n"
+	  "boundary=\"i\"\n\n--i\nContent-Type: text/plain; charset=us-ascii\n\n550 unknown\n--i--\n--o--\n", NULL, 0, NULL, 3, P(
+		{ "multipart/mixed", 0, -1, false, NULL, NULL, NULL, NULL, "" },
+		{ "multipart/alternative", 1, 0, false, NULL, NULL, NULL,
+		  "Content-Type: multipart/alternative;\n boundary=" B1 "\n", "" },
+		{ "text/plain", 2, 1, false, "us-ascii", NULL, NULL, NULL, "550 unknown" }) },
 	{ "boundary=\"\\\"\": one text part",
 	  "Subject: x\nContent-Type: multipart/report; boundary=\"\\\"\"\n\n--\"\n"
 	  "Content-Type: text/plain\n\nUser unknown\n", NULL, BOUNCE_F_BAD_BOUNDARY, NULL, 1, P(
