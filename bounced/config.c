@@ -120,6 +120,9 @@ one_of(const char *v, const char *const *set)
 		return 1; \
 	}
 
+/* The ranges below catch typos (seconds where days are meant, a stray digit), not choices: each
+ * bound is far beyond any sensible setting, and bounced.conf(5) lists them. */
+
 static int
 store_key(struct load *l, const char *name, const char *v)
 {
