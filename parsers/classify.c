@@ -13,8 +13,8 @@
 #include "rules_int.h"
 #include "strbuf.h"
 
-/* Bytes of the report text searched for the SMTP stage of an address: the report's own words
- * come first, and this bounds the work per recipient on a hostile report with many. */
+/* Bytes of the report text read for wording or for the SMTP stage of an address: the report's
+ * own words come first, and this bounds the work per recipient on a hostile report. */
 #define CLASSIFY_CONTEXT_BYTES	(64u * 1024)
 
 /* RFC 3463 subject.detail → reason when no wording decides. Ordered: exact details first. */
@@ -321,7 +321,8 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 	}
 	/* The report's text, which may quote the returned message, only when nothing else speaks. */
 	if (!decided && diag[0] == '\0' && context != NULL && context_len > 0 &&
-	    rules_reason(rules, context, context_len, &reason, &rule, &limit)) {
+	    rules_reason(rules, context, context_len < CLASSIFY_CONTEXT_BYTES ? context_len :
+	    CLASSIFY_CONTEXT_BYTES, &reason, &rule, &limit)) {
 		decided = true;
 		strbuf_printf(&ev, "%swording of the report text (rule %s)", ev.len ? "; " : "", rule);
 	}
