@@ -307,9 +307,10 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 		}
 	}
 	/* "User unknown" under 5.2.0 (mailbox status) comes from carriers that accept the address
-	 * and refuse the message after DATA: a filter, not a missing mailbox. */
-	if (decided && reason == REASON_USER_UNKNOWN && strlen(rc->status) == 5 &&
-	    strcmp(rc->status + 1, ".2.0") == 0) {
+	 * and refuse the message after DATA, and under x.7.x from a policy check that words its
+	 * refusal so: a filter, not a known-missing mailbox. */
+	if (decided && reason == REASON_USER_UNKNOWN && rc->status[0] != '\0' &&
+	    (strcmp(rc->status + 1, ".2.0") == 0 || strncmp(rc->status + 1, ".7.", 3) == 0)) {
 		reason = REASON_FILTERED;
 		strbuf_printf(&ev, "; under %s, so filtered", rc->status);
 	}

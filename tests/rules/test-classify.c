@@ -97,6 +97,9 @@ static const struct classify_case cases[] = {
 	  "soft", "filtered", "recipient", "5.0.0", "550", "en-user-unknown" },
 	{ "user unknown under 5.2.0 is a filter", "failed", "5.2.0", "550", "550 Unknown user a@example.jp", NULL,
 	  "soft", "filtered", "recipient", "5.2.0", "550", "en-user-unknown" },
+	{ "user unknown under 5.7.1 is a policy filter", "failed", "5.7.1", "550",
+	  "550 5.7.1 <a@example.fr>: Recipient address rejected: User unknown", NULL,
+	  "soft", "filtered", "recipient", "5.7.1", "550", "en-user-unknown" },
 	{ "5.2.1 disabled", "failed", "5.2.1", "550", "550 5.2.1 <a@example.com>: account disabled", NULL,
 	  "soft", "mailbox_disabled", "recipient", "5.2.1", "550", "en-disabled" },
 
