@@ -4,7 +4,7 @@
 set -eu
 PACKAGES="gcc meson ninja-build pkg-config python3 \
  libetpan-dev libsqlite3-dev libpcre2-dev libevent-dev libgnutls28-dev libinih-dev \
- sqlite3 swaks postfix dovecot-imapd openssl gnutls-bin valgrind"
+ sqlite3 swaks postfix dovecot-imapd openssl valgrind"
 missing=""
 for p in $PACKAGES; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
