@@ -22,6 +22,7 @@ struct extract {
 	struct strbuf text;		/* human-readable text, returned message cut off */
 	const char *family;		/* value of the family rule that matched, or NULL */
 	const char *family_rule;
+	bool family_by_header;		/* the family was recognised from the headers, not the text */
 	bool limit_hit;
 	bool forwarded;			/* a forward rule found a bounce forwarded inline */
 	struct strbuf exclude;		/* "\naddr\naddr\n": the bounce's own From/To */
@@ -227,6 +228,7 @@ detect_family(struct extract *x)
 		if (ru->type == RULE_FAMILY && rule_hits_message(x, ru)) {
 			x->family = ru->value;
 			x->family_rule = ru->name;
+			x->family_by_header = ru->where != WHERE_TEXT;
 			return;
 		}
 	}
@@ -581,7 +583,7 @@ static size_t
 run_recipients(struct extract *x, struct bounce_report *r, bool add, bool delayed,
     const char **rule_r)
 {
-	size_t before = r->nrcpts, n = 0;
+	size_t before = r->nrcpts;
 	bool fill_only = !add;
 	for (int step = 0; step < 3; step++) {
 		for (size_t i = 0; i < x->rules->n; i++) {
@@ -594,7 +596,6 @@ run_recipients(struct extract *x, struct bounce_report *r, bool add, bool delaye
 			size_t k = run_rule_anywhere(x, ru, r, !fill_only, delayed);
 			if (k > 0 && !fill_only) {
 				*rule_r = ru->name;
-				n = k;
 				fill_only = true;
 				if (!field)
 					step = 3;
@@ -602,7 +603,6 @@ run_recipients(struct extract *x, struct bounce_report *r, bool add, bool delaye
 			}
 		}
 	}
-	(void)n;
 	diag_fallback(x, r, add ? before : 0, add);
 	return add ? r->nrcpts - before : 0;
 }
@@ -641,8 +641,9 @@ rules_extract(const struct rules *rules, const struct mime_message *m, struct bo
 		/* A DSN: only complete what its recipient groups lack. */
 		if (x.text.len > 0)
 			run_recipients(&x, r, false, false, &rule);
-	} else if (x.text.len > 0 && (x.family != NULL || x.forwarded ||
+	} else if (x.text.len > 0 && (x.family_by_header || x.forwarded ||
 	    rules_is_bounce_sender(x.rules, m))) {
+		/* A family named by the text alone is not enough: a person may paste a bounce. */
 		added = run_recipients(&x, r, true, delayed, &rule);
 	}
 	if (added > 0) {
