@@ -13,8 +13,6 @@
 #include "limits.h"
 #include "strbuf.h"
 
-/* Lines of text after a recipient that are read as its diagnostic when the rule captured none. */
-#define EXTRACT_DIAG_LINES	6
 
 struct extract {
 	const struct rules *rules;
@@ -49,46 +47,11 @@ matches(struct extract *x, const struct rule *ru, const char *s, size_t len, siz
 	return rc > 0;
 }
 
-/* Appends each unfolded, RFC 2047-decoded value of the field called name in a header block to
- * out, one per line. */
-static void
-field_values(const char *block, size_t len, const char *name, struct strbuf *out)
-{
-	struct strbuf val = STRBUF_INIT;
-	size_t nlen = strlen(name);
-	const char *p = block, *end = block + len;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *le = nl != NULL ? nl : end;
-		if ((size_t)(le - p) > nlen && strncasecmp(p, name, nlen) == 0 && p[nlen] == ':') {
-			strbuf_reset(&val);
-			strbuf_append(&val, p + nlen + 1, (size_t)(le - p - nlen - 1));
-			while (nl != NULL && nl + 1 < end && (nl[1] == ' ' || nl[1] == '\t') &&
-			    val.len <= LIMIT_FIELD_BYTES) {
-				p = nl + 1;
-				nl = memchr(p, '\n', (size_t)(end - p));
-				le = nl != NULL ? nl : end;
-				strbuf_putc(&val, ' ');
-				strbuf_append(&val, p, (size_t)(le - p));
-			}
-			size_t skip = 0;
-			while (skip < val.len && (val.s[skip] == ' ' || val.s[skip] == '\t'))
-				skip++;
-			header_decode_2047(val.s + skip, val.len - skip, out);
-			strbuf_putc(out, '\n');
-		}
-		if (nl == NULL)
-			break;
-		p = nl + 1;
-	}
-	strbuf_free(&val);
-}
-
 static bool
 field_matches(struct extract *x, const struct rule *ru, const char *block, size_t len)
 {
 	struct strbuf vals = STRBUF_INIT;
-	field_values(block, len, ru->field, &vals);
+	rules_text_field_values(block, len, ru->field, &vals);
 	bool hit = vals.len > 0 && matches(x, ru, vals.s, vals.len, NULL);
 	strbuf_free(&vals);
 	return hit;
@@ -118,48 +81,6 @@ is_human_part(const struct mime_part *p)
 	    (strcmp(p->content_type, "text/plain") == 0 || strcmp(p->content_type, "text/html") == 0);
 }
 
-/* HTML reports: tags dropped, block ends made line breaks, a few entities decoded. */
-static void
-append_html(struct strbuf *out, const char *p, size_t len)
-{
-	static const struct { const char *ent; char c; } ents[] = {
-		{ "&lt;", '<' }, { "&gt;", '>' }, { "&amp;", '&' }, { "&nbsp;", ' ' }, { "&quot;", '"' },
-	};
-	const char *end = p + len;
-	while (p < end) {
-		if (*p == '<' && (size_t)(end - p) > 7 && (strncasecmp(p, "<style", 6) == 0 ||
-		    strncasecmp(p, "<script", 7) == 0)) {
-			const char *q = strcasestr(p + 1, strncasecmp(p, "<style", 6) == 0 ? "</style" : "</script");
-			p = q != NULL && q < end ? q + 2 : end;
-			continue;
-		}
-		if (*p == '<') {
-			const char *q = memchr(p, '>', (size_t)(end - p));
-			if (q == NULL)
-				break;
-			if ((q - p >= 3 && (strncasecmp(p, "<br", 3) == 0 || strncasecmp(p, "<p", 2) == 0 ||
-			    strncasecmp(p, "</p", 3) == 0 || strncasecmp(p, "</tr", 4) == 0 ||
-			    strncasecmp(p, "</div", 5) == 0 || strncasecmp(p, "</li", 4) == 0)))
-				strbuf_putc(out, '\n');
-			p = q + 1;
-			continue;
-		}
-		bool done = false;
-		if (*p == '&')
-			for (size_t i = 0; i < sizeof ents / sizeof ents[0]; i++) {
-				size_t el = strlen(ents[i].ent);
-				if ((size_t)(end - p) >= el && strncasecmp(p, ents[i].ent, el) == 0) {
-					strbuf_putc(out, ents[i].c);
-					p += el;
-					done = true;
-					break;
-				}
-			}
-		if (!done)
-			strbuf_putc(out, *p++);
-	}
-}
-
 /* The human-readable text of the report: text parts outside the returned original (HTML only
  * when there is no plain text), lines quoted with '>' dropped (a person quoting a bounce is not
  * a bounce), each part cut where a cut rule says the returned message starts. */
@@ -179,7 +100,7 @@ build_text(struct extract *x)
 		size_t blen = p->body_len < LIMIT_TEXT_BYTES ? p->body_len : LIMIT_TEXT_BYTES;
 		strbuf_reset(&part);
 		if (strcmp(p->content_type, "text/html") == 0)
-			append_html(&part, p->body, blen);
+			rules_text_html(&part, p->body, blen);
 		else
 			strbuf_append(&part, p->body, blen);
 		if (part.len == 0)
@@ -243,133 +164,6 @@ any_hit(struct extract *x, enum rule_type t)
 			return true;
 	}
 	return false;
-}
-
-/* addr as a rule captured it: brackets, quotes and trailing punctuation dropped, the domain
- * lowercased. False when it is not a plausible local@domain. */
-static bool
-clean_address(const char *p, size_t len, struct strbuf *out)
-{
-	while (len > 0 && strchr("<\"'([ \t", *p) != NULL)
-		p++, len--;
-	while (len > 0 && strchr(">\"')]:;,. \t", p[len - 1]) != NULL)
-		len--;
-	if (len > 7 && strncasecmp(p, "mailto:", 7) == 0)
-		p += 7, len -= 7;
-	if (len == 0 || len > LIMIT_ADDRESS_BYTES)
-		return false;
-	const char *at = NULL;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)p[i];
-		if (c <= ' ' || c == '<' || c == '>' || c == ',' || c == '(' || c == ')')
-			return false;
-		if (c == '@')
-			at = p + i;
-	}
-	if (at == NULL || at == p || at == p + len - 1)
-		return false;
-	strbuf_reset(out);
-	strbuf_append(out, p, len);
-	for (char *d = out->s + (at - p) + 1; *d != '\0'; d++)
-		if (*d >= 'A' && *d <= 'Z')
-			*d = (char)(*d - 'A' + 'a');
-	return true;
-}
-
-/* Diagnostic text: white space runs collapsed, trimmed, at most LIMIT_DIAGNOSTIC_BYTES. */
-static char *
-clean_diag(const char *p, size_t len)
-{
-	struct strbuf b = STRBUF_INIT;
-	bool space = false, cut = false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)p[i];
-		if (b.len >= LIMIT_DIAGNOSTIC_BYTES - 4) {
-			cut = true;
-			break;
-		}
-		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-			space = b.len > 0;
-			continue;
-		}
-		if (space)
-			strbuf_putc(&b, ' ');
-		space = false;
-		strbuf_putc(&b, (char)c);
-	}
-	/* Do not end inside a UTF-8 sequence after the cut. */
-	if (cut) {
-		while (b.len > 0 && ((unsigned char)b.s[b.len - 1] & 0xC0) == 0x80)
-			b.len--;
-		if (b.len > 0 && ((unsigned char)b.s[b.len - 1] & 0x80) != 0)
-			b.len--;
-		b.s[b.len] = '\0';
-	}
-	if (b.len == 0) {
-		strbuf_free(&b);
-		return NULL;
-	}
-	return strbuf_detach(&b);
-}
-
-/* The lines after a recipient up to a blank line: its diagnostic when the rule captured none. */
-static char *
-paragraph_after(const char *s, size_t len, size_t from)
-{
-	const char *p = s + from, *end = s + len;
-	const char *nl = memchr(p, '\n', (size_t)(end - p));
-	if (nl != NULL && nl - p < 3)	/* rest of the recipient line is empty: start below it */
-		p = nl + 1;
-	while (p < end && *p == '\n')
-		p++;
-	const char *q = p;
-	for (int n = 0; n < EXTRACT_DIAG_LINES && q < end; n++) {
-		nl = memchr(q, '\n', (size_t)(end - q));
-		if (nl == NULL) {
-			q = end;
-			break;
-		}
-		q = nl + 1;
-		if (q < end && *q == '\n')
-			break;
-	}
-	return clean_diag(p, (size_t)(q - p));
-}
-
-/* The paragraph (between blank lines) around s[pos]: for reports that explain above or below
- * the address. With extend, the paragraphs before and after it as well. */
-static char *
-paragraph_around(const char *s, size_t len, size_t pos, bool extend)
-{
-	size_t a = pos, b = pos;
-	while (a > 0 && !(s[a - 1] == '\n' && (a == 1 || s[a - 2] == '\n')))
-		a--;
-	while (b < len && !(s[b] == '\n' && b + 1 < len && s[b + 1] == '\n'))
-		b++;
-	if (extend) {
-		while (a > 0 && s[a - 1] == '\n')
-			a--;
-		while (a > 0 && !(s[a - 1] == '\n' && (a == 1 || s[a - 2] == '\n')))
-			a--;
-		while (b < len && s[b] == '\n')
-			b++;
-		while (b < len && !(s[b] == '\n' && b + 1 < len && s[b + 1] == '\n'))
-			b++;
-	}
-	return clean_diag(s + a, b - a);
-}
-
-/* Is diag nothing but an address (with brackets and punctuation)? */
-static bool
-only_address(const char *diag, const char *addr)
-{
-	const char *p = strcasestr(diag, addr);
-	if (p == NULL)
-		return false;
-	for (const char *q = diag; *q != '\0'; q++)
-		if ((q < p || q >= p + strlen(addr)) && strchr("<>:;,. \"'", *q) == NULL)
-			return false;
-	return true;
 }
 
 static void
@@ -474,7 +268,7 @@ run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size
 		while (start < len && ((unsigned char)s[start] & 0xC0) == 0x80)
 			start++;
 		size_t a0 = ov[2 * ru->g_addr], a1 = ov[2 * ru->g_addr + 1];
-		if (a0 == PCRE2_UNSET || !clean_address(s + a0, a1 - a0, &addr) ||
+		if (a0 == PCRE2_UNSET || !rules_text_address(s + a0, a1 - a0, &addr) ||
 		    (generic && ru->where == WHERE_TEXT && excluded(x, addr.s)))
 			continue;
 		struct bounce_recipient *rc = bounce_report_find(r, addr.s);
@@ -492,15 +286,15 @@ run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size
 			bounce_set(&rc->action, delayed ? "delayed" : "failed");
 		char *diag = NULL;
 		if (ru->g_diag >= 0 && ov[2 * ru->g_diag] != PCRE2_UNSET)
-			diag = clean_diag(s + ov[2 * ru->g_diag], ov[2 * ru->g_diag + 1] - ov[2 * ru->g_diag]);
+			diag = rules_text_diag(s + ov[2 * ru->g_diag], ov[2 * ru->g_diag + 1] - ov[2 * ru->g_diag]);
 		if (diag == NULL && from_text)
-			diag = paragraph_after(s, len, mend);
-		if (from_text && (diag == NULL || only_address(diag, addr.s))) {
+			diag = rules_text_paragraph_after(s, len, mend);
+		if (from_text && (diag == NULL || rules_text_only_address(diag, addr.s))) {
 			free(diag);
-			diag = paragraph_around(s, len, a0, false);
-			if (diag == NULL || only_address(diag, addr.s)) {
+			diag = rules_text_paragraph_around(s, len, a0, false);
+			if (diag == NULL || rules_text_only_address(diag, addr.s)) {
 				free(diag);
-				diag = paragraph_around(s, len, a0, true);
+				diag = rules_text_paragraph_around(s, len, a0, true);
 			}
 		}
 		if (rc->diagnostic == NULL || rc->diagnostic[0] == '\0') {
@@ -540,7 +334,7 @@ run_rule_anywhere(struct extract *x, const struct rule *ru, struct bounce_report
 	if (ru->where != WHERE_FIELD || x->m->headers == NULL)
 		return 0;
 	struct strbuf vals = STRBUF_INIT;
-	field_values(x->m->headers, x->m->headers_len, ru->field, &vals);
+	rules_text_field_values(x->m->headers, x->m->headers_len, ru->field, &vals);
 	size_t n = vals.len > 0 ? run_recipient_rule(x, ru, vals.s, vals.len, r, add, delayed) : 0;
 	strbuf_free(&vals);
 	return n;
@@ -565,9 +359,9 @@ diag_fallback(struct extract *x, struct bounce_report *r, size_t from, bool whol
 		    strncasecmp(ls, "Original-Recipient:", 19) == 0))
 			at = NULL;
 		if (at != NULL) {
-			rc->diagnostic = paragraph_after(x->text.s, x->text.len, (size_t)(ls - x->text.s));
+			rc->diagnostic = rules_text_paragraph_after(x->text.s, x->text.len, (size_t)(ls - x->text.s));
 		} else if (whole_text && r->nrcpts == 1)
-			rc->diagnostic = clean_diag(x->text.s, x->text.len);
+			rc->diagnostic = rules_text_diag(x->text.s, x->text.len);
 		else
 			rc->diagnostic = NULL;
 		if (rc->diagnostic != NULL)

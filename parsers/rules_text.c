@@ -1,0 +1,217 @@
+/* Text helpers of the rule engine: header values, HTML reduced to text, addresses and
+ * diagnostics as rules capture them. Pure. */
+#include "rules_int.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "header.h"
+#include "limits.h"
+#include "strbuf.h"
+
+/* Lines of text after a recipient that are read as its diagnostic when the rule captured none. */
+#define EXTRACT_DIAG_LINES	6
+
+/* Appends each unfolded, RFC 2047-decoded value of the field called name in a header block to
+ * out, one per line. */
+void
+rules_text_field_values(const char *block, size_t len, const char *name, struct strbuf *out)
+{
+	struct strbuf val = STRBUF_INIT;
+	size_t nlen = strlen(name);
+	const char *p = block, *end = block + len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl != NULL ? nl : end;
+		if ((size_t)(le - p) > nlen && strncasecmp(p, name, nlen) == 0 && p[nlen] == ':') {
+			strbuf_reset(&val);
+			strbuf_append(&val, p + nlen + 1, (size_t)(le - p - nlen - 1));
+			while (nl != NULL && nl + 1 < end && (nl[1] == ' ' || nl[1] == '\t') &&
+			    val.len <= LIMIT_FIELD_BYTES) {
+				p = nl + 1;
+				nl = memchr(p, '\n', (size_t)(end - p));
+				le = nl != NULL ? nl : end;
+				strbuf_putc(&val, ' ');
+				strbuf_append(&val, p, (size_t)(le - p));
+			}
+			size_t skip = 0;
+			while (skip < val.len && (val.s[skip] == ' ' || val.s[skip] == '\t'))
+				skip++;
+			header_decode_2047(val.s + skip, val.len - skip, out);
+			strbuf_putc(out, '\n');
+		}
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+	strbuf_free(&val);
+}
+
+/* HTML reports: tags dropped, block ends made line breaks, a few entities decoded. */
+void
+rules_text_html(struct strbuf *out, const char *p, size_t len)
+{
+	static const struct { const char *ent; char c; } ents[] = {
+		{ "&lt;", '<' }, { "&gt;", '>' }, { "&amp;", '&' }, { "&nbsp;", ' ' }, { "&quot;", '"' },
+	};
+	const char *end = p + len;
+	while (p < end) {
+		if (*p == '<' && (size_t)(end - p) > 7 && (strncasecmp(p, "<style", 6) == 0 ||
+		    strncasecmp(p, "<script", 7) == 0)) {
+			const char *q = strcasestr(p + 1, strncasecmp(p, "<style", 6) == 0 ? "</style" : "</script");
+			p = q != NULL && q < end ? q + 2 : end;
+			continue;
+		}
+		if (*p == '<') {
+			const char *q = memchr(p, '>', (size_t)(end - p));
+			if (q == NULL)
+				break;
+			if ((q - p >= 3 && (strncasecmp(p, "<br", 3) == 0 || strncasecmp(p, "<p", 2) == 0 ||
+			    strncasecmp(p, "</p", 3) == 0 || strncasecmp(p, "</tr", 4) == 0 ||
+			    strncasecmp(p, "</div", 5) == 0 || strncasecmp(p, "</li", 4) == 0)))
+				strbuf_putc(out, '\n');
+			p = q + 1;
+			continue;
+		}
+		bool done = false;
+		if (*p == '&')
+			for (size_t i = 0; i < sizeof ents / sizeof ents[0]; i++) {
+				size_t el = strlen(ents[i].ent);
+				if ((size_t)(end - p) >= el && strncasecmp(p, ents[i].ent, el) == 0) {
+					strbuf_putc(out, ents[i].c);
+					p += el;
+					done = true;
+					break;
+				}
+			}
+		if (!done)
+			strbuf_putc(out, *p++);
+	}
+}
+
+/* addr as a rule captured it: brackets, quotes and trailing punctuation dropped, the domain
+ * lowercased. False when it is not a plausible local@domain. */
+bool
+rules_text_address(const char *p, size_t len, struct strbuf *out)
+{
+	while (len > 0 && strchr("<\"'([ \t", *p) != NULL)
+		p++, len--;
+	while (len > 0 && strchr(">\"')]:;,. \t", p[len - 1]) != NULL)
+		len--;
+	if (len > 7 && strncasecmp(p, "mailto:", 7) == 0)
+		p += 7, len -= 7;
+	if (len == 0 || len > LIMIT_ADDRESS_BYTES)
+		return false;
+	const char *at = NULL;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c <= ' ' || c == '<' || c == '>' || c == ',' || c == '(' || c == ')')
+			return false;
+		if (c == '@')
+			at = p + i;
+	}
+	if (at == NULL || at == p || at == p + len - 1)
+		return false;
+	strbuf_reset(out);
+	strbuf_append(out, p, len);
+	for (char *d = out->s + (at - p) + 1; *d != '\0'; d++)
+		if (*d >= 'A' && *d <= 'Z')
+			*d = (char)(*d - 'A' + 'a');
+	return true;
+}
+
+/* Diagnostic text: white space runs collapsed, trimmed, at most LIMIT_DIAGNOSTIC_BYTES. */
+char *
+rules_text_diag(const char *p, size_t len)
+{
+	struct strbuf b = STRBUF_INIT;
+	bool space = false, cut = false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (b.len >= LIMIT_DIAGNOSTIC_BYTES - 4) {
+			cut = true;
+			break;
+		}
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+			space = b.len > 0;
+			continue;
+		}
+		if (space)
+			strbuf_putc(&b, ' ');
+		space = false;
+		strbuf_putc(&b, (char)c);
+	}
+	/* Do not end inside a UTF-8 sequence after the cut. */
+	if (cut) {
+		while (b.len > 0 && ((unsigned char)b.s[b.len - 1] & 0xC0) == 0x80)
+			b.len--;
+		if (b.len > 0 && ((unsigned char)b.s[b.len - 1] & 0x80) != 0)
+			b.len--;
+		b.s[b.len] = '\0';
+	}
+	if (b.len == 0) {
+		strbuf_free(&b);
+		return NULL;
+	}
+	return strbuf_detach(&b);
+}
+
+/* The lines after a recipient up to a blank line: its diagnostic when the rule captured none. */
+char *
+rules_text_paragraph_after(const char *s, size_t len, size_t from)
+{
+	const char *p = s + from, *end = s + len;
+	const char *nl = memchr(p, '\n', (size_t)(end - p));
+	if (nl != NULL && nl - p < 3)	/* rest of the recipient line is empty: start below it */
+		p = nl + 1;
+	while (p < end && *p == '\n')
+		p++;
+	const char *q = p;
+	for (int n = 0; n < EXTRACT_DIAG_LINES && q < end; n++) {
+		nl = memchr(q, '\n', (size_t)(end - q));
+		if (nl == NULL) {
+			q = end;
+			break;
+		}
+		q = nl + 1;
+		if (q < end && *q == '\n')
+			break;
+	}
+	return rules_text_diag(p, (size_t)(q - p));
+}
+
+/* The paragraph (between blank lines) around s[pos]: for reports that explain above or below
+ * the address. With extend, the paragraphs before and after it as well. */
+char *
+rules_text_paragraph_around(const char *s, size_t len, size_t pos, bool extend)
+{
+	size_t a = pos, b = pos;
+	while (a > 0 && !(s[a - 1] == '\n' && (a == 1 || s[a - 2] == '\n')))
+		a--;
+	while (b < len && !(s[b] == '\n' && b + 1 < len && s[b + 1] == '\n'))
+		b++;
+	if (extend) {
+		while (a > 0 && s[a - 1] == '\n')
+			a--;
+		while (a > 0 && !(s[a - 1] == '\n' && (a == 1 || s[a - 2] == '\n')))
+			a--;
+		while (b < len && s[b] == '\n')
+			b++;
+		while (b < len && !(s[b] == '\n' && b + 1 < len && s[b + 1] == '\n'))
+			b++;
+	}
+	return rules_text_diag(s + a, b - a);
+}
+
+/* Is diag nothing but an address (with brackets and punctuation)? */
+bool
+rules_text_only_address(const char *diag, const char *addr)
+{
+	const char *p = strcasestr(diag, addr);
+	if (p == NULL)
+		return false;
+	for (const char *q = diag; *q != '\0'; q++)
+		if ((q < p || q >= p + strlen(addr)) && strchr("<>:;,. \"'", *q) == NULL)
+			return false;
+	return true;
+}
