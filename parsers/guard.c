@@ -29,6 +29,8 @@
 /* Fixed width, so that no rewritten boundary is a prefix of another. */
 #define GUARD_BOUNDARY_FMT GUARD_BOUNDARY_PREFIX "%06u"
 #define GUARD_BOUNDARY_LEN (sizeof GUARD_BOUNDARY_PREFIX - 1 + 6)
+/* Ids are given while the part count is within LIMIT_MIME_PARTS: six digits always suffice. */
+_Static_assert(LIMIT_MIME_PARTS < 100000, "rewritten boundaries must keep a fixed width");
 /* Open multiparts tracked: one per nesting level, and the guard stops at LIMIT_MIME_DEPTH. */
 #define GUARD_STACK (LIMIT_MIME_DEPTH + 2)
 
