@@ -268,9 +268,15 @@ run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size
 		while (start < len && ((unsigned char)s[start] & 0xC0) == 0x80)
 			start++;
 		size_t a0 = ov[2 * ru->g_addr], a1 = ov[2 * ru->g_addr + 1];
-		if (a0 == PCRE2_UNSET || !rules_text_address(s + a0, a1 - a0, &addr) ||
-		    (generic && ru->where == WHERE_TEXT && excluded(x, addr.s)))
+		if (a0 == PCRE2_UNSET)
 			continue;
+		if (!rules_text_address(s + a0, a1 - a0, &addr) ||
+		    (generic && ru->where == WHERE_TEXT && excluded(x, addr.s))) {
+			/* the lines the match took as its diagnostic may name the real recipient */
+			if (a1 > ov[0] && a1 < start)
+				start = a1;
+			continue;
+		}
 		struct bounce_recipient *rc = bounce_report_find(r, addr.s);
 		if (rc == NULL && !add)
 			continue;

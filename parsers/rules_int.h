@@ -1,5 +1,5 @@
-/* Internal to the rule engine (rules.c, rules_extract.c, rules_text.c) and its tests: the compiled form of a
- * rule set. Not a contract for other modules. */
+/* Internal to the rule engine (rules.c, rules_extract.c, rules_text.c) and its tests: the
+ * compiled form of a rule set. Not a contract for other modules. */
 #ifndef BOUNCED_RULES_INT_H
 #define BOUNCED_RULES_INT_H
 
