@@ -97,6 +97,8 @@ build_text(struct extract *x)
 		const struct mime_part *p = &m->parts[i];
 		if (!is_human_part(p) || (have_plain && strcmp(p->content_type, "text/html") == 0))
 			continue;
+		if (x->text.len >= LIMIT_TEXT_BYTES)
+			break;	/* the whole report's text is bounded too, not only each part */
 		size_t blen = p->body_len < LIMIT_TEXT_BYTES ? p->body_len : LIMIT_TEXT_BYTES;
 		strbuf_reset(&part);
 		if (strcmp(p->content_type, "text/html") == 0)
