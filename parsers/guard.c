@@ -10,8 +10,10 @@
  *    boundary steal the parent's delimiters; with unique, guard-written delimiters it can only
  *    see the structure the guard measured, so the limits the guard checked are the limits
  *    libetpan meets. Header blocks that end at a delimiter get their blank line, multiparts
- *    left open (truncated mail) get their close delimiter, and an empty multipart gets one
- *    empty part (libetpan invents a part out of the preamble otherwise).
+ *    left open (truncated mail) get their close delimiter, and a multipart without parts gets one
+ *    part holding its preamble (libetpan invents one with a negative length otherwise). After
+ *    a delimiter libetpan skips blank and white-space lines before the part's header fields:
+ *    so does the guard, or a Content-Type there would reach libetpan unchecked.
  * Lines in the body that happen to start with "--_bounced_" get a leading space. */
 #include <stdint.h>
 #include <stdio.h>
@@ -63,6 +65,9 @@ struct guard {
 	int nstack;
 
 	/* The header block being read. */
+	bool fresh;		/* a part just started: libetpan skips blank and white-space lines */
+	bool any_line;		/* the block has a line */
+	bool first_field;	/* its first line is a header field (else libetpan reads body text) */
 	bool parent_digest;
 	bool in_ct;		/* a Content-Type field is pending (it may be folded) */
 	size_t ct_start;	/* its offset in o */
@@ -117,6 +122,9 @@ static void
 header_block_start(struct guard *g, int depth, bool parent_digest)
 {
 	g->state = G_HEADER;
+	g->fresh = false;
+	g->any_line = false;
+	g->first_field = false;
 	g->dropping = false;
 	g->hdr_bytes = 0;
 	g->cur_depth = depth;
@@ -330,6 +338,20 @@ finish_ct(struct guard *g)
 	free(copy);
 }
 
+/* "Name:" at the start of a line. */
+static bool
+field_line(const char *l, size_t n)
+{
+	size_t i = 0;
+	while (i < n && (unsigned char)l[i] > ' ' && l[i] != ':' && l[i] != 127)
+		i++;
+	if (i == 0)
+		return false;
+	while (i < n && (l[i] == ' ' || l[i] == '\t'))
+		i++;
+	return i < n && l[i] == ':';
+}
+
 /* First line of a header field at o[ls, le). */
 static void
 header_field(struct guard *g, size_t ls, size_t le)
@@ -367,7 +389,8 @@ header_block_end(struct guard *g, bool blank)
 {
 	if (g->in_ct)
 		finish_ct(g);
-	if (!blank)
+	/* A block cut short by a delimiter gets its blank line, unless it is body text already. */
+	if (!blank && (g->first_field || !g->any_line))
 		out_put(g, "\r\n", 2);
 	g->state = G_BODY;
 	if (!g->tracking)
@@ -409,7 +432,9 @@ pop_to(struct guard *g, int k)
 			if (!new_part(g, lv->child_depth))
 				return;
 			char d[64];
-			int n = snprintf(d, sizeof d, "--" GUARD_BOUNDARY_FMT "\r\n\r\n", lv->id);
+			/* With a header of its own: libetpan would read a preamble's first lines as one. */
+			int n = snprintf(d, sizeof d, "--" GUARD_BOUNDARY_FMT "\r\nContent-Type: text/plain\r\n\r\n",
+					 lv->id);
 			if (n <= 0 || (size_t)n >= sizeof d || lv->body_start > g->olen) {
 				unsafe(g, BOUNCE_F_MIME_ERROR);	/* broken invariant: never expected */
 				return;
@@ -484,6 +509,7 @@ guard_line(struct guard *g, size_t ls)
 			lv->nparts++;
 			put_boundary(g, lv->id, false);
 			header_block_start(g, lv->child_depth, lv->digest);
+			g->fresh = true;
 			return LINE_DONE;
 		}
 		if (n >= 2 + sizeof GUARD_BOUNDARY_PREFIX - 1 &&
@@ -496,6 +522,16 @@ guard_line(struct guard *g, size_t ls)
 	}
 	if (g->state != G_HEADER)
 		return LINE_KEEP;
+	if (g->fresh) {
+		/* libetpan reads "--b", blank lines, then "Content-Type: ..." as that part's header:
+		 * so does the guard, or it would let through a Content-Type it never checked. */
+		size_t i = 0;
+		while (i < n && (l[i] == ' ' || l[i] == '\t'))
+			i++;
+		if (i == n)
+			return LINE_KEEP;
+		g->fresh = false;
+	}
 	if (n == 0) {
 		header_block_end(g, true);
 		return LINE_KEEP;
@@ -510,6 +546,10 @@ guard_line(struct guard *g, size_t ls)
 		g->dropping = true;
 		g->olen = ls;
 		return LINE_DROP;
+	}
+	if (!g->any_line) {
+		g->any_line = true;
+		g->first_field = field_line(l, n);
 	}
 	if (g->tracking && l[0] != ' ' && l[0] != '\t')
 		header_field(g, ls, g->olen);

@@ -179,12 +179,14 @@ static const struct row rows[] = {
 	  "Content-Type: text/plain\r\n\r\n--" B1 "--\r\n--" B0 "\r\n\r\nlast\r\n--" B0 "--\r\n", 0, true, NULL, NULL },
 	{ "a multipart without parts: its preamble is its part",
 	  "Content-Type: multipart/mixed; boundary=e\n\nno parts\nat all\n", 0,
-	  "Content-Type: multipart/mixed; boundary=" B0 "\r\n\r\n--" B0 "\r\n\r\nno parts\r\nat all\r\n--" B0 "--\r\n", 0, true, NULL, NULL },
+	  "Content-Type: multipart/mixed; boundary=" B0 "\r\n\r\n--" B0 "\r\nContent-Type: text/plain\r\n\r\n"
+	  "no parts\r\nat all\r\n--" B0 "--\r\n", 0, true, NULL, NULL },
 	{ "an empty multipart inside another",
 	  "Content-Type: multipart/mixed; boundary=o\n\n--o\nContent-Type: multipart/alternative; boundary=i\n\n"
 	  "pre\n--o--\n", 0,
 	  "Content-Type: multipart/mixed; boundary=" B0 "\r\n\r\n--" B0 "\r\n"
-	  "Content-Type: multipart/alternative; boundary=" B1 "\r\n\r\n--" B1 "\r\n\r\npre\r\n--" B1 "--\r\n"
+	  "Content-Type: multipart/alternative; boundary=" B1 "\r\n\r\n--" B1 "\r\nContent-Type: text/plain\r\n\r\n"
+	  "pre\r\n--" B1 "--\r\n"
 	  "--" B0 "--\r\n", 0, true, NULL, NULL },
 	{ "boundary parameter on a line of its own (broken folding)",
 	  "Content-Type: multipart/alternative;\nboundary=\"----=_Part_1\"\n\n------=_Part_1\n\nx\n------=_Part_1--\n", 0,
@@ -195,6 +197,15 @@ static const struct row rows[] = {
 	{ "our boundary in a body is defused",
 	  "Content-Type: multipart/mixed; boundary=x\n\n--x\n\n--" B0 "\n--x--\n", 0,
 	  "Content-Type: multipart/mixed; boundary=" B0 "\r\n\r\n--" B0 "\r\n\r\n --" B0 "\r\n--" B0 "--\r\n", 0, true, NULL, NULL },
+	{ "blank lines after a delimiter do not hide a Content-Type (libetpan skips them)",
+	  "Content-Type: multipart/mixed; boundary=x\n\n--x\n\n \n\t\nContent-Type: multipart/mixed; boundary=\"\\\"\"\n\n"
+	  "--\"\n\ny\n--x--\n", 0, NULL, BOUNCE_F_BAD_BOUNDARY, false, NULL, NULL },
+	{ "a part after blank lines is tracked",
+	  "Content-Type: multipart/mixed; boundary=x\n\n--x\n\nContent-Type: multipart/mixed; boundary=z\n\n"
+	  "--z\n\nin\n--z--\n--x--\n", 0,
+	  "Content-Type: multipart/mixed; boundary=" B0 "\r\n\r\n--" B0 "\r\n\r\n"
+	  "Content-Type: multipart/mixed; boundary=" B1 "\r\n\r\n--" B1 "\r\n\r\nin\r\n--" B1 "--\r\n--" B0 "--\r\n",
+	  0, true, NULL, NULL },
 	{ "message/rfc822 headers are a header block",
 	  "Content-Type: multipart/report; boundary=r\n\n--r\nContent-Type: message/rfc822\n\n"
 	  "From: o@example.com\nContent-Type: multipart/alternative; boundary=\"\\\"\"\n\nx\n--r--\n", 0, NULL,

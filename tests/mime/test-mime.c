@@ -199,7 +199,7 @@ static const struct row rows[] = {
 	  "Content-Type: multipart/report; report-type=delivery-status;\n    BOUNDARY=\"Boundary_(ID_1)\"\n\n"
 	  "Recipient address: joe@example.org\nReason: unknown\n", NULL, 0, NULL, 2, P(
 		{ "multipart/report", 0, -1, false, NULL, "delivery-status", NULL, NULL, "" },
-		{ "text/plain", 1, 0, false, NULL, NULL, NULL, "",
+		{ "text/plain", 1, 0, false, NULL, NULL, NULL, "Content-Type: text/plain\n",
 		  "Recipient address: joe@example.org\nReason: unknown" }) },
 	{ "boundary parameter without the folding space",
 	  "Content-Type: multipart/mixed; boundary=\"o\"\n\n--o\nContent-Type: multipart/alternative;\n"
