@@ -17,6 +17,9 @@
  * own words come first, and this bounds the work per recipient on a hostile report. */
 #define CLASSIFY_CONTEXT_BYTES	(64u * 1024)
 
+/* Longest piece of matched wording quoted in the evidence. */
+#define CLASSIFY_WORDING_QUOTE	60
+
 /* RFC 3463 subject.detail → reason when no wording decides. Ordered: exact details first. */
 static const struct {
 	int subject, detail;	/* detail -1: any */
@@ -197,6 +200,23 @@ classify_extract_codes(const char *text, size_t len, char status[16], char smtp_
 		}
 }
 
+/* Evidence: the words a rule matched, quoted and cut short on a character boundary. */
+static void
+quote_wording(struct strbuf *ev, const char *p, size_t len)
+{
+	if (len == 0)
+		return;
+	size_t n = len;
+	if (n > CLASSIFY_WORDING_QUOTE) {
+		n = CLASSIFY_WORDING_QUOTE;
+		while (n > 0 && ((unsigned char)p[n] & 0xC0) == 0x80)
+			n--;
+	}
+	strbuf_putc(ev, '\'');
+	strbuf_append(ev, p, n);
+	strbuf_puts(ev, n < len ? "...' " : "' ");
+}
+
 /* x.1.x: the code itself is about the address. */
 static bool
 address_code(const char *status)
@@ -290,12 +310,16 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 		strbuf_printf(&ev, "status %s (%s)", rc->status, status_given ? "as reported" : "from the diagnostic");
 	if (rc->smtp_code[0] != '\0')
 		strbuf_printf(&ev, "%ssmtp %s", ev.len ? "; " : "", rc->smtp_code);
-	const struct rule *wr = diag[0] != '\0' ? rules_reason_rule(rules, diag, strlen(diag), &limit) : NULL;
+	size_t at = 0, mlen = 0;
+	const struct rule *wr = diag[0] != '\0' ?
+	    rules_reason_rule(rules, diag, strlen(diag), &at, &mlen, &limit) : NULL;
 	if (wr != NULL) {
 		decided = true;
 		reason = wr->reason;
 		rule = wr->name;
-		strbuf_printf(&ev, "%swording of the diagnostic (rule %s)", ev.len ? "; " : "", rule);
+		strbuf_printf(&ev, "%swording ", ev.len ? "; " : "");
+		quote_wording(&ev, diag + at, mlen);
+		strbuf_printf(&ev, "(rule %s)", rule);
 		/* "No such user" said at DATA time (in the diagnostic, or where the report text
 		 * names this address) comes from a filter on an address that was accepted at RCPT,
 		 * unless the code itself is about the address. */
@@ -325,7 +349,7 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 	    rules_reason(rules, context, context_len < CLASSIFY_CONTEXT_BYTES ? context_len :
 	    CLASSIFY_CONTEXT_BYTES, &reason, &rule, &limit)) {
 		decided = true;
-		strbuf_printf(&ev, "%swording of the report text (rule %s)", ev.len ? "; " : "", rule);
+		strbuf_printf(&ev, "%swording in the report text (rule %s)", ev.len ? "; " : "", rule);
 	}
 	if (!decided && delayed) {
 		reason = REASON_EXPIRED;

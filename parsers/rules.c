@@ -439,7 +439,8 @@ rules_match(const struct rules *rules, const struct rule *ru, const char *s, siz
 }
 
 const struct rule *
-rules_reason_rule(const struct rules *rules, const char *text, size_t len, bool *limit_hit_r)
+rules_reason_rule(const struct rules *rules, const char *text, size_t len, size_t *at_r,
+    size_t *match_len_r, bool *limit_hit_r)
 {
 	if (rules == NULL)
 		rules = rules_builtin();
@@ -453,9 +454,16 @@ rules_reason_rule(const struct rules *rules, const char *text, size_t len, bool 
 		if (md == NULL)
 			abort();
 		int rc = rules_match(rules, ru, text, len, 0, md, limit_hit_r);
-		pcre2_match_data_free(md);
-		if (rc > 0)
+		if (rc > 0) {
+			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+			if (at_r != NULL)
+				*at_r = ov[0];
+			if (match_len_r != NULL)
+				*match_len_r = ov[1] > ov[0] ? ov[1] - ov[0] : 0;
+			pcre2_match_data_free(md);
 			return ru;
+		}
+		pcre2_match_data_free(md);
 	}
 	return NULL;
 }
@@ -465,7 +473,7 @@ rules_reason(const struct rules *rules, const char *text, size_t len,
     enum bounce_reason *reason_r, const char **rule_r, bool *limit_hit_r)
 {
 	bool hit = false;
-	const struct rule *ru = rules_reason_rule(rules, text, len, &hit);
+	const struct rule *ru = rules_reason_rule(rules, text, len, NULL, NULL, &hit);
 	if (limit_hit_r != NULL && hit)
 		*limit_hit_r = true;
 	if (ru == NULL)

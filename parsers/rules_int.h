@@ -52,9 +52,10 @@ struct rules {
 /* Compiles rules from one file held in memory (origin names it in errors). For tests. */
 struct rules *rules_load_text(const char *origin, const char *text, size_t len, char **error_r);
 
-/* The first reason rule whose pattern matches text, or NULL (rules NULL: the built-in set). */
+/* The first reason rule whose pattern matches text, or NULL (rules NULL: the built-in set).
+ * *at_r and *match_len_r (may be NULL) say which part of text matched. */
 const struct rule *rules_reason_rule(const struct rules *rules, const char *text, size_t len,
-    bool *limit_hit_r);
+    size_t *at_r, size_t *match_len_r, bool *limit_hit_r);
 
 /* Runs one rule on s[start..len) with the set's limits. Returns the pcre2_match count (> 0) on
  * a match, -1 otherwise; a limit hit is no match and sets *limit_hit (may be NULL). */

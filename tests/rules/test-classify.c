@@ -182,6 +182,20 @@ main(void)
 		free(rc.rule);
 	}
 
+	/* --explain names the code, the wording and the rule */
+	struct bounce_recipient er;
+	memset(&er, 0, sizeof er);
+	er.action = xstrdup("failed");
+	strcpy(er.status, "5.1.1");
+	er.diagnostic = xstrdup("550 5.1.1 <a@example.com>: too many recipients this hour");
+	classify_recipient(&er, NULL, 0, NULL);
+	CHECK_STR("evidence", er.evidence,
+	    "status 5.1.1 (as reported); smtp 550; wording 'too many recipients' (rule en-rate-limited) → rate_limited");
+	free(er.action);
+	free(er.diagnostic);
+	free(er.evidence);
+	free(er.rule);
+
 	/* complaints and auto-replies are not touched */
 	struct bounce_recipient cr;
 	memset(&cr, 0, sizeof cr);
