@@ -173,8 +173,8 @@ compile_rule(struct rules *rules, const char *name, const char *type, const char
 		set_error(error_r, origin, lineno, "unknown rule type '%s'", type);
 		return false;
 	}
-	/* "user_unknown/rcpt": the reason holds only when the code names the address (x.1.x) or the
-	 * refusal came at RCPT; otherwise the wording came from a filter (see classify.c). */
+	/* "user_unknown/rcpt": the wording names the address only when the refusal came before
+	 * DATA or the code is about the address (x.1.x); after DATA it is a filter (classify.c). */
 	char reason_name[64];
 	const char *slash = strchr(value, '/');
 	size_t rlen = slash != NULL ? (size_t)(slash - value) : strlen(value);
@@ -201,10 +201,15 @@ compile_rule(struct rules *rules, const char *name, const char *type, const char
 		ru.where = WHERE_DIAG;
 	else if (strcasecmp(where, "headers") == 0)
 		ru.where = WHERE_HEADERS;
-	else {
+	else
 		ru.where = WHERE_FIELD;
-		ru.field = xstrdup(where);
+	if ((ru.type == RULE_REASON) != (ru.where == WHERE_DIAG) ||
+	    ((ru.type == RULE_CUT || ru.type == RULE_FORWARD) && ru.where != WHERE_TEXT)) {
+		set_error(error_r, origin, lineno, "a %s rule cannot read '%s'", type, where);
+		return false;
 	}
+	if (ru.where == WHERE_FIELD)
+		ru.field = xstrdup(where);
 
 	int errcode;
 	PCRE2_SIZE erroff;

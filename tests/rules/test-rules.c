@@ -31,6 +31,10 @@ static const struct load_case loads[] = {
 	{ "r1 reason diag\n", "t.rules:1: expected NAME TYPE WHERE VALUE PATTERN", 0 },
 	{ "  continued\n", "t.rules:1: continuation line without a rule", 0 },
 	{ "r1 recipient text * (?<who>\\S+@\\S+)\n", "t.rules:1: recipient rule 'r1' needs a (?<addr>...) group", 0 },
+	{ "r1 reason text policy spf\n", "t.rules:1: a reason rule cannot read 'text'", 0 },
+	{ "r1 cut subject - x\n", "t.rules:1: a cut rule cannot read 'subject'", 0 },
+	{ "r1 reason diag user_unknown/maybe x\n", "t.rules:1: unknown reason 'user_unknown/maybe'", 0 },
+	{ "r1 reason diag user_unknown/rcpt x\n", NULL, 1 },
 };
 
 static char *
