@@ -305,11 +305,11 @@ static const struct extract_case extracts[] = {
 	  "From: Bob Person <bob@example.org>\nTo: ann@example.org\nSubject: Re: that bounce\n\n"
 	  "I got this back:\n\n"
 	  "> <gus@example.com>: host mx.example.com said: 550 5.1.1 User unknown\n\nAny idea?\n",
-	  NULL, 0, { { NULL } } },
+	  NULL, 0, { { NULL, NULL, NULL, NULL, NULL } } },
 	{ "a newsletter about delivery is not a bounce",
 	  "From: News <news@example.org>\nTo: ann@example.org\nSubject: Improve your mail delivery\n\n"
 	  "Undelivered mail costs money. Write to <sales@example.org>: we fix user unknown errors.\n",
-	  NULL, 0, { { NULL } } },
+	  NULL, 0, { { NULL, NULL, NULL, NULL, NULL } } },
 };
 
 static void
