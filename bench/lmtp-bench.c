@@ -157,6 +157,19 @@ session_main(void *arg)
 	return NULL;
 }
 
+static double
+loadavg(void)
+{
+	double l = -1;
+	FILE *f = fopen("/proc/loadavg", "r");
+	if (f != NULL) {
+		if (fscanf(f, "%lf", &l) != 1)
+			l = -1;
+		fclose(f);
+	}
+	return l;
+}
+
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -179,6 +192,41 @@ rss_kib(pid_t pid)
 			break;
 	fclose(f);
 	return kib;
+}
+
+/* CPU seconds (user + system, all threads) used by pid so far, or -1. */
+static double
+cpu_seconds(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')');	/* the command name may hold spaces */
+	unsigned long ut, st;
+	if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* CPU seconds of pid and its children (the parse workers). */
+static double
+tree_cpu_seconds(pid_t pid)
+{
+	double sum = cpu_seconds(pid);
+	char path[96];
+	snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", (long)pid, (long)pid);
+	FILE *f = fopen(path, "r");
+	long child;
+	while (f != NULL && fscanf(f, "%ld", &child) == 1)
+		sum += cpu_seconds((pid_t)child);
+	if (f != NULL)
+		fclose(f);
+	return sum;
 }
 
 /* Sum of VmRSS of the children of pid (the parse workers). */
@@ -278,7 +326,9 @@ main(int argc, char **argv)
 		pthread_create(&ss[i].th, NULL, session_main, &ss[i]);
 	}
 	double t0 = now();
+	double cpu0 = tree_cpu_seconds(pid);
 	usleep((useconds_t)(run_seconds * 1e6));
+	double cpu1 = tree_cpu_seconds(pid);	/* before the workers could be replaced */
 	atomic_store(&stop_flag, true);
 	size_t total = 0;
 	bool failed = false;
@@ -304,6 +354,12 @@ main(int argc, char **argv)
 		    "  latency MAIL..final 250: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
 		    (double)total / elapsed, total, all[total / 2] * 1e3, all[(size_t)((double)total * 0.99)] * 1e3,
 		    all[total - 1] * 1e3);
+	if (total > 0 && cpu1 > cpu0) {
+		double per = (cpu1 - cpu0) / ((double)total * run_seconds / elapsed);
+		printf("  CPU of bounced (server, committer and workers): %.0f us per message, i.e. %.0f "
+		    "messages/s per core if CPU were the limit; load average now %.1f\n",
+		    per * 1e6, 1.0 / per, loadavg());
+	}
 
 	/* Idle sessions: greeted and LHLO'd, then left open. */
 	int *idle = calloc((size_t)nidle + 1, sizeof *idle);

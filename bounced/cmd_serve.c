@@ -86,11 +86,10 @@ cmd_serve(int argc, char **argv)
 		free(cfg);
 		return EXIT_CONFIG;
 	}
-	if (workers > 0)
-		cfg->workers = (unsigned int)workers;
 	struct serve_options o = {
 		.config_path = config_path, .cfg = cfg, .db_path = db,
 		.listen = nlisten > 0 ? listen : NULL, .nlisten = nlisten, .hostname = hostname,
+		.workers = workers > 0 ? (unsigned int)workers : 0,
 	};
 	return lmtp_server_run(&o);
 }

@@ -771,6 +771,8 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 		free(cfg);
 		return;
 	}
+	if (sv->o->workers > 0)
+		cfg->workers = sv->o->workers;
 	setup_free(&sv->setup);
 	sv->setup = setup;
 	config_free(sv->cfg);
@@ -792,6 +794,8 @@ lmtp_server_run(const struct serve_options *o)
 	the_server = sv;
 	sv->o = o;
 	sv->cfg = o->cfg;
+	if (o->workers > 0)
+		sv->cfg->workers = o->workers;
 	sv->ready_tail = &sv->ready;
 	sv->syslog = sv->cfg->log != NULL && strcmp(sv->cfg->log, "syslog") == 0;
 	if (sv->syslog)

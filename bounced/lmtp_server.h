@@ -19,6 +19,7 @@ struct serve_options {
 	const char *const *listen;	/* --listen, overrides cfg; NULL = cfg's */
 	size_t nlisten;
 	const char *hostname;		/* NULL = gethostname() */
+	unsigned int workers;		/* --workers, overrides cfg (kept across SIGHUP); 0 = cfg's */
 };
 
 /* Runs until SIGTERM/SIGINT and all in-flight messages are answered. Returns an exit status

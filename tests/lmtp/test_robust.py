@@ -7,7 +7,9 @@
 - SIGTERM during DATA: the message is still answered 250, then 421, and the exit status is 0;
 - the cap on sessions answers 421; the command timeout answers 421;
 - TCP listens on loopback, refuses a non-loopback address without an allow list;
-- SIGHUP reloads and the server carries on.
+- SIGHUP reloads and the server carries on;
+- a database locked by another process past the busy timeout: 451 4.3.0 for every recipient,
+  then 250 once the lock is gone.
 usage: test_robust.py BOUNCED"""
 import os
 import signal
@@ -169,8 +171,40 @@ def main():
         c.close()
     finally:
         b.stop()
+    # Database trouble: another process holds the write lock past the busy timeout. Every
+    # recipient of the message gets 451 4.3.0 (Postfix keeps it queued); once the lock is gone
+    # the same message is stored and gets 250.
+    d3 = harness.scratch("busy")
+    b = harness.Bounced(exe, d3, config="[store]\nbusy_timeout_ms = 300\n")
+    b.start()
+    try:
+        locker = subprocess.Popen(["sqlite3", b.db], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)
+        locker.stdin.write("BEGIN IMMEDIATE;\nSELECT 'locked';\n")
+        locker.stdin.flush()
+        check(locker.stdout.readline().strip() == "locked", "sqlite3 holds the write lock")
+        c = harness.Lmtp(b.sock)
+        c.hello()
+        rcpts = [verp, "postmaster@bounce.test"]
+        m = harness.dsn("busy@example.com", verp, "busy-1@x")
+        r = c.deliver(rcpts, m)
+        check(r == ["451 4.3.0 <%s> Error: database unavailable, try again later" % a for a in rcpts],
+              "database locked: 451 4.3.0 for every recipient", r)
+        locker.stdin.write("ROLLBACK;\n.quit\n")
+        locker.stdin.close()
+        locker.wait(10)
+        r = c.deliver(rcpts, m)
+        check(all(x is not None and x.startswith(OK % a) for x, a in zip(r, rcpts)),
+              "lock gone: the re-sent message gets 250", r)
+        rows = b.sql("SELECT count(*) FROM messages")
+        check(rows == [["1"]], "and is stored once", rows)
+        check("result=451" in b.read_log(), "the 451 is logged", b.read_log())
+        c.close()
+    finally:
+        b.stop()
     harness.cleanup(d)
     harness.cleanup(d2)
+    harness.cleanup(d3)
     print("PASS")
 
 
