@@ -57,11 +57,12 @@ load_rules(struct parse_setup *s, const struct config *c, char **error_r)
 	}
 	if (c->rules_local != NULL)
 		paths[n++] = xstrdup(c->rules_local);
-	if (c->rules_dir == NULL) {
-		/* Only a local file: the shipped rules are the built-in copies, loaded first. */
-		s->opt.rules = NULL;
-	}
-	s->rules = rules_load((const char *const *)paths, n, error_r);
+	/* Without a rules directory the shipped rules are the copies built into the binary; a
+	 * local file is tried before them. */
+	if (c->rules_dir == NULL)
+		s->rules = rules_load_with_builtin((const char *const *)paths, n, error_r);
+	else
+		s->rules = rules_load((const char *const *)paths, n, error_r);
 	for (size_t i = 0; i < n; i++)
 		free(paths[i]);
 	if (s->rules == NULL)

@@ -487,3 +487,22 @@ rules_reason(const struct rules *rules, const char *text, size_t len,
 	*rule_r = ru->name;
 	return true;
 }
+
+struct rules *
+rules_load_with_builtin(const char *const *paths, size_t npaths, char **error_r)
+{
+	struct rules *rules = rules_new();
+	/* The operator's files first (tried first), then the shipped rules built into the binary. */
+	for (size_t i = npaths; i-- > 0;)
+		if (!add_path(rules, paths[i], error_r)) {
+			rules_free(rules);
+			return NULL;
+		}
+	for (size_t i = 0; i < rules_embedded_count; i++)
+		if (!add_text(rules, rules_embedded[i].name, rules_embedded[i].text,
+		    rules_embedded[i].len, error_r)) {
+			rules_free(rules);
+			return NULL;
+		}
+	return rules;
+}

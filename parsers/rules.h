@@ -15,6 +15,9 @@ struct rules;
  * overrides the shipped ones). On error returns NULL and sets *error_r to "FILE:LINE: what"
  * (caller frees). */
 struct rules *rules_load(const char *const *paths, size_t npaths, char **error_r);
+/* The same, followed by the shipped rules built into the binary: what an operator's local rules
+ * file adds to when no rules directory is configured. */
+struct rules *rules_load_with_builtin(const char *const *paths, size_t npaths, char **error_r);
 void rules_free(struct rules *rules);	/* NULL-safe */
 /* The shipped rules, compiled on first use from the copies built into the binary; never NULL.
  * Not thread-safe on first call. */

@@ -142,6 +142,27 @@ with tempfile.TemporaryDirectory() as tmp:
     code, out, err = run(["parse", empty])
     check("empty", (code, lines(out)[0]["kind"]), (0, "none"))
 
+    # An operator's local rules file adds to the shipped rules (and is tried first); a bad rule
+    # fails start-up naming file and line.
+    local = os.path.join(tmp, "local.rules")
+    with open(local, "w") as f:
+        f.write("# local\nlocal-zebra reason diag rate_limited\n  zebra\\ crossing\n")
+    conf = os.path.join(tmp, "bounced.conf")
+    with open(conf, "w") as f:
+        f.write(f"[rules]\nlocal = {local}\n")
+    zebra = os.path.join(tmp, "zebra.eml")
+    with open(zebra, "w") as f:
+        f.write(DSN.replace("Recipient address rejected", "zebra crossing"))
+    code, out, err = run(["parse", "--config", conf, zebra, results_path := os.path.join(tmp, "lf.eml")])
+    got = lines(out)
+    check("local rule decides", [(o["recipients"][0]["reason"]) for o in got],
+          ["rate_limited", "user_unknown"])
+    with open(local, "a") as f:
+        f.write("broken reason diag user_unknown\n  (unclosed\n")
+    code, out, err = run(["parse", "--config", conf, zebra])
+    check("bad rule exit", code, 78)
+    check("bad rule names file:line", f"{local}:4" in err, True)
+
     # a missing path: the others are still read, exit 1, the error names the path
     code, out, err = run(["parse", os.path.join(tmp, "nope.eml"), raw])
     check("missing exit", code, 1)
