@@ -65,13 +65,21 @@ each_mbox(const char *path, const char *data, size_t len, input_fn fn, void *ctx
 		/* p is at a "From " separator line: the message starts after it. */
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *start = nl != NULL ? nl + 1 : end;
-		const char *q = start, *next = end;
-		while (q < end) {
-			const char *f = memmem(q, (size_t)(end - q), "\nFrom ", 6);
-			if (f == NULL)
+		/* The next separator: a "From " line after an empty line, as mbox writers leave one.
+		 * A "From " line right after text (an unescaped body line of a message saved with
+		 * its own "From " line, a returned message) does not split. */
+		const char *next = end;
+		const char *f = start > data ? start - 1 : start;
+		while ((f = memmem(f, (size_t)(end - f), "\nFrom ", 6)) != NULL) {
+			if (f > start && f[-1] == '\n') {
+				next = f + 1;
 				break;
-			next = f + 1;
-			break;
+			}
+			if (f > start + 1 && f[-1] == '\r' && f[-2] == '\n') {
+				next = f + 1;
+				break;
+			}
+			f++;
 		}
 		size_t mlen = (size_t)(next - start);
 		if (mlen > LIMIT_MBOX_MESSAGE_BYTES)

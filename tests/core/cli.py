@@ -102,7 +102,8 @@ with tempfile.TemporaryDirectory() as tmp:
     mbox = os.path.join(tmp, "box.mbox")
     with open(mbox, "w") as f:
         f.write("From MAILER-DAEMON Mon Jan  1 00:00:00 2024\n" + DSN + "\n")
-        f.write("From someone Mon Jan  1 00:00:00 2024\nSubject: hi\n\n>From the desk\n\n")
+        f.write("From someone Mon Jan  1 00:00:00 2024\nSubject: hi\n\n>From the desk\n"
+                "From here on, an unescaped line right after text does not split\n\n")
     code, out, err = run(["parse", mbox])
     got = lines(out)
     check("mbox count", len(got), 2)
