@@ -30,6 +30,7 @@ struct dsn_group {
 	struct strbuf final, original, actual;
 	struct strbuf action, status, remote, diag, last;
 	bool has_final, has_original, has_actual, has_detail;
+	bool has_detail_named;	/* a detail field came after a recipient address field */
 };
 
 static bool
@@ -361,6 +362,7 @@ group_reset(struct dsn_group *g)
 	for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
 		strbuf_reset(bufs[i]);
 	g->has_final = g->has_original = g->has_actual = g->has_detail = false;
+	g->has_detail_named = false;
 }
 
 static void
@@ -480,10 +482,11 @@ dsn_field(const char *name, const char *value, struct dsn_group *g, struct bounc
 		return true;
 	}
 	if (is_final || is_orig) {
-		bool named = g->has_final || g->has_original || g->has_actual;
 		/* Exim writes Action before Final-Recipient: details without an address yet stay. */
-		bool fresh = is_final ? (g->has_final || (g->has_detail && named)) :
-		    (g->has_original || (g->has_detail && named));
+		/* Amazon SES writes Action, Final-Recipient, Original-Recipient: an address field
+		 * after details that came before any address still belongs to the same group. */
+		bool fresh = is_final ? (g->has_final || g->has_detail_named) :
+		    (g->has_original || g->has_detail_named);
 		if (fresh) {
 			if (!group_emit(g, r, added))
 				return false;
@@ -526,6 +529,8 @@ dsn_field(const char *name, const char *value, struct dsn_group *g, struct bounc
 		}
 		keep_first(dst, value);
 		g->has_detail = true;
+		if (g->has_final || g->has_original || g->has_actual)
+			g->has_detail_named = true;
 	}
 	return true;
 }

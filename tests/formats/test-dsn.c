@@ -22,6 +22,24 @@ struct dsn_case {
 };
 
 static const struct dsn_case cases[] = {
+	{ "Action first, then Final- and Original-Recipient: one group (Amazon SES)",
+	  "Reporting-MTA: dns; inbound-smtp.example.com\n"
+	  "\n"
+	  "Action: failed\n"
+	  "Final-Recipient: rfc822; ann@example.jp\n"
+	  "Original-Recipient: rfc822; ann@example.jp\n"
+	  "Diagnostic-Code: smtp; 550 5.1.1 Mailbox does not exist\n"
+	  "Status: 5.1.1\n",
+	  "inbound-smtp.example.com", 1,
+	  { { "ann@example.jp", "ann@example.jp", "failed", "5.1.1", "550",
+	      "550 5.1.1 Mailbox does not exist", NULL, NULL } } },
+	{ "no blank line between groups: Original-Recipient after the details starts the next",
+	  "Final-Recipient: rfc822; a@example.com\nAction: failed\nStatus: 5.1.1\n"
+	  "Original-Recipient: rfc822; b@example.com\nFinal-Recipient: rfc822; b@example.com\n"
+	  "Action: failed\nStatus: 5.2.2\n",
+	  NULL, 2,
+	  { { "a@example.com", NULL, "failed", "5.1.1", "", NULL, NULL, NULL },
+	    { "b@example.com", "b@example.com", "failed", "5.2.2", "", NULL, NULL, NULL } } },
 	{ "postfix hard",
 	  "Reporting-MTA: dns; mail.example.org\n"
 	  "X-Postfix-Queue-ID: 4F1B2C3D4E\n"
