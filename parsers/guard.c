@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include "codec.h"
+#include "guard.h"
 #include "limits.h"
 #include "mime.h"
 #include "report.h"
@@ -67,6 +68,10 @@ struct guard {
 	/* The header block being read. */
 	bool fresh;		/* a part just started: libetpan skips blank and white-space lines */
 	bool any_line;		/* the block has a line */
+	bool emb_block;		/* it is an embedded message's header block, from emb_start */
+	size_t emb_start;
+	struct guard_block *blocks;	/* where to record those (may be NULL) */
+	size_t nblocks;
 	bool first_field;	/* its first line is a header field (else libetpan reads body text) */
 	bool parent_digest;
 	bool in_ct;		/* a Content-Type field is pending (it may be folded) */
@@ -125,6 +130,7 @@ header_block_start(struct guard *g, int depth, bool parent_digest)
 	g->fresh = false;
 	g->any_line = false;
 	g->first_field = false;
+	g->emb_block = false;
 	g->dropping = false;
 	g->hdr_bytes = 0;
 	g->cur_depth = depth;
@@ -389,6 +395,13 @@ header_block_end(struct guard *g, bool blank)
 {
 	if (g->in_ct)
 		finish_ct(g);
+	if (g->emb_block && g->tracking && g->first_field && g->blocks != NULL &&
+	    g->nblocks < GUARD_BLOCKS) {
+		g->blocks[g->nblocks].start = g->emb_start;
+		g->blocks[g->nblocks].end = g->olen;
+		g->nblocks++;
+	}
+	g->emb_block = false;
 	/* A block cut short by a delimiter gets its blank line, unless it is body text already. */
 	if (!blank && (g->first_field || !g->any_line))
 		out_put(g, "\r\n", 2);
@@ -414,9 +427,13 @@ header_block_end(struct guard *g, bool blank)
 	/* A base64/QP message/rfc822 is an opaque leaf to libetpan. Any other encoding, or
 	 * several Content-Transfer-Encoding fields, and libetpan may read the embedded headers. */
 	if (message && !(g->cte_encoded && !g->cte_other)) {
+		/* Only a plain message/rfc822 is surely read as headers by libetpan. */
+		bool record = g->ct_message && !g->cte_encoded && g->first_field;
 		if (!new_part(g, g->cur_depth + 1))
 			return;
 		header_block_start(g, g->cur_depth + 1, false);
+		g->emb_block = record;
+		g->emb_start = g->olen + (blank ? 2 : 0);	/* after the blank line */
 	}
 }
 
@@ -575,8 +592,16 @@ param_line(const char *p, size_t n)
 char *
 mime_guard(const char *msg, size_t len, size_t *out_len, unsigned int *flags_r, bool *safe_r)
 {
+	return guard_run(msg, len, out_len, flags_r, safe_r, NULL, NULL);
+}
+
+char *
+guard_run(const char *msg, size_t len, size_t *out_len, unsigned int *flags_r, bool *safe_r,
+	  struct guard_block *blocks, size_t *nblocks_r)
+{
 	struct guard g;
 	memset(&g, 0, sizeof g);
+	g.blocks = blocks;
 	g.tracking = true;
 	g.safe = true;
 	if (len > LIMIT_PARSE_BYTES) {
@@ -648,5 +673,7 @@ mime_guard(const char *msg, size_t len, size_t *out_len, unsigned int *flags_r, 
 	*out_len = g.olen;
 	*flags_r = g.flags;
 	*safe_r = g.safe;
+	if (nblocks_r != NULL)
+		*nblocks_r = g.nblocks;
 	return g.o;
 }

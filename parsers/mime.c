@@ -20,6 +20,7 @@
 #include <strings.h>
 
 #include "codec.h"
+#include "guard.h"
 #include "header.h"
 #include "limits.h"
 #include "report.h"
@@ -28,6 +29,10 @@
 struct walker {
 	struct mime_message *m;
 	size_t cap;
+	const char *g, *lib;		/* guard output, and libetpan's reduced copy of it */
+	const struct guard_block *blocks;
+	const size_t *emb;		/* where each block starts in lib */
+	size_t nblocks;
 	struct strbuf dec;	/* transfer-decoded bytes */
 	struct strbuf conv;	/* charset-converted bytes */
 };
@@ -222,8 +227,24 @@ data_start(const struct mailmime_data *d, size_t *len_r)
 	return d->dt_data.dt_text.dt_data;
 }
 
+/* The full header block of the embedded message libetpan sees at emb, or NULL. */
+static const char *
+embedded_block(const struct walker *w, const char *emb, size_t *len_r)
+{
+	for (size_t i = 0; i < w->nblocks; i++) {
+		if (w->emb[i] != (size_t)-1 && w->lib + w->emb[i] == emb) {
+			*len_r = w->blocks[i].end - w->blocks[i].start;
+			return w->g + w->blocks[i].start;
+		}
+	}
+	return NULL;
+}
+
+/* ohdr: the header block (LF) to show for this part instead of what libetpan saw (the
+ * top-level block, or an embedded message's), or NULL. */
 static void
-walk(struct walker *w, struct mailmime *mm, int depth, int parent, bool returned, const char *hdr_from)
+walk(struct walker *w, struct mailmime *mm, int depth, int parent, bool returned, const char *hdr_from,
+     const char *ohdr, size_t ohlen)
 {
 	struct mime_message *m = w->m;
 	if (m->nparts >= LIMIT_MIME_PARTS) {
@@ -306,7 +327,7 @@ walk(struct walker *w, struct mailmime *mm, int depth, int parent, bool returned
 		clist *l = mm->mm_data.mm_multipart.mm_mp_list;
 		for (clistiter *c = l ? clist_begin(l) : NULL; c != NULL; c = clist_next(c)) {
 			struct mailmime *child = clist_content(c);
-			walk(w, child, depth + 1, (int)idx, returned, child->mm_mime_start);
+			walk(w, child, depth + 1, (int)idx, returned, child->mm_mime_start, NULL, 0);
 		}
 		break;
 	}
@@ -316,12 +337,30 @@ walk(struct walker *w, struct mailmime *mm, int depth, int parent, bool returned
 			emb = hdr_from;
 			blen = 0;
 		}
-		hlen = header_block_len(emb, emb + blen);
-		PART->headers = lf_copy(emb, hlen, &PART->headers_len);
+		if (mm->mm_parent_type == MAILMIME_MULTIPLE && hdr_from <= emb) {
+			/* A multipart/digest part without MIME fields: libetpan reads the embedded
+			 * envelope as those fields. The message starts after the part's header block. */
+			const char *end = emb + blen, *e2 = hdr_from + header_block_len(hdr_from, end);
+			if (end - e2 >= 2 && e2[0] == '\r' && e2[1] == '\n')
+				e2 += 2;
+			if (e2 < emb) {
+				blen += (size_t)(emb - e2);
+				emb = e2;
+			}
+		}
+		size_t flen;
+		const char *full = embedded_block(w, emb, &flen);
+		if (full != NULL) {
+			PART->headers = lf_copy(full, flen, &PART->headers_len);
+		} else {
+			hlen = header_block_len(emb, emb + blen);
+			PART->headers = lf_copy(emb, hlen, &PART->headers_len);
+		}
 		PART->body = xstrdup("");
 		set_returned(w, PART->headers, PART->headers_len);
 		if (mm->mm_data.mm_message.mm_msg_mime != NULL)
-			walk(w, mm->mm_data.mm_message.mm_msg_mime, depth + 1, (int)idx, true, emb);
+			walk(w, mm->mm_data.mm_message.mm_msg_mime, depth + 1, (int)idx, true, emb,
+			     PART->headers, PART->headers_len);
 		break;
 	}
 	default:
@@ -329,11 +368,11 @@ walk(struct walker *w, struct mailmime *mm, int depth, int parent, bool returned
 		PART->body = xstrdup("");
 		break;
 	}
-	if (parent == -1) {
-		/* libetpan saw only the MIME fields of the top-level block. */
+	if (ohdr != NULL && mm->mm_type != MAILMIME_MESSAGE) {
+		/* libetpan saw only the MIME fields of this block. */
 		free(PART->headers);
-		PART->headers = xstrndup(m->headers, m->headers_len);
-		PART->headers_len = m->headers_len;
+		PART->headers = xstrndup(ohdr, ohlen);
+		PART->headers_len = ohlen;
 	}
 #undef PART
 }
@@ -410,33 +449,52 @@ etpan_setup(void)
 	extended_charconv = etpan_charconv;
 }
 
-/* What libetpan parses: the top-level header block reduced to its MIME fields (Content-*,
- * MIME-Version), then the body. Parsing the envelope (Received, From, Subject...) is most of
- * libetpan's time and none of its answer is used: m->headers keeps the whole block. Done in
- * place: the MIME fields move to the end of the block, and libetpan starts where they begin. */
-static size_t
-etpan_input(char *g, size_t hlen)
+/* Appends the MIME fields (Content-*, MIME-Version, with their continuation lines) of the
+ * header block [p, p+len) to o at *n. */
+static void
+mime_fields(char *o, size_t *n, const char *p, size_t len)
 {
-	char *mime = xmalloc(hlen + 1);
-	size_t nmime = 0, nother = 0;
 	bool keep = false;
-	for (size_t at = 0; at < hlen;) {
-		const char *p = g + at, *e = memchr(p, '\n', hlen - at);
-		size_t n = e ? (size_t)(e + 1 - p) : hlen - at;
+	for (const char *end = p + len; p < end;) {
+		const char *e = memchr(p, '\n', (size_t)(end - p));
+		e = e ? e + 1 : end;
 		if (*p != ' ' && *p != '\t')
 			keep = strncasecmp(p, "content-", 8) == 0 || strncasecmp(p, "mime-version", 12) == 0;
 		if (keep) {
-			memcpy(mime + nmime, p, n);
-			nmime += n;
-		} else {
-			memmove(g + nother, p, n);
-			nother += n;
+			memcpy(o + *n, p, (size_t)(e - p));
+			*n += (size_t)(e - p);
 		}
-		at += n;
+		p = e;
 	}
-	memcpy(g + nother, mime, nmime);
-	free(mime);
-	return nother;
+}
+
+/* What libetpan parses: the guard's output with the top-level header block and the embedded
+ * messages' header blocks reduced to their MIME fields. Parsing those envelopes (Received,
+ * From, Subject...) is a large part of libetpan's time and none of it is used: the walk takes
+ * the blocks from the guard's output. emb[i] receives where block i starts in the result. */
+static char *
+etpan_input(const char *g, size_t glen, size_t hlen, const struct guard_block *blocks,
+	    size_t nblocks, size_t *emb, size_t *len_r)
+{
+	char *o = xmalloc(glen + 1);
+	size_t n = 0, at = hlen;
+	mime_fields(o, &n, g, hlen);
+	for (size_t i = 0; i < nblocks; i++) {
+		if (blocks[i].start < at || blocks[i].end < blocks[i].start || blocks[i].end > glen) {
+			emb[i] = (size_t)-1;	/* never expected: keep the block as it is */
+			continue;
+		}
+		memcpy(o + n, g + at, blocks[i].start - at);
+		n += blocks[i].start - at;
+		emb[i] = n;
+		mime_fields(o, &n, g + blocks[i].start, blocks[i].end - blocks[i].start);
+		at = blocks[i].end;
+	}
+	memcpy(o + n, g + at, glen - at);
+	n += glen - at;
+	o[n] = '\0';
+	*len_r = n;
+	return o;
 }
 
 struct mime_message *
@@ -447,27 +505,34 @@ mime_parse(const char *msg, size_t len)
 	size_t glen;
 	unsigned int flags;
 	bool safe;
-	char *g = mime_guard(msg, len, &glen, &flags, &safe);
+	struct guard_block blocks[GUARD_BLOCKS];
+	size_t nblocks = 0, emb[GUARD_BLOCKS];
+	char *g = guard_run(msg, len, &glen, &flags, &safe, blocks, &nblocks);
 	m->flags = flags;
 
 	size_t hlen = header_block_len(g, g + glen);
 	m->headers = lf_copy(g, hlen, &m->headers_len);
 
 	struct mailmime *root = NULL;
-	char *lib = g;
+	char *lib = NULL;
 	if (safe) {
-		size_t at = 0;
+		size_t at = 0, llen;
 		pthread_once(&etpan_once, etpan_setup);
-		lib = g + etpan_input(g, hlen);
-		if (mailmime_parse(lib, glen - (size_t)(lib - g), &at, &root) != MAILIMF_NO_ERROR ||
-		    root == NULL) {
+		lib = etpan_input(g, glen, hlen, blocks, nblocks, emb, &llen);
+		w.g = g;
+		w.lib = lib;
+		w.blocks = blocks;
+		w.emb = emb;
+		w.nblocks = nblocks;
+		if (mailmime_parse(lib, llen, &at, &root) != MAILIMF_NO_ERROR || root == NULL) {
 			m->flags |= BOUNCE_F_MIME_ERROR;
 			root = NULL;
 		}
 	}
 	if (root != NULL && root->mm_type == MAILMIME_MESSAGE &&
 	    root->mm_data.mm_message.mm_msg_mime != NULL) {
-		walk(&w, root->mm_data.mm_message.mm_msg_mime, 0, -1, false, lib);
+		walk(&w, root->mm_data.mm_message.mm_msg_mime, 0, -1, false, lib, m->headers,
+		     m->headers_len);
 	} else if (root != NULL) {
 		m->flags |= BOUNCE_F_MIME_ERROR;
 	}
@@ -481,6 +546,7 @@ mime_parse(const char *msg, size_t len)
 	}
 	strbuf_free(&w.dec);
 	strbuf_free(&w.conv);
+	free(lib);
 	free(g);
 	return m;
 }
