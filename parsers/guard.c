@@ -206,6 +206,12 @@ finish_ct(struct guard *g)
 		unsafe(g, BOUNCE_F_BAD_BOUNDARY);	/* cannot vouch for what it declares */
 		return;
 	}
+	/* libetpan decodes RFC 2047 words in the whole field before parsing it, so an encoded word
+	 * (in a name= value, even quoted) can turn into "; boundary=..." or into the type itself.
+	 * Defuse them ("=?" becomes "=_"): libetpan and the guard then read the same text. */
+	for (size_t i = 0; i + 1 < flen; i++)
+		if (f[i] == '=' && f[i + 1] == '?')
+			f[i + 1] = '_';
 	const char *p = f + strlen("content-type");
 	p = codec_cfws(p, end);
 	const char *t = NULL, *te = NULL, *s = NULL, *se = NULL;

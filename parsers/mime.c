@@ -283,8 +283,15 @@ walk(struct walker *w, struct mailmime *mm, int depth, int parent, bool returned
 		const char *fn = sf.fld_disposition_filename ? sf.fld_disposition_filename
 							      : sf.fld_content_name;
 		if (fn != NULL) {
+			/* The guard defused encoded words in Content-Type ("=?" to "=_"): undo it
+			 * for a name= that ends like one, then decode. */
+			char *copy = xstrdup(fn);
+			if (sf.fld_disposition_filename == NULL && strstr(copy, "?=") != NULL)
+				for (char *q = copy; (q = strstr(q, "=_")) != NULL; q += 2)
+					q[1] = '?';
 			struct strbuf b = STRBUF_INIT;
-			header_decode_2047(fn, strlen(fn), &b);
+			header_decode_2047(copy, strlen(copy), &b);
+			free(copy);
 			PART->filename = strbuf_detach(&b);
 		}
 	}

@@ -206,6 +206,15 @@ static const struct row rows[] = {
 	  "Content-Type: multipart/mixed; boundary=" B0 "\r\n\r\n--" B0 "\r\n\r\n"
 	  "Content-Type: multipart/mixed; boundary=" B1 "\r\n\r\n--" B1 "\r\n\r\nin\r\n--" B1 "--\r\n--" B0 "--\r\n",
 	  0, true, NULL, NULL },
+	{ "encoded words in Content-Type are defused (libetpan decodes the whole field first)",
+	  "Content-Type: multipart/mixed; boundary=x\n\n--x\nContent-Type: message/rfc8=?utf-8?q?22\n\n"
+	  "From: a@example.org\n--x\nContent-Type: application/pdf; name=\"=?utf-8?q?x=22=3B_b=3Dc?=\"\n\ny\n--x--\n", 0,
+	  "Content-Type: multipart/mixed; boundary=" B0 "\r\n\r\n--" B0 "\r\nContent-Type: message/rfc8=_utf-8?q?22\r\n\r\n"
+	  "From: a@example.org\r\n--" B0 "\r\nContent-Type: application/pdf; name=\"=_utf-8?q?x=22=3B_b=3Dc?=\"\r\n\r\ny\r\n"
+	  "--" B0 "--\r\n", 0, true, NULL, NULL },
+	{ "a boundary smuggled in an encoded word",
+	  "Content-Type: multipart/mixed; name=\"=?utf-8?q?x=22=3B_boundary=3D=22=5C=22=22?=\"\n\n--\"\n\nx\n", 0, NULL,
+	  BOUNCE_F_BAD_BOUNDARY, false, NULL, NULL },
 	{ "message/rfc822 headers are a header block",
 	  "Content-Type: multipart/report; boundary=r\n\n--r\nContent-Type: message/rfc822\n\n"
 	  "From: o@example.com\nContent-Type: multipart/alternative; boundary=\"\\\"\"\n\nx\n--r--\n", 0, NULL,

@@ -179,7 +179,7 @@ static const struct row rows[] = {
 		  "Message-ID: <x@example.com>\nSubject: =?utf-8?q?caf=C3=A9?=\n" }) },
 	{ "message/global and an attachment name",
 	  "Content-Type: multipart/mixed; boundary=m\n\n--m\n"
-	  "Content-Type: application/octet-stream; name=\"a.bin\"\n"
+	  "Content-Type: application/octet-stream; name=\"=?utf-8?q?a.bin?=\"\n"
 	  "Content-Disposition: attachment; filename=\"=?utf-8?q?r=C3=A9sum=C3=A9.txt?=\"\n"
 	  "Content-Transfer-Encoding: base64\n\nQUJD\n--m\nContent-Type: message/global\n\n"
 	  "From: j@example.com\nSubject: hi\n\nbody\n--m--\n", NULL, 0,
@@ -187,6 +187,10 @@ static const struct row rows[] = {
 		{ "multipart/mixed", 0, -1, false, NULL, NULL, NULL, NULL, "" },
 		{ "application/octet-stream", 1, 0, false, NULL, NULL, "r\xc3\xa9sum\xc3\xa9.txt", NULL, "ABC" },
 		{ "message/global", 1, 0, true, NULL, NULL, NULL, "From: j@example.com\nSubject: hi\n", "body" }) },
+	{ "an encoded name= in Content-Type",
+	  "Content-Type: application/pdf; name=\"=?utf-8?q?r=C3=A9sum=C3=A9.pdf?=\"\nContent-Transfer-Encoding: base64\n\nQUJD\n",
+	  NULL, 0, NULL, 1, P(
+		{ "application/pdf", 0, -1, false, NULL, NULL, "r\xc3\xa9sum\xc3\xa9.pdf", NULL, "ABC" }) },
 	{ "nested multipart reusing its parent's boundary, never closed",
 	  "Content-Type: multipart/mixed; boundary=B\n\n--B\nContent-Type: multipart/mixed; boundary=B\n\n"
 	  "--B\n\none\n--B\n\ntwo\n", NULL, 0, NULL, 4, P(
