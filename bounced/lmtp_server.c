@@ -34,6 +34,9 @@
 #include "store.h"
 #include "strbuf.h"
 
+/* Replies queued for a peer before its further commands are left unread: a client that
+ * pipelines without reading cannot make the server buffer without bound. */
+#define SERVER_MAX_OUTPUT	(64u * 1024)
 /* Longest Postfix queue ID kept for the log (long IDs are 15-17 characters). */
 #define SERVER_QID_MAX		64
 
@@ -44,6 +47,7 @@ struct conn {
 	struct bufferevent *bev;	/* NULL once the peer is gone */
 	struct lmtp_session *s;
 	struct msg *msg;		/* being parsed or stored */
+	bool throttled;			/* not read until its replies drain */
 	char peer[INET6_ADDRSTRLEN + 16];
 	struct conn *prev, *next;
 };
@@ -184,7 +188,7 @@ conn_timeouts(struct conn *c)
 	enum lmtp_state st = lmtp_session_state(c->s);
 	if (st == LMTP_S_CLOSED)
 		return;
-	if (st == LMTP_S_WAIT) {
+	if (st == LMTP_S_WAIT || c->throttled) {
 		bufferevent_disable(c->bev, EV_READ);
 		return;
 	}
@@ -199,10 +203,22 @@ static void
 conn_process(struct conn *c)
 {
 	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	c->throttled = false;
 	for (;;) {
 		enum lmtp_state st = lmtp_session_state(c->s);
 		if (st == LMTP_S_WAIT || st == LMTP_S_CLOSED)
 			break;
+		/* A peer that pipelines commands without reading the replies is not read further
+		 * until they drain (conn_write). */
+		size_t olen;
+		const char *o = lmtp_session_output(c->s, &olen);
+		evbuffer_add(out, o, olen);
+		lmtp_session_output_consume(c->s, olen);
+		if (evbuffer_get_length(out) > SERVER_MAX_OUTPUT) {
+			c->throttled = true;
+			break;
+		}
 		struct evbuffer_iovec v;
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
 			break;
@@ -227,8 +243,11 @@ static void
 conn_write(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
-	if (lmtp_session_state(c->s) == LMTP_S_CLOSED)
-		conn_free(c);
+	if (lmtp_session_state(c->s) == LMTP_S_CLOSED) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			conn_free(c);
+	} else if (c->throttled)
+		conn_process(c);
 }
 
 static void
@@ -332,6 +351,7 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	c->s = lmtp_session_new(&p);
 	c->bev = bufferevent_socket_new(sv->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
+	bufferevent_setwatermark(c->bev, EV_WRITE, SERVER_MAX_OUTPUT / 2, 0);
 	c->next = sv->conns;
 	if (sv->conns != NULL)
 		sv->conns->prev = c;

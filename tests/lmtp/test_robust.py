@@ -5,6 +5,7 @@
 - a parse worker killed while parsing leaves its message stored unparsed with 250, and the next
   message is parsed by a restarted worker;
 - SIGTERM during DATA: the message is still answered 250, then 421, and the exit status is 0;
+- a client pipelining without reading its replies is throttled, not buffered without bound;
 - the cap on sessions answers 421; the command timeout answers 421;
 - TCP listens on loopback, refuses a non-loopback address without an allow list;
 - SIGHUP reloads and the server carries on;
@@ -31,6 +32,14 @@ def free_port():
     p = s.getsockname()[1]
     s.close()
     return p
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
 
 
 def workers(pid):
@@ -69,6 +78,36 @@ def main():
         c.send("QUIT\r\n")
         check(c.reply() == ["221 2.0.0 Bye"], "QUIT after it")
         c.close()
+
+        # A client that pipelines commands without reading the replies is throttled: the
+        # server's memory stays flat, and every reply arrives once the client reads.
+        rss0 = rss_kib(b.proc.pid)
+        f = harness.Lmtp(b.sock)
+        f.hello()
+        f.s.setblocking(False)
+        chunk = b"NOOP\r\n" * 10000
+        sent, deadline = 0, time.time() + 1.2  # under the 2 s timeout of this server
+        while time.time() < deadline:
+            try:
+                sent += f.s.send(chunk[sent % len(chunk):])
+            except BlockingIOError:
+                time.sleep(0.01)
+        rss1 = rss_kib(b.proc.pid)
+        f.s.setblocking(True)
+        f.s.settimeout(30)
+        got = 0
+        while got < sent // 6:
+            line = f.line()
+            if line != "250 2.0.0 Ok":
+                break
+            got += 1
+        if sent % 6:  # the last command was cut: complete it now that the replies are read
+            f.send(b"NOOP\r\n"[sent % 6:])
+            got += f.line() == "250 2.0.0 Ok"
+        check(got == (sent + 5) // 6, "%d pipelined NOOPs sent without reading, all %d replies arrive" %
+              ((sent + 5) // 6, got))
+        check(rss1 - rss0 < 8 * 1024, "server memory grew %d KiB meanwhile" % (rss1 - rss0))
+        f.close()
 
         # TCP on loopback.
         t = harness.Lmtp(tcp=("127.0.0.1", port))
