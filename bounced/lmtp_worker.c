@@ -61,6 +61,7 @@ struct worker_pool {
 };
 
 static void dispatch(struct worker_pool *p);
+static struct worker *worker_spawn(struct worker_pool *p);
 
 /* ---- the worker process ----------------------------------------------------------------- */
 
@@ -193,10 +194,17 @@ worker_lost(struct worker *w, const char *what)
 {
 	struct worker_pool *p = w->pool;
 	struct pjob *j = w->job;
+	size_t slot = 0;
+	while (slot < p->nslots && p->w[slot] != w)
+		slot++;
 	char why[128];
 	worker_stop(w, why, sizeof why);
 	if (what != NULL)
 		snprintf(why, sizeof why, "%s", what);
+	/* Replaced at once when it died on a message; one that died idle is replaced when the next
+	 * message comes, so a worker that cannot start does not make the server fork in a loop. */
+	if (j != NULL && slot < p->n)
+		p->w[slot] = worker_spawn(p);
 	if (j != NULL)
 		finish(p, j, NULL, why);
 	dispatch(p);

@@ -197,10 +197,11 @@ def main():
         r = c.line()
         check(pre[2].startswith("354") and r is not None and r.startswith(OK % verp),
               "the message whose worker was killed gets 250", (pre, r))
+        w2 = workers(b.proc.pid)
+        check(len(w2) == 1 and w2 != w1, "the worker was replaced at once (%s -> %s)" % (w1, w2))
         r = c.deliver([verp], harness.dsn("w2@example.com", verp, "worker-2@x"))
         check(r[0] is not None and r[0].startswith(OK % verp), "the next message gets 250", r)
-        w2 = workers(b.proc.pid)
-        check(len(w2) == 1 and w2 != w1, "the worker was replaced (%s -> %s)" % (w1, w2))
+        check(workers(b.proc.pid) == w2, "and that worker parsed the next one")
         rows = b.sql("SELECT outcome FROM messages ORDER BY id")
         check(rows == [["unparsed"], ["parsed"]], "stored unparsed, then parsed by the new worker", rows)
         rows = b.sql("SELECT count(*) FROM bounce_events")
