@@ -238,7 +238,7 @@ static bool
 addr_stop(unsigned char c)
 {
 	return c <= ' ' || c == '<' || c == '>' || c == '(' || c == ')' || c == ',' || c == ';' ||
-	       c == '"' || c == '[' || c == ']' || c == '\\' || c == 127;
+	       c == ':' || c == '"' || c == '[' || c == ']' || c == '\\' || c == 127;
 }
 
 /* Checks and copies one candidate local@domain from [p, e). */
@@ -362,6 +362,8 @@ address_extract(const char *p, size_t len, struct strbuf *out)
 	if (lt != NULL) {
 		const char *gt = memchr(lt, '>', (size_t)(se - lt));
 		const char *a = lt + 1, *b = gt ? gt : se;
+		while (a < b && *a == '<')
+			a++;
 		/* Source route "<@relay:joe@example.com>". */
 		if (a < b && *a == '@') {
 			const char *colon = memchr(a, ':', (size_t)(b - a));
