@@ -37,6 +37,9 @@
 /* Replies queued for a peer before its further commands are left unread: a client that
  * pipelines without reading cannot make the server buffer without bound. */
 #define SERVER_MAX_OUTPUT	(64u * 1024)
+/* Bytes read ahead from a peer before they are processed (it pipelines while its message is
+ * being stored; in DATA the session consumes everything at once). */
+#define SERVER_MAX_INPUT	(256u * 1024)
 /* Longest Postfix queue ID kept for the log (long IDs are 15-17 characters). */
 #define SERVER_QID_MAX		64
 
@@ -158,20 +161,40 @@ conn_free(struct conn *c)
 	maybe_exit(sv);
 }
 
+/* Moves the session's replies towards the peer: written at once when nothing is queued (the
+ * common case, which saves the loop two epoll changes per reply), else queued in order. */
+static void
+conn_send(struct conn *c)
+{
+	size_t len;
+	const char *p = lmtp_session_output(c->s, &len);
+	if (len == 0 || c->bev == NULL) {
+		lmtp_session_output_consume(c->s, len);
+		return;
+	}
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	size_t done = 0;
+	if (evbuffer_get_length(out) == 0) {
+		ssize_t n = send(bufferevent_getfd(c->bev), p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0)
+			done = (size_t)n;
+	}
+	if (done < len)
+		evbuffer_add(out, p + done, len - done);
+	lmtp_session_output_consume(c->s, len);
+}
+
 /* Sends what the session produced; closes once a closed session's output is written. */
 static void
 conn_flush(struct conn *c)
 {
-	size_t len;
-	const char *out = lmtp_session_output(c->s, &len);
 	if (c->bev == NULL) {
+		size_t len;
+		lmtp_session_output(c->s, &len);
 		lmtp_session_output_consume(c->s, len);
 		return;
 	}
-	if (len > 0) {
-		bufferevent_write(c->bev, out, len);
-		lmtp_session_output_consume(c->s, len);
-	}
+	conn_send(c);
 	if (lmtp_session_state(c->s) == LMTP_S_CLOSED) {
 		bufferevent_disable(c->bev, EV_READ);
 		if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
@@ -188,11 +211,14 @@ conn_timeouts(struct conn *c)
 	enum lmtp_state st = lmtp_session_state(c->s);
 	if (st == LMTP_S_CLOSED)
 		return;
-	if (st == LMTP_S_WAIT || c->throttled) {
+	if (c->throttled) {
 		bufferevent_disable(c->bev, EV_READ);
 		return;
 	}
-	unsigned int secs = st == LMTP_S_DATA ? c->sv->cfg->timeout_data_s : c->sv->cfg->timeout_command_s;
+	/* While the server works on a message (WAIT) the peer has no timeout; what it sends
+	 * meanwhile waits in the input buffer, bounded by SERVER_MAX_INPUT. */
+	unsigned int secs = st == LMTP_S_DATA ? c->sv->cfg->timeout_data_s
+	    : st == LMTP_S_WAIT ? 0 : c->sv->cfg->timeout_command_s;
 	struct timeval rd = { (time_t)secs, 0 };
 	struct timeval wr = { (time_t)c->sv->cfg->timeout_command_s, 0 };
 	bufferevent_set_timeouts(c->bev, secs > 0 ? &rd : NULL, &wr);
@@ -211,10 +237,7 @@ conn_process(struct conn *c)
 			break;
 		/* A peer that pipelines commands without reading the replies is not read further
 		 * until they drain (conn_write). */
-		size_t olen;
-		const char *o = lmtp_session_output(c->s, &olen);
-		evbuffer_add(out, o, olen);
-		lmtp_session_output_consume(c->s, olen);
+		conn_send(c);
 		if (evbuffer_get_length(out) > SERVER_MAX_OUTPUT) {
 			c->throttled = true;
 			break;
@@ -352,6 +375,7 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	c->bev = bufferevent_socket_new(sv->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, SERVER_MAX_OUTPUT / 2, 0);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, SERVER_MAX_INPUT);
 	c->next = sv->conns;
 	if (sv->conns != NULL)
 		sv->conns->prev = c;

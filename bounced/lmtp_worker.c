@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -294,6 +295,33 @@ worker_spawn(struct worker_pool *p)
 	return w;
 }
 
+/* Writes the frame at once when nothing is queued for the worker (the common case: it is idle),
+ * and queues the rest; the message bytes are referenced, not copied. */
+static void
+send_job(struct worker *w, const uint32_t hdr[2], const char *rcpt, size_t rlen, const char *data,
+    size_t len)
+{
+	struct evbuffer *out = bufferevent_get_output(w->bev);
+	size_t done = 0;
+	if (evbuffer_get_length(out) == 0) {
+		struct iovec iov[3] = {
+			{ (void *)hdr, 2 * sizeof hdr[0] }, { (void *)rcpt, rlen }, { (void *)data, len },
+		};
+		ssize_t n = writev(bufferevent_getfd(w->bev), iov, 3);
+		if (n > 0)
+			done = (size_t)n;
+	}
+	size_t hlen = 2 * sizeof hdr[0];
+	if (done < hlen)
+		evbuffer_add(out, (const char *)hdr + done, hlen - done);
+	done = done > hlen ? done - hlen : 0;
+	if (done < rlen)
+		evbuffer_add(out, rcpt + done, rlen - done);
+	done = done > rlen ? done - rlen : 0;
+	if (done < len)
+		evbuffer_add_reference(out, data + done, len - done, NULL, NULL);
+}
+
 static void
 kick(evutil_socket_t fd, short what, void *arg)
 {
@@ -325,10 +353,7 @@ dispatch(struct worker_pool *p)
 		w->job = j;
 		uint32_t rlen = j->rcpt != NULL ? (uint32_t)strnlen(j->rcpt, LIMIT_ADDRESS_BYTES) : 0;
 		uint32_t hdr[2] = { rlen, (uint32_t)j->len };
-		struct evbuffer *out = bufferevent_get_output(w->bev);
-		evbuffer_add(out, hdr, sizeof hdr);
-		evbuffer_add(out, j->rcpt != NULL ? j->rcpt : "", rlen);
-		evbuffer_add_reference(out, j->data, j->len, NULL, NULL);
+		send_job(w, hdr, j->rcpt != NULL ? j->rcpt : "", rlen, j->data, j->len);
 		struct timeval tv = { (time_t)p->lim.cpu_s + WORKER_WALL_SLACK_S, 0 };
 		evtimer_add(w->timer, &tv);
 	}
