@@ -647,7 +647,14 @@ listen_unix(struct server *sv, const char *path, char **error_r)
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode))
 			return fail(error_r, "unix:%s: exists and is not a socket", path);
-		unlink(path);	/* left by a previous run */
+		/* Left by a previous run (unlink it), unless a server still answers on it. */
+		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		bool alive = probe >= 0 && connect(probe, (struct sockaddr *)&sun, sizeof sun) == 0;
+		if (probe >= 0)
+			close(probe);
+		if (alive)
+			return fail(error_r, "unix:%s: another server is listening on it", path);
+		unlink(path);
 	}
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)

@@ -109,6 +109,12 @@ def main():
         check(rss1 - rss0 < 8 * 1024, "server memory grew %d KiB meanwhile" % (rss1 - rss0))
         f.close()
 
+        # A second server on the same socket refuses to start instead of stealing it.
+        out = subprocess.run([exe, "serve", "--db", os.path.join(d, "other.db"), "--listen",
+                              "unix:" + b.sock], capture_output=True, text=True, timeout=30)
+        check(out.returncode != 0 and "another server is listening" in out.stderr,
+              "a second server on the same socket refuses to start", out.stderr)
+
         # TCP on loopback.
         t = harness.Lmtp(tcp=("127.0.0.1", port))
         g, _ = t.hello()
