@@ -8,7 +8,7 @@
 - a client pipelining without reading its replies is throttled, not buffered without bound;
 - the cap on sessions answers 421; the command timeout answers 421;
 - TCP listens on loopback, refuses a non-loopback address without an allow list;
-- SIGHUP reloads and the server carries on;
+- SIGHUP reloads the rules (a broken file is refused) and the server carries on;
 - a database locked by another process past the busy timeout: 451 4.3.0 for every recipient,
   then 250 once the lock is gone.
 usage: test_robust.py BOUNCED"""
@@ -248,9 +248,50 @@ def main():
         c.close()
     finally:
         b.stop()
+    # SIGHUP re-reads the rules: a local reason rule added while serving decides the next
+    # message; a broken rules file is refused and the running rules stay.
+    d4 = harness.scratch("hup")
+    local = os.path.join(d4, "local.rules")
+    with open(local, "w") as f:
+        f.write("# empty for now\n")
+    b = harness.Bounced(exe, d4, config="[rules]\nlocal = %s\n" % local)
+    b.start()
+    try:
+        zebra = "451 4.0.0 <%s>: zebra crossing ahead"
+        c = harness.Lmtp(b.sock)
+        c.hello()
+        r = c.deliver([verp], harness.dsn("z1@example.com", verp, "hup-1@x", reason=zebra))
+        check(r[0] is not None and r[0].startswith(OK % verp), "before SIGHUP: 250", r)
+        with open(local, "w") as f:
+            f.write("zebra reason diag mailbox_full \\bzebra\\ crossing\\b\n")
+        b.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while "reloaded" not in b.read_log() and time.time() < deadline:
+            time.sleep(0.05)
+        r = c.deliver([verp], harness.dsn("z2@example.com", verp, "hup-2@x", reason=zebra))
+        check(r[0] is not None and r[0].startswith(OK % verp), "after SIGHUP: 250", r)
+        rows = b.sql("SELECT reason FROM bounce_events ORDER BY occurred_at, rowid")
+        check(len(rows) == 2 and rows[0] != ["mailbox_full"] and rows[1] == ["mailbox_full"],
+              "the rule added before SIGHUP decides the second message only", rows)
+        with open(local, "w") as f:
+            f.write("broken reason diag no_such_reason x\n")
+        b.proc.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while "keeping the running configuration" not in b.read_log() and time.time() < deadline:
+            time.sleep(0.05)
+        check("keeping the running configuration" in b.read_log(), "a broken rules file is refused",
+              b.read_log())
+        r = c.deliver([verp], harness.dsn("z3@example.com", verp, "hup-3@x", reason=zebra))
+        rows = b.sql("SELECT reason FROM bounce_events ORDER BY occurred_at, rowid")
+        check(r[0] is not None and r[0].startswith(OK % verp) and rows[-1] == ["mailbox_full"],
+              "and the running rules stay", rows)
+        c.close()
+    finally:
+        b.stop()
     harness.cleanup(d)
     harness.cleanup(d2)
     harness.cleanup(d3)
+    harness.cleanup(d4)
     print("PASS")
 
 
