@@ -105,7 +105,6 @@ struct server {
 	unsigned long long messages;
 };
 
-static struct server *the_server;	/* for the worker callback, which has no context */
 
 static void srv_log(struct server *sv, int prio, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -389,9 +388,9 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 static void commit_next(struct server *sv);
 
 static void
-on_parsed(void *job, struct bounce_report *rep, const char *why)
+on_parsed(void *ctx, void *job, struct bounce_report *rep, const char *why)
 {
-	struct server *sv = the_server;
+	struct server *sv = ctx;
 	struct msg *m = job;
 	m->rep = rep;
 	if (rep == NULL)
@@ -842,7 +841,6 @@ lmtp_server_run(const struct serve_options *o)
 {
 	struct server sv_, *sv = &sv_;
 	memset(sv, 0, sizeof *sv);
-	the_server = sv;
 	sv->o = o;
 	sv->cfg = o->cfg;
 	if (o->workers > 0)
@@ -886,7 +884,7 @@ lmtp_server_run(const struct serve_options *o)
 
 	/* Workers first: they are forked before the database is opened, so none inherits it. */
 	struct worker_limits lim = limits_of(sv->cfg);
-	sv->pool = worker_pool_new(sv->base, sv->cfg->workers, &lim, &sv->setup.opt, on_parsed);
+	sv->pool = worker_pool_new(sv->base, sv->cfg->workers, &lim, &sv->setup.opt, on_parsed, sv);
 	if (sv->pool == NULL) {
 		warnx_("serve: cannot start parse workers: %s", strerror(errno));
 		ret = EXIT_SOFTWARE;
@@ -953,6 +951,5 @@ out:
 	free(sv->cfg);
 	if (sv->syslog)
 		closelog();
-	the_server = NULL;
 	return ret;
 }

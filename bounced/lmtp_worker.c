@@ -51,6 +51,7 @@ struct worker {
 struct worker_pool {
 	struct event_base *base;
 	worker_done_fn *done;
+	void *ctx;
 	struct worker_limits lim;
 	const struct bounce_options *opt;
 	struct worker **w;	/* slots; NULL = not running */
@@ -160,7 +161,7 @@ finish(struct worker_pool *p, struct pjob *j, struct bounce_report *rep, const c
 	p->pending--;
 	void *job = j->job;
 	free(j);
-	p->done(job, rep, why);
+	p->done(p->ctx, job, rep, why);
 }
 
 static void
@@ -371,11 +372,12 @@ dispatch(struct worker_pool *p)
 
 struct worker_pool *
 worker_pool_new(struct event_base *base, size_t n, const struct worker_limits *lim,
-    const struct bounce_options *opt, worker_done_fn *done)
+    const struct bounce_options *opt, worker_done_fn *done, void *ctx)
 {
 	struct worker_pool *p = xcalloc(1, sizeof *p);
 	p->base = base;
 	p->done = done;
+	p->ctx = ctx;
 	p->tail = &p->head;
 	p->kick = event_new(base, -1, 0, kick, p);
 	worker_pool_reload(p, n, lim, opt);
