@@ -52,6 +52,10 @@ cmd_serve(int argc, char **argv)
 				warnx_("serve: at most %d --listen", CONFIG_MAX_LISTEN);
 				return EXIT_USAGE;
 			}
+			if (strncmp(optarg, "unix:", 5) != 0 && strncmp(optarg, "tcp:", 4) != 0) {
+				warnx_("serve: --listen %s: expected unix:PATH or tcp:HOST:PORT", optarg);
+				return EXIT_USAGE;
+			}
 			listen[nlisten++] = optarg;
 			break;
 		case 'H':
