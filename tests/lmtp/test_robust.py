@@ -7,7 +7,8 @@
 - SIGTERM during DATA: the message is still answered 250, then 421, and the exit status is 0;
 - a client pipelining without reading its replies is throttled, not buffered without bound;
 - the cap on sessions answers 421; the command timeout answers 421;
-- TCP listens on loopback, refuses a non-loopback address without an allow list;
+- TCP listens on loopback, refuses a non-loopback address without an allow list, and serves
+  only the clients the allow list names;
 - SIGHUP reloads the rules (a broken file is refused) and the server carries on;
 - a database locked by another process past the busy timeout: 451 4.3.0 for every recipient,
   then 250 once the lock is gone.
@@ -32,6 +33,18 @@ def free_port():
     p = s.getsockname()[1]
     s.close()
     return p
+
+
+def own_ipv4():
+    """A non-loopback IPv4 address of this machine, or None."""
+    try:
+        out = subprocess.run(["hostname", "-I"], capture_output=True, text=True, timeout=10).stdout
+    except OSError:
+        return None
+    for a in out.split():
+        if a.count(".") == 3 and not a.startswith("127."):
+            return a
+    return None
 
 
 def rss_kib(pid):
@@ -182,6 +195,31 @@ def main():
                           "tcp:0.0.0.0:%d" % free_port()], capture_output=True, text=True, timeout=30)
     check(out.returncode != 0 and "allow" in out.stderr,
           "tcp:0.0.0.0 without [lmtp] allow is refused (%d)" % out.returncode, out.stderr)
+
+    # [lmtp] allow: on a non-loopback address only the named clients are served (loopback
+    # always is). Needs an address other than loopback on this machine.
+    ip = own_ipv4()
+    if ip is None:
+        print("skip: no non-loopback IPv4 address for the allow-list check")
+    else:
+        for allow, served in (("192.0.2.254, 198.51.100.7", False), ("198.51.100.7," + ip, True)):
+            da = harness.scratch("allow")
+            p2 = free_port()
+            b = harness.Bounced(exe, da, config="[lmtp]\nallow = %s\n" % allow,
+                                extra=["tcp:0.0.0.0:%d" % p2])
+            b.start()
+            try:
+                s2 = socket.create_connection((ip, p2), timeout=10)
+                g = s2.recv(200)
+                s2.close()
+                check((g.startswith(b"220 ")) == served, "allow = %s: a client at %s is %s" %
+                      (allow, ip, "served" if served else "refused"), g)
+                t = harness.Lmtp(tcp=("127.0.0.1", p2))
+                check(t.reply()[0].startswith("220"), "loopback is always served")
+                t.close()
+            finally:
+                b.stop()
+            harness.cleanup(da)
 
     # A parse worker that dies while parsing (as under the OOM killer): its message is stored
     # unparsed and answered 250, the worker is replaced and parses the next message. The worker
