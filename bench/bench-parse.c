@@ -33,10 +33,10 @@ collect(const char *source, const char *data, size_t len, void *arg)
 }
 
 static double
-now(void)
+clock_s(clockid_t id)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -62,7 +62,7 @@ main(int argc, char **argv)
 	}
 	rules_builtin();	/* compile once, outside the measurement, as the daemon does */
 	size_t kinds[5] = { 0 };
-	double t0 = now();
+	double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
 	for (int r = 0; r < repeat; r++) {
 		for (size_t i = 0; i < m.n; i++) {
 			struct bounce_report *rep = bounce_parse(m.data[i], m.len[i], NULL);
@@ -70,10 +70,12 @@ main(int argc, char **argv)
 			bounce_report_free(rep);
 		}
 	}
-	double dt = now() - t0;
+	double dt = clock_s(CLOCK_MONOTONIC) - t0, ct = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
 	double n = (double)m.n * repeat, mb = (double)m.bytes * repeat / 1e6;
-	printf("messages=%zu repeat=%d bytes=%zu seconds=%.3f msgs_per_s=%.0f mb_per_s=%.1f\n",
-	    m.n, repeat, m.bytes, dt, n / dt, mb / dt);
+	/* CPU time is the figure that holds on a busy machine; wall time is printed beside it. */
+	printf("messages=%zu repeat=%d bytes=%zu cpu_s=%.3f wall_s=%.3f msgs_per_cpu_s=%.0f "
+	    "mb_per_cpu_s=%.1f msgs_per_wall_s=%.0f\n", m.n, repeat, m.bytes, ct, dt, n / ct, mb / ct,
+	    n / dt);
 	printf("kinds: none=%zu dsn=%zu arf=%zu autoreply=%zu heuristic=%zu\n",
 	    kinds[0], kinds[1], kinds[2], kinds[3], kinds[4]);
 	for (size_t i = 0; i < m.n; i++)
