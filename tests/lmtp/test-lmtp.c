@@ -24,48 +24,60 @@ struct row {
 	size_t max_message;		/* 0 = default */
 	size_t size;			/* bytes of the last message as sent, 0 = strlen(data) */
 	enum lmtp_state end;
+	unsigned int flags;		/* of the last message: F_8BIT, F_UTF8 */
 };
 
+#define F_8BIT	1u	/* BODY=8BITMIME */
+#define F_UTF8	2u	/* SMTPUTF8 */
+
 static const struct row rows[] = {
-	{ "greeting", "", G, NULL, NULL, NULL, 0, 0, LMTP_S_INIT },
+	{ "greeting", "", G, NULL, NULL, NULL, 0, 0, LMTP_S_INIT, 0 },
 	{ "pipelined transaction, two recipients, null sender, dot-stuffing",
 	  HELLO "MAIL FROM:<> BODY=8BITMIME SIZE=40\r\nRCPT TO:<a@x.example>\r\nRCPT TO:<b@x.example>\r\n"
 	  "DATA\r\nSubject: t\r\n\r\n..leading dot\r\n.\r\nQUIT\r\n",
 	  G LHLO_REPLY "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n"
 	  "354 End data with <CR><LF>.<CR><LF>\r\n250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n221 2.0.0 Bye\r\n",
-	  "Subject: t\r\n\r\n.leading dot\r\n", "a@x.example,b@x.example", "", 0, 0, LMTP_S_CLOSED },
+	  "Subject: t\r\n\r\n.leading dot\r\n", "a@x.example,b@x.example", "", 0, 0, LMTP_S_CLOSED,
+	  F_8BIT },
+	{ "SMTPUTF8 addresses", HELLO "MAIL FROM:<j\xc3\xb6rg@b\xc3\xbc" "cher.example> SMTPUTF8 "
+	  "BODY=8BITMIME\r\nRCPT TO:<\xe7\x94\xa8\xe6\x88\xb7@x.example>\r\nDATA\r\n\xc3\xa9\r\n.\r\n",
+	  G LHLO_REPLY ENV_OK "250 2.0.0 Ok\r\n", "\xc3\xa9\r\n", "\xe7\x94\xa8\xe6\x88\xb7@x.example",
+	  "j\xc3\xb6rg@b\xc3\xbc" "cher.example", 0, 0, LMTP_S_READY, F_8BIT | F_UTF8 },
+	{ "a new transaction forgets the flags", HELLO "MAIL FROM:<> SMTPUTF8 BODY=8BITMIME\r\nRSET\r\n"
+	  ENV "x\r\n.\r\n", G LHLO_REPLY "250 2.1.0 Ok\r\n250 2.0.0 Ok\r\n" ENV_OK "250 2.0.0 Ok\r\n",
+	  "x\r\n", "b@x.example", "", 0, 0, LMTP_S_READY, 0 },
 	{ "two messages in one session",
 	  HELLO ENV "a\r\n.\r\n" ENV "b\r\n.\r\n",
 	  G LHLO_REPLY ENV_OK "250 2.0.0 Ok\r\n" ENV_OK "250 2.0.0 Ok\r\n",
-	  "b\r\n", "b@x.example", "", 0, 0, LMTP_S_READY },
+	  "b\r\n", "b@x.example", "", 0, 0, LMTP_S_READY, 0 },
 	{ "bare LF line ends", "LHLO c\nMAIL FROM:<s@y>\nRCPT TO:<b@x>\nDATA\nline\n..\n.\n",
 	  G "250-test\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n"
 	  "250-SMTPUTF8\r\n250 SIZE\r\n" "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
 	  "354 End data with <CR><LF>.<CR><LF>\r\n250 2.0.0 Ok\r\n",
-	  "line\n.\n", "b@x", "s@y", 0, 0, LMTP_S_READY },
+	  "line\n.\n", "b@x", "s@y", 0, 0, LMTP_S_READY, 0 },
 	{ "a dot inside a line or followed by text does not end the data",
 	  HELLO ENV "a.\r\n.x\r\n. \r\n.\r\n",
 	  G LHLO_REPLY ENV_OK "250 2.0.0 Ok\r\n", "a.\r\nx\r\n \r\n", "b@x.example", "", 0, 0,
-	  LMTP_S_READY },
+	  LMTP_S_READY, 0 },
 	{ "empty message", HELLO ENV ".\r\n", G LHLO_REPLY ENV_OK "250 2.0.0 Ok\r\n", "",
-	  "b@x.example", "", 0, 0, LMTP_S_READY },
+	  "b@x.example", "", 0, 0, LMTP_S_READY, 0 },
 	{ "commands are case-insensitive", "lhlo c\r\nmail from:<s@y> smtputf8 body=7bit\r\n"
 	  "rcpt to:<b@x>\r\nrset\r\nnoop\r\n",
 	  G LHLO_REPLY "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n",
-	  NULL, NULL, NULL, 0, 0, LMTP_S_READY },
+	  NULL, NULL, NULL, 0, 0, LMTP_S_READY, 0 },
 	{ "MAIL before LHLO", "MAIL FROM:<>\r\n", G "503 5.5.1 Error: send LHLO first\r\n",
-	  NULL, NULL, NULL, 0, 0, LMTP_S_INIT },
+	  NULL, NULL, NULL, 0, 0, LMTP_S_INIT, 0 },
 	{ "HELO and EHLO are not LMTP", "HELO c\r\nEHLO c\r\n",
 	  G "500 5.5.1 Error: this is LMTP, send LHLO\r\n500 5.5.1 Error: this is LMTP, send LHLO\r\n",
-	  NULL, NULL, NULL, 0, 0, LMTP_S_INIT },
+	  NULL, NULL, NULL, 0, 0, LMTP_S_INIT, 0 },
 	{ "LHLO without argument", "LHLO\r\nLHLO  \r\n",
 	  G "501 5.5.4 Syntax: LHLO hostname\r\n501 5.5.4 Syntax: LHLO hostname\r\n",
-	  NULL, NULL, NULL, 0, 0, LMTP_S_INIT },
+	  NULL, NULL, NULL, 0, 0, LMTP_S_INIT, 0 },
 	{ "RCPT and DATA out of order", HELLO "RCPT TO:<a@b>\r\nDATA\r\nMAIL FROM:<>\r\nDATA\r\n"
 	  "MAIL FROM:<>\r\n",
 	  G LHLO_REPLY "503 5.5.1 Error: need MAIL command\r\n503 5.5.1 Error: need MAIL command\r\n"
 	  "250 2.1.0 Ok\r\n503 5.5.1 Error: need RCPT command\r\n503 5.5.1 Error: nested MAIL command\r\n",
-	  NULL, NULL, NULL, 0, 0, LMTP_S_MAIL },
+	  NULL, NULL, NULL, 0, 0, LMTP_S_MAIL, 0 },
 	{ "MAIL syntax and parameters", HELLO "MAIL <a@b>\r\nMAIL FROM:a@b\r\nMAIL FROM:<a b>\r\n"
 	  "MAIL FROM:<> BODY=BINARYMIME\r\nMAIL FROM:<> SIZE=12x\r\nMAIL FROM:<> SIZE=\r\n"
 	  "MAIL FROM:<> X-FOO=1\r\nMAIL FROM:<>SIZE=1\r\nMAIL FROM:<\"q>uoted\"@b> SIZE=99999999999\r\n",
@@ -74,28 +86,28 @@ static const struct row rows[] = {
 	  "501 5.5.4 Bad MAIL parameter syntax\r\n501 5.5.4 Bad MAIL parameter syntax\r\n"
 	  "555 5.5.4 Unsupported MAIL parameter\r\n501 5.5.4 Bad MAIL parameter syntax\r\n"
 	  "250 2.1.0 Ok\r\n",
-	  NULL, NULL, NULL, 0, 0, LMTP_S_MAIL },
+	  NULL, NULL, NULL, 0, 0, LMTP_S_MAIL, 0 },
 	{ "RCPT syntax and parameters", HELLO "MAIL FROM:<>\r\nRCPT TO:<>\r\nRCPT <a@b>\r\n"
 	  "RCPT TO:<a@b> NOTIFY=NEVER\r\nRCPT TO:<a@b> =\r\nRCPT TO: <a@b>\r\nDATA x\r\n",
 	  G LHLO_REPLY "250 2.1.0 Ok\r\n501 5.1.3 Bad recipient address syntax\r\n"
 	  "501 5.5.4 Syntax: RCPT TO:<address>\r\n555 5.5.4 Unsupported RCPT parameter\r\n"
 	  "501 5.5.4 Bad RCPT parameter syntax\r\n250 2.1.5 Ok\r\n501 5.5.4 Syntax: DATA\r\n",
-	  NULL, NULL, NULL, 0, 0, LMTP_S_RCPT },
+	  NULL, NULL, NULL, 0, 0, LMTP_S_RCPT, 0 },
 	{ "VRFY, HELP, NOOP, RSET, unknown", "VRFY joe\r\nHELP\r\nNOOP\r\nRSET\r\nBDAT 10\r\n",
 	  G "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery\r\n"
 	  "214 2.0.0 Commands: LHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP\r\n"
 	  "250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n500 5.5.2 Error: command not recognized\r\n",
-	  NULL, NULL, NULL, 0, 0, LMTP_S_INIT },
+	  NULL, NULL, NULL, 0, 0, LMTP_S_INIT, 0 },
 	{ "RSET ends the transaction", HELLO "MAIL FROM:<>\r\nRCPT TO:<a@b>\r\nRSET\r\nDATA\r\n",
 	  G LHLO_REPLY "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 Ok\r\n503 5.5.1 Error: need MAIL command\r\n",
-	  NULL, NULL, NULL, 0, 0, LMTP_S_READY },
+	  NULL, NULL, NULL, 0, 0, LMTP_S_READY, 0 },
 	{ "NUL byte in a command", "NOOP\0x\r\nNOOP\r\n",
-	  G "500 5.5.2 Error: NUL byte in command\r\n250 2.0.0 Ok\r\n", NULL, NULL, NULL, 0, 0, LMTP_S_INIT },
+	  G "500 5.5.2 Error: NUL byte in command\r\n250 2.0.0 Ok\r\n", NULL, NULL, NULL, 0, 0, LMTP_S_INIT, 0 },
 	{ "message over the size kept is truncated and still answered 250",
 	  HELLO ENV "0123456789\r\nabcdef\r\n.\r\n", G LHLO_REPLY ENV_OK "250 2.0.0 Ok\r\n",
-	  "0123456789\r\nab", "b@x.example", "", 14, 20, LMTP_S_READY },
+	  "0123456789\r\nab", "b@x.example", "", 14, 20, LMTP_S_READY, 0 },
 	{ "QUIT stops reading", "QUIT\r\nNOOP\r\n", G "221 2.0.0 Bye\r\n", NULL, NULL, NULL, 0, 0,
-	  LMTP_S_CLOSED },
+	  LMTP_S_CLOSED, 0 },
 };
 
 /* Generated rows: limits. */
@@ -111,6 +123,7 @@ struct got {
 	char *from;
 	size_t size;
 	bool truncated;
+	unsigned int flags;
 	int messages;
 	bool async;		/* do not answer in the callback */
 };
@@ -131,6 +144,7 @@ on_message(void *ctx, struct lmtp_session *s, const struct lmtp_envelope *env)
 	g->from = xstrdup(env->mail_from);
 	g->size = env->size;
 	g->truncated = env->truncated;
+	g->flags = (env->body_8bitmime ? F_8BIT : 0) | (env->smtputf8 ? F_UTF8 : 0);
 	g->messages++;
 	if (!g->async)
 		lmtp_session_answer_all(s, "250 2.0.0 Ok");
@@ -151,7 +165,7 @@ check_str(const char *name, const char *what, const char *got, const char *want)
 static void
 run(const struct row *r, size_t inlen, size_t step)
 {
-	struct got g = { STRBUF_INIT, STRBUF_INIT, NULL, 0, false, 0, false };
+	struct got g = { STRBUF_INIT, STRBUF_INIT, NULL, 0, false, 0, 0, false };
 	struct lmtp_params p = { .hostname = "test", .max_message = r->max_message,
 	    .message = on_message, .ctx = &g };
 	struct lmtp_session *s = lmtp_session_new(&p);
@@ -180,6 +194,10 @@ run(const struct row *r, size_t inlen, size_t step)
 		check_str(name, "rcpts", g.rcpts.s != NULL ? g.rcpts.s : "", r->rcpts);
 		check_str(name, "from", g.from, r->from);
 		size_t want = r->size != 0 ? r->size : strlen(r->data);
+		if (g.flags != r->flags) {
+			printf("FAIL %s: flags %u, want %u\n", name, g.flags, r->flags);
+			failures++;
+		}
 		if (g.size != want || g.truncated != (want > strlen(r->data))) {
 			printf("FAIL %s: size %zu truncated %d, want %zu\n", name, g.size, g.truncated, want);
 			failures++;
@@ -205,7 +223,7 @@ static void
 test_async(void)
 {
 	const char *in = HELLO "MAIL FROM:<>\r\nRCPT TO:<a@x>\r\nRCPT TO:<b@x>\r\nDATA\r\nhi\r\n.\r\nNOOP\r\n";
-	struct got g = { STRBUF_INIT, STRBUF_INIT, NULL, 0, false, 0, true };
+	struct got g = { STRBUF_INIT, STRBUF_INIT, NULL, 0, false, 0, 0, true };
 	struct lmtp_params p = { .hostname = "test", .message = on_message, .ctx = &g };
 	struct lmtp_session *s = lmtp_session_new(&p);
 	size_t len = strlen(in);
@@ -288,7 +306,7 @@ main(void)
 	memset(long_cmd, 'A', sizeof long_cmd - 1);
 	strbuf_printf(&b, "NOOP %s\r\nNOOP\r\n", long_cmd);
 	struct row r = { "command line too long", b.s, G "500 5.5.2 Error: line too long\r\n250 2.0.0 Ok\r\n",
-	    NULL, NULL, NULL, 0, 0, LMTP_S_INIT };
+	    NULL, NULL, NULL, 0, 0, LMTP_S_INIT, 0 };
 	run_row(&r, b.len);
 
 	/* LMTP_MAX_ERRORS failed commands close the session; the rest is not read. */
@@ -303,7 +321,7 @@ main(void)
 	strbuf_puts(&want, "421 4.7.0 Too many errors, closing connection\r\n");
 	snprintf(errors_in, sizeof errors_in, "%s", b.s);
 	snprintf(errors_out, sizeof errors_out, "%s", want.s);
-	struct row r2 = { "too many errors", errors_in, errors_out, NULL, NULL, NULL, 0, 0, LMTP_S_CLOSED };
+	struct row r2 = { "too many errors", errors_in, errors_out, NULL, NULL, NULL, 0, 0, LMTP_S_CLOSED, 0 };
 	run_row(&r2, strlen(errors_in));
 
 	/* A data line longer than LMTP_MAX_DATA_CHUNK starting with a dot: unstuffed once, kept whole,
@@ -318,7 +336,7 @@ main(void)
 	strbuf_reset(&want);
 	strbuf_printf(&want, "%s\r\n", long_data);
 	struct row r3 = { "long data line", long_data_in, G LHLO_REPLY ENV_OK "250 2.0.0 Ok\r\n",
-	    want.s, "b@x.example", "", 0, 0, LMTP_S_READY };
+	    want.s, "b@x.example", "", 0, 0, LMTP_S_READY, 0 };
 	run_row(&r3, strlen(long_data_in));
 
 	test_async();
