@@ -61,6 +61,7 @@ rules_free(struct rules *rules)
 	free(rules->v);
 	pcre2_match_context_free(rules->mctx);
 	pcre2_jit_stack_free(rules->jit_stack);
+	pcre2_match_data_free(rules->md);
 	free(rules);
 }
 
@@ -77,6 +78,16 @@ rules_new(void)
 	rules->jit_stack = pcre2_jit_stack_create(32 * 1024, 512 * 1024, NULL);
 	if (rules->jit_stack != NULL)
 		pcre2_jit_stack_assign(rules->mctx, NULL, rules->jit_stack);
+	return rules;
+}
+
+/* A loaded set gets the match data all its rules share. */
+static struct rules *
+rules_ready(struct rules *rules)
+{
+	rules->md = pcre2_match_data_create(rules->max_captures + 1, NULL);
+	if (rules->md == NULL)
+		abort();
 	return rules;
 }
 
@@ -229,6 +240,9 @@ compile_rule(struct rules *rules, const char *name, const char *type, const char
 	ru.g_status = group(ru.re, "status");
 	ru.g_diag = group(ru.re, "diag");
 	ru.g_action = group(ru.re, "action");
+	uint32_t ncap = 0;
+	if (pcre2_pattern_info(ru.re, PCRE2_INFO_CAPTURECOUNT, &ncap) == 0 && ncap > rules->max_captures)
+		rules->max_captures = ncap;
 	if (ru.type == RULE_RECIPIENT && ru.g_addr < 0) {
 		set_error(error_r, origin, lineno, "recipient rule '%s' needs a (?<addr>...) group", name);
 		pcre2_code_free(ru.re);
@@ -387,7 +401,7 @@ rules_load(const char *const *paths, size_t npaths, char **error_r)
 			rules_free(rules);
 			return NULL;
 		}
-	return rules;
+	return rules_ready(rules);
 }
 
 struct rules *
@@ -398,7 +412,7 @@ rules_load_text(const char *origin, const char *text, size_t len, char **error_r
 		rules_free(rules);
 		return NULL;
 	}
-	return rules;
+	return rules_ready(rules);
 }
 
 const struct rules *
@@ -418,7 +432,7 @@ rules_builtin(void)
 			abort();
 		}
 	}
-	builtin = rules;
+	builtin = rules_ready(rules);
 	return builtin;
 }
 
@@ -455,20 +469,14 @@ rules_reason_rule(const struct rules *rules, const char *text, size_t len, size_
 		const struct rule *ru = &rules->v[i];
 		if (ru->type != RULE_REASON)
 			continue;
-		pcre2_match_data *md = pcre2_match_data_create_from_pattern(ru->re, NULL);
-		if (md == NULL)
-			abort();
-		int rc = rules_match(rules, ru, text, len, 0, md, limit_hit_r);
-		if (rc > 0) {
-			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+		if (rules_match(rules, ru, text, len, 0, rules->md, limit_hit_r) > 0) {
+			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(rules->md);
 			if (at_r != NULL)
 				*at_r = ov[0];
 			if (match_len_r != NULL)
 				*match_len_r = ov[1] > ov[0] ? ov[1] - ov[0] : 0;
-			pcre2_match_data_free(md);
 			return ru;
 		}
-		pcre2_match_data_free(md);
 	}
 	return NULL;
 }
@@ -504,5 +512,5 @@ rules_load_with_builtin(const char *const *paths, size_t npaths, char **error_r)
 			rules_free(rules);
 			return NULL;
 		}
-	return rules;
+	return rules_ready(rules);
 }

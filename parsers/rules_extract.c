@@ -26,24 +26,14 @@ struct extract {
 	struct strbuf exclude;		/* "\naddr\naddr\n": the bounce's own From/To */
 };
 
-static pcre2_match_data *
-md_new(const struct rule *ru)
-{
-	pcre2_match_data *md = pcre2_match_data_create_from_pattern(ru->re, NULL);
-	if (md == NULL)
-		abort();
-	return md;
-}
-
 /* Does ru match s at all? */
 static bool
 matches(struct extract *x, const struct rule *ru, const char *s, size_t len, size_t *start_r)
 {
-	pcre2_match_data *md = md_new(ru);
+	pcre2_match_data *md = x->rules->md;
 	int rc = rules_match(x->rules, ru, s, len, 0, md, &x->limit_hit);
 	if (rc > 0 && start_r != NULL)
 		*start_r = pcre2_get_ovector_pointer(md)[0];
-	pcre2_match_data_free(md);
 	return rc > 0;
 }
 
@@ -261,7 +251,8 @@ run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size
 	bool generic = x->family == NULL || !in_list(ru->value, x->family);
 	size_t start = 0, found = 0;
 	bool from_text = ru->where == WHERE_TEXT;
-	pcre2_match_data *md = md_new(ru);
+	/* the set's match data: nothing below matches another rule until the loop ends */
+	pcre2_match_data *md = x->rules->md;
 	struct strbuf addr = STRBUF_INIT;
 	while (start < len && rules_match(x->rules, ru, s, len, start, md, &x->limit_hit) > 0) {
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
@@ -317,7 +308,6 @@ run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size
 			    rc->smtp_code);
 	}
 	strbuf_free(&addr);
-	pcre2_match_data_free(md);
 	return found;
 }
 

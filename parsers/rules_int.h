@@ -9,6 +9,7 @@
 #include <pcre2.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "report.h"
 
@@ -47,6 +48,10 @@ struct rules {
 	size_t n, cap;
 	pcre2_match_context *mctx;	/* LIMIT_REGEX_MATCH / LIMIT_REGEX_DEPTH on every match */
 	pcre2_jit_stack *jit_stack;
+	/* Room for the captures of any rule of the set, reused by every match: like the JIT stack,
+	 * it makes matching with one set one thread at a time. */
+	pcre2_match_data *md;
+	uint32_t max_captures;	/* the most capture groups of any rule */
 };
 
 /* Compiles rules from one file held in memory (origin names it in errors). For tests. */
@@ -61,27 +66,6 @@ const struct rule *rules_reason_rule(const struct rules *rules, const char *text
  * a match, -1 otherwise; a limit hit is no match and sets *limit_hit (may be NULL). */
 int rules_match(const struct rules *rules, const struct rule *ru, const char *s, size_t len,
     size_t start, pcre2_match_data *md, bool *limit_hit);
-
-/* rules_text.c: the text the rules read and what they capture. */
-struct strbuf;
-/* Appends each unfolded, RFC 2047-decoded, left-trimmed value of the field called name in a
- * header block to out, one per line. */
-void rules_text_field_values(const char *block, size_t len, const char *name, struct strbuf *out);
-/* Appends HTML reduced to text: style and script dropped, tags removed, block ends made line
- * breaks, a few entities decoded. */
-void rules_text_html(struct strbuf *out, const char *p, size_t len);
-/* An address as a rule captured it, brackets, quotes and trailing punctuation dropped, the
- * domain lowercased, into out. False when it is not a plausible local@domain. */
-bool rules_text_address(const char *p, size_t len, struct strbuf *out);
-/* Diagnostic text: white space collapsed, trimmed, cut at LIMIT_DIAGNOSTIC_BYTES on a character
- * boundary. NULL when empty; the caller frees. */
-char *rules_text_diag(const char *p, size_t len);
-/* The lines after s[from] up to a blank line (at most a few): a diagnostic. Caller frees. */
-char *rules_text_paragraph_after(const char *s, size_t len, size_t from);
-/* The paragraph around s[pos]; with extend, the paragraphs before and after it too. */
-char *rules_text_paragraph_around(const char *s, size_t len, size_t pos, bool extend);
-/* Is diag nothing but addr with brackets and punctuation? */
-bool rules_text_only_address(const char *diag, const char *addr);
 
 /* rules_text.c: the text the rules read and what they capture. */
 struct strbuf;
