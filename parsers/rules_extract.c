@@ -13,6 +13,14 @@
 #include "limits.h"
 #include "strbuf.h"
 
+/* Header fields whose values are kept once gathered for a message: the shipped rules read five
+ * (From, Subject, Received, X-NAI-Header, X-Failed-Recipients); more are gathered each time. */
+#define EXTRACT_FIELDS_CACHED	8
+
+struct field_values {
+	const char *name;		/* a rule's field name */
+	struct strbuf vals;		/* rules_text_field_values */
+};
 
 struct extract {
 	const struct rules *rules;
@@ -23,8 +31,41 @@ struct extract {
 	bool family_by_header;		/* the family was recognised from the headers, not the text */
 	bool limit_hit;
 	bool forwarded;			/* a forward rule found a bounce forwarded inline */
+	bool exclude_read;		/* exclude is filled (on first use) */
 	struct strbuf exclude;		/* "\naddr\naddr\n": the bounce's own From/To */
+	struct field_values fields[EXTRACT_FIELDS_CACHED];
+	size_t nfields;
+	struct strbuf scratch;		/* values of a field beyond the cache */
 };
+
+static void
+extract_free(struct extract *x)
+{
+	strbuf_free(&x->text);
+	strbuf_free(&x->exclude);
+	for (size_t i = 0; i < x->nfields; i++)
+		strbuf_free(&x->fields[i].vals);
+	strbuf_free(&x->scratch);
+}
+
+/* The values of a top-level header field, gathered once per message (rules_text_field_values). */
+static const struct strbuf *
+field_values(struct extract *x, const char *name)
+{
+	for (size_t i = 0; i < x->nfields; i++)
+		if (strcasecmp(x->fields[i].name, name) == 0)
+			return &x->fields[i].vals;
+	struct strbuf *b = &x->scratch;
+	if (x->nfields < EXTRACT_FIELDS_CACHED) {
+		struct field_values *f = &x->fields[x->nfields++];
+		f->name = name;
+		f->vals = (struct strbuf)STRBUF_INIT;
+		b = &f->vals;
+	}
+	strbuf_reset(b);
+	rules_text_field_values(x->m->headers, x->m->headers_len, name, b);
+	return b;
+}
 
 /* Does ru match s at all? */
 static bool
@@ -38,13 +79,10 @@ matches(struct extract *x, const struct rule *ru, const char *s, size_t len, siz
 }
 
 static bool
-field_matches(struct extract *x, const struct rule *ru, const char *block, size_t len)
+field_matches(struct extract *x, const struct rule *ru)
 {
-	struct strbuf vals = STRBUF_INIT;
-	rules_text_field_values(block, len, ru->field, &vals);
-	bool hit = vals.len > 0 && matches(x, ru, vals.s, vals.len, NULL);
-	strbuf_free(&vals);
-	return hit;
+	const struct strbuf *vals = field_values(x, ru->field);
+	return vals->len > 0 && matches(x, ru, vals->s, vals->len, NULL);
 }
 
 static bool
@@ -53,7 +91,7 @@ rule_hits_message(struct extract *x, const struct rule *ru)
 	const struct mime_message *m = x->m;
 	switch (ru->where) {
 	case WHERE_FIELD:
-		return m->headers != NULL && field_matches(x, ru, m->headers, m->headers_len);
+		return m->headers != NULL && field_matches(x, ru);
 	case WHERE_HEADERS:
 		return m->headers != NULL && matches(x, ru, m->headers, m->headers_len, NULL);
 	case WHERE_TEXT:
@@ -193,22 +231,6 @@ set_action(struct bounce_recipient *rc, const char *p, size_t len)
 	}
 }
 
-static bool
-excluded(struct extract *x, const char *addr)
-{
-	const char *at = strchr(addr, '@');
-	size_t ll = (size_t)(at - addr);
-	if (ll == 13 && strncasecmp(addr, "mailer-daemon", 13) == 0)
-		return true;
-	if (x->exclude.len == 0)
-		return false;
-	size_t al = strlen(addr);
-	for (const char *p = x->exclude.s; (p = strcasestr(p, addr)) != NULL; p++)
-		if (p[-1] == '\n' && p[al] == '\n')
-			return true;
-	return false;
-}
-
 static void
 exclude_field(struct extract *x, const char *name)
 {
@@ -222,6 +244,27 @@ exclude_field(struct extract *x, const char *name)
 	}
 	strbuf_free(&v);
 	strbuf_free(&a);
+}
+
+static bool
+excluded(struct extract *x, const char *addr)
+{
+	const char *at = strchr(addr, '@');
+	size_t ll = (size_t)(at - addr);
+	if (ll == 13 && strncasecmp(addr, "mailer-daemon", 13) == 0)
+		return true;
+	if (!x->exclude_read) {
+		exclude_field(x, "To");
+		exclude_field(x, "From");
+		x->exclude_read = true;
+	}
+	if (x->exclude.len == 0)
+		return false;
+	size_t al = strlen(addr);
+	for (const char *p = x->exclude.s; (p = strcasestr(p, addr)) != NULL; p++)
+		if (p[-1] == '\n' && p[al] == '\n')
+			return true;
+	return false;
 }
 
 /* Is name in the comma-separated list? */
@@ -331,11 +374,8 @@ run_rule_anywhere(struct extract *x, const struct rule *ru, struct bounce_report
 		return x->text.len > 0 ? run_recipient_rule(x, ru, x->text.s, x->text.len, r, add, delayed) : 0;
 	if (ru->where != WHERE_FIELD || x->m->headers == NULL)
 		return 0;
-	struct strbuf vals = STRBUF_INIT;
-	rules_text_field_values(x->m->headers, x->m->headers_len, ru->field, &vals);
-	size_t n = vals.len > 0 ? run_recipient_rule(x, ru, vals.s, vals.len, r, add, delayed) : 0;
-	strbuf_free(&vals);
-	return n;
+	const struct strbuf *vals = field_values(x, ru->field);
+	return vals->len > 0 ? run_recipient_rule(x, ru, vals->s, vals->len, r, add, delayed) : 0;
 }
 
 /* Recipients whose diagnostic no rule found: the lines where the text names them, else (one
@@ -399,6 +439,17 @@ run_recipients(struct extract *x, struct bounce_report *r, bool add, bool delaye
 	return add ? r->nrcpts - before : 0;
 }
 
+static bool
+is_bounce_sender(struct extract *x)
+{
+	for (size_t i = 0; i < x->rules->n; i++) {
+		const struct rule *ru = &x->rules->v[i];
+		if (ru->type == RULE_SENDER && ru->where != WHERE_TEXT && rule_hits_message(x, ru))
+			return true;
+	}
+	return false;
+}
+
 bool
 rules_is_bounce_sender(const struct rules *rules, const struct mime_message *m)
 {
@@ -406,12 +457,9 @@ rules_is_bounce_sender(const struct rules *rules, const struct mime_message *m)
 	memset(&x, 0, sizeof x);
 	x.rules = rules != NULL ? rules : rules_builtin();
 	x.m = m;
-	for (size_t i = 0; i < x.rules->n; i++) {
-		const struct rule *ru = &x.rules->v[i];
-		if (ru->type == RULE_SENDER && ru->where != WHERE_TEXT && rule_hits_message(&x, ru))
-			return true;
-	}
-	return false;
+	bool hit = is_bounce_sender(&x);
+	extract_free(&x);
+	return hit;
 }
 
 size_t
@@ -423,8 +471,6 @@ rules_extract(const struct rules *rules, const struct mime_message *m, struct bo
 	x.m = m;
 	build_text(&x);
 	detect_family(&x);
-	exclude_field(&x, "To");
-	exclude_field(&x, "From");
 
 	size_t added = 0;
 	const char *rule = NULL;
@@ -434,7 +480,7 @@ rules_extract(const struct rules *rules, const struct mime_message *m, struct bo
 		if (x.text.len > 0)
 			run_recipients(&x, r, false, false, &rule);
 	} else if (x.text.len > 0 && (x.family_by_header || x.forwarded ||
-	    rules_is_bounce_sender(x.rules, m))) {
+	    is_bounce_sender(&x))) {
 		/* A family named by the text alone is not enough: a person may paste a bounce. */
 		added = run_recipients(&x, r, true, delayed, &rule);
 	}
@@ -451,7 +497,6 @@ rules_extract(const struct rules *rules, const struct mime_message *m, struct bo
 	}
 	if (x.limit_hit)
 		r->flags |= BOUNCE_F_REGEX_LIMIT;
-	strbuf_free(&x.text);
-	strbuf_free(&x.exclude);
+	extract_free(&x);
 	return added;
 }
