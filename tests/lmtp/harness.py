@@ -140,6 +140,9 @@ class Bounced:
                 except OSError:
                     pass
             time.sleep(0.05)
+        self.proc.kill()
+        self.proc.wait()
+        self.proc = None
         fail("bounced serve did not open %s" % self.sock)
 
     def stop(self, expect=0):

@@ -42,9 +42,9 @@ def main():
     port = free_port()
     pf = harness.Postfix(d, port, b.sock)
     b.start()
-    pf.start()
     src = None
     try:
+        pf.start()
         rcpt = "bounces+crash=example.com@bounce.test"
         src = subprocess.Popen(["smtp-source", "-s", "10", "-m", str(n), "-l", "2000", "-f", "",
                                 "-t", rcpt, "-M", "mx.sender.test", "127.0.0.1:%d" % port],

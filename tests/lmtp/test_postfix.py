@@ -34,8 +34,8 @@ def main():
     port = free_port()
     pf = harness.Postfix(d, port, b.sock)
     b.start()
-    pf.start()
     try:
+        pf.start()
         verp = "bounces+joe=example.com@bounce.test"
         msg = os.path.join(d, "dsn.eml")
         with open(msg, "w", newline="") as f:
