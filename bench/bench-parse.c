@@ -1,6 +1,7 @@
 /* Parse and classify throughput, single-threaded: loads every message of the given paths (files,
  * directories, Maildir, mbox) into memory first, so that file I/O is not measured, then runs
  * bounce_parse over all of them --repeat times and prints messages/s and MB/s. */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,10 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
+	/* As bounced's main() does: keep freed memory instead of returning it to the system after
+	 * each large message. */
+	mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+	mallopt(M_MMAP_THRESHOLD, 16 * 1024 * 1024);
 	rules_builtin();	/* compile once, outside the measurement, as the daemon does */
 	size_t kinds[5] = { 0 };
 	double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
