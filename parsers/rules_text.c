@@ -2,6 +2,7 @@
  * diagnostics as rules capture them. Pure. */
 #include "rules_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -120,40 +121,42 @@ rules_text_address(const char *p, size_t len, struct strbuf *out)
 	return true;
 }
 
-/* Diagnostic text: white space runs collapsed, trimmed, at most LIMIT_DIAGNOSTIC_BYTES. */
+/* Diagnostic text: white space runs collapsed, trimmed, at most LIMIT_DIAGNOSTIC_BYTES. Written
+ * into one allocation: the result is never longer than the input. */
 char *
 rules_text_diag(const char *p, size_t len)
 {
-	struct strbuf b = STRBUF_INIT;
+	char *out = xmalloc((len < LIMIT_DIAGNOSTIC_BYTES ? len : LIMIT_DIAGNOSTIC_BYTES) + 1);
+	size_t n = 0;
 	bool space = false, cut = false;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)p[i];
-		if (b.len >= LIMIT_DIAGNOSTIC_BYTES - 4) {
+		if (n >= LIMIT_DIAGNOSTIC_BYTES - 4) {
 			cut = true;
 			break;
 		}
 		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-			space = b.len > 0;
+			space = n > 0;
 			continue;
 		}
 		if (space)
-			strbuf_putc(&b, ' ');
+			out[n++] = ' ';
 		space = false;
-		strbuf_putc(&b, (char)c);
+		out[n++] = (char)c;
 	}
 	/* Do not end inside a UTF-8 sequence after the cut. */
 	if (cut) {
-		while (b.len > 0 && ((unsigned char)b.s[b.len - 1] & 0xC0) == 0x80)
-			b.len--;
-		if (b.len > 0 && ((unsigned char)b.s[b.len - 1] & 0x80) != 0)
-			b.len--;
-		b.s[b.len] = '\0';
+		while (n > 0 && ((unsigned char)out[n - 1] & 0xC0) == 0x80)
+			n--;
+		if (n > 0 && ((unsigned char)out[n - 1] & 0x80) != 0)
+			n--;
 	}
-	if (b.len == 0) {
-		strbuf_free(&b);
+	if (n == 0) {
+		free(out);
 		return NULL;
 	}
-	return strbuf_detach(&b);
+	out[n] = '\0';
+	return out;
 }
 
 /* The lines after a recipient up to a blank line: its diagnostic when the rule captured none. */
