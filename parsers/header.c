@@ -1,6 +1,8 @@
 /* Header fields (RFC 5322 unfolding, RFC 2047 encoded words) and addresses. */
 #include "header.h"
 
+#include <ctype.h>
+
 #include <string.h>
 #include <strings.h>
 
@@ -100,22 +102,35 @@ header_next(struct header_iter *it, const char **name_r, size_t *name_len_r, str
 bool
 header_get(const char *block, size_t len, const char *name, struct strbuf *out)
 {
-	struct header_iter it;
-	struct strbuf v = STRBUF_INIT;
-	const char *n;
-	size_t nl, want = strlen(name);
-	bool found = false;
-
-	header_iter_init(&it, block, len);
-	while (header_next(&it, &n, &nl, &v)) {
-		if (nl == want && strncasecmp(n, name, nl) == 0) {
-			strbuf_append(out, v.s, v.len);
-			found = true;
-			break;
+	/* Called many times per message: compare names on the raw lines and unfold only the field
+	 * asked for (header_next builds every value it passes). Same grammar as header_next. */
+	size_t want = strlen(name);
+	const char *p = block, *end = block + len;
+	int first = tolower((unsigned char)name[0]);
+	while (p < end) {
+		const char *le = line_end(p, end);
+		if (le == p || (le == p + 1 && *p == '\r'))
+			return false;	/* blank line: end of the block */
+		if ((size_t)(le - p) > want && tolower((unsigned char)*p) == first &&
+		    strncasecmp(p, name, want) == 0) {
+			const char *c = p + want;
+			while (c < le && is_wsp(*c))
+				c++;
+			if (c < le && *c == ':') {
+				struct header_iter it;
+				struct strbuf v = STRBUF_INIT;
+				const char *n;
+				size_t nl;
+				header_iter_init(&it, p, (size_t)(end - p));
+				if (header_next(&it, &n, &nl, &v))
+					strbuf_append(out, v.s, v.len);
+				strbuf_free(&v);
+				return true;
+			}
 		}
+		p = le < end ? le + 1 : end;
 	}
-	strbuf_free(&v);
-	return found;
+	return false;
 }
 
 bool
