@@ -408,6 +408,17 @@ diag_fallback(struct extract *x, struct bounce_report *r, size_t from, bool whol
 	}
 }
 
+/* Does the text name any recipient r already has? Only then can a rule complete one (a rule's
+ * address is a piece of the text, and bounce_report_find compares without case). */
+static bool
+text_names_any(const struct extract *x, const struct bounce_report *r)
+{
+	for (size_t i = 0; i < r->nrcpts; i++)
+		if (r->rcpts[i].address != NULL && strcasestr(x->text.s, r->rcpts[i].address) != NULL)
+			return true;
+	return false;
+}
+
 /* Recipient rules: the recognised family's text rules first, then header fields that name the
  * failed recipients (X-Failed-Recipients), then the generic text rules ("*"). The first rule
  * that names anyone wins; after a header rule, the text rules only complete what it named. */
@@ -417,7 +428,9 @@ run_recipients(struct extract *x, struct bounce_report *r, bool add, bool delaye
 {
 	size_t before = r->nrcpts;
 	bool fill_only = !add;
-	for (int step = 0; step < 3; step++) {
+	/* Completing a DSN's recipients: when the text names none of them, no rule can. */
+	int first_step = fill_only && !text_names_any(x, r) ? 3 : 0;
+	for (int step = first_step; step < 3; step++) {
 		for (size_t i = 0; i < x->rules->n; i++) {
 			const struct rule *ru = &x->rules->v[i];
 			bool field = ru->where == WHERE_FIELD;
@@ -474,7 +487,6 @@ rules_extract(const struct rules *rules, const struct mime_message *m, struct bo
 
 	size_t added = 0;
 	const char *rule = NULL;
-	bool delayed = any_hit(&x, RULE_DELAYED);
 	if (r->nrcpts > 0) {
 		/* A DSN: only complete what its recipient groups lack. */
 		if (x.text.len > 0)
@@ -482,6 +494,7 @@ rules_extract(const struct rules *rules, const struct mime_message *m, struct bo
 	} else if (x.text.len > 0 && (x.family_by_header || x.forwarded ||
 	    is_bounce_sender(&x))) {
 		/* A family named by the text alone is not enough: a person may paste a bounce. */
+		bool delayed = any_hit(&x, RULE_DELAYED);
 		added = run_recipients(&x, r, true, delayed, &rule);
 	}
 	if (added > 0) {
