@@ -228,8 +228,9 @@ static bool
 has_word(const char *p, size_t len, const char *w)
 {
 	size_t wl = strlen(w);
+	int first = tolower((unsigned char)w[0]);
 	for (size_t i = 0; i + wl <= len; i++)
-		if (strncasecmp(p + i, w, wl) == 0)
+		if (tolower((unsigned char)p[i]) == first && strncasecmp(p + i, w, wl) == 0)
 			return true;
 	return false;
 }
