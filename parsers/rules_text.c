@@ -85,8 +85,14 @@ rules_text_html(struct strbuf *out, const char *p, size_t len)
 					break;
 				}
 			}
-		if (!done)
-			strbuf_putc(out, *p++);
+		if (!done) {
+			/* a run of plain text up to the next tag or entity, in one append */
+			const char *q = p + 1;
+			while (q < end && *q != '<' && *q != '&')
+				q++;
+			strbuf_append(out, p, (size_t)(q - p));
+			p = q;
+		}
 	}
 }
 
@@ -213,8 +219,9 @@ rules_text_only_address(const char *diag, const char *addr)
 	const char *p = strcasestr(diag, addr);
 	if (p == NULL)
 		return false;
+	const char *pe = p + strlen(addr);
 	for (const char *q = diag; *q != '\0'; q++)
-		if ((q < p || q >= p + strlen(addr)) && strchr("<>:;,. \"'", *q) == NULL)
+		if ((q < p || q >= pe) && strchr("<>:;,. \"'", *q) == NULL)
 			return false;
 	return true;
 }
