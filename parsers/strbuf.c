@@ -88,7 +88,7 @@ strbuf_puts(struct strbuf *b, const char *s)
 }
 
 void
-strbuf_putc(struct strbuf *b, char c)
+strbuf_putc_slow(struct strbuf *b, char c)
 {
 	strbuf_append(b, &c, 1);
 }

@@ -14,7 +14,17 @@ struct strbuf {
 
 void strbuf_append(struct strbuf *b, const char *p, size_t len);
 void strbuf_puts(struct strbuf *b, const char *s);
-void strbuf_putc(struct strbuf *b, char c);
+void strbuf_putc_slow(struct strbuf *b, char c);
+/* Appends one byte; inline because text is built byte by byte in hot loops. */
+static inline void
+strbuf_putc(struct strbuf *b, char c)
+{
+	if (b->len + 1 < b->cap) {
+		b->s[b->len++] = c;
+		b->s[b->len] = '\0';
+	} else
+		strbuf_putc_slow(b, c);
+}
 void strbuf_printf(struct strbuf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void strbuf_reset(struct strbuf *b);
