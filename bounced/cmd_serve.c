@@ -39,6 +39,7 @@ cmd_serve(int argc, char **argv)
 	long workers = -1;
 	int ch;
 	optind = 1;
+	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "c:d:l:H:w:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -74,12 +75,13 @@ cmd_serve(int argc, char **argv)
 			usage(stdout);
 			return EXIT_OK;
 		default:
-			usage(stderr);
+			warnx_("serve: unknown or incomplete option '%s' (try 'bounced serve --help')",
+			    argv[optind - 1]);
 			return EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
-		usage(stderr);
+		warnx_("serve: unexpected argument '%s' (try 'bounced serve --help')", argv[optind]);
 		return EXIT_USAGE;
 	}
 	struct config *cfg = xcalloc(1, sizeof *cfg);

@@ -70,6 +70,11 @@ for args in (["--bogus"], ["frobnicate"], ["parse", "--bogus", "x"]):
     check(f"{args} one line", err.count("\n"), 1)
 code, out, err = run([])
 check("no command", code, 2)
+for cmd in ("parse", "ingest", "serve", "fetch", "suppress", "stats", "db", "verp"):
+    code, out, err = run([cmd, "--help"])
+    check(f"{cmd} --help", (code, out.startswith("usage: bounced " + cmd)), (0, True))
+    code, out, err = run([cmd, "--bogus"])
+    check(f"{cmd} --bogus", (code, err.count("\n"), err.startswith("bounced: ")), (2, 1, True))
 code, out, err = run(["parse", "--help"])
 check("parse --help", (code, "--explain" in out), (0, True))
 code, out, err = run(["parse"])
