@@ -50,29 +50,14 @@ header_block_len(const char *p, const char *end)
 	return e ? (size_t)(e - p) + 2 : (size_t)(end - p);
 }
 
-/* A NUL-terminated copy of [p, p+len) with LF line endings, allocated to size. */
+/* A NUL-terminated copy of [p, p+len) with LF line endings (codec_lf). */
 static char *
 lf_copy(const char *p, size_t len, size_t *len_r)
 {
-	char *o = xmalloc(len + 1), *w = o;
-	const char *end = p + len;
-	while (p < end) {
-		const char *cr = memchr(p, '\r', (size_t)(end - p));
-		if (cr == NULL) {
-			memcpy(w, p, (size_t)(end - p));
-			w += end - p;
-			break;
-		}
-		memcpy(w, p, (size_t)(cr - p));
-		w += cr - p;
-		*w++ = '\n';
-		p = cr + 1;
-		if (p < end && *p == '\n')
-			p++;
-	}
-	*w = '\0';
-	*len_r = (size_t)(w - o);
-	return o;
+	struct strbuf b = STRBUF_INIT;
+	codec_lf(p, len, &b);
+	*len_r = b.len;
+	return strbuf_detach(&b);
 }
 
 static char *
