@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,10 @@
 #define INPUT_MAX_DIR_ENTRIES	10000000
 /* Subdirectory levels followed. */
 #define INPUT_MAX_DEPTH		8
+/* Standard input is held in memory whole: one message (cut at LIMIT_MESSAGE_BYTES anyway) or a
+ * modest mbox. A larger mbox belongs in a file, which is mapped instead. */
+#define INPUT_MAX_STDIN_BYTES	(4u * LIMIT_MESSAGE_BYTES)
+_Static_assert(INPUT_MAX_STDIN_BYTES == 256u * 1024 * 1024, "the error text says 256 MiB");
 
 static int
 seterr(char **error_r, const char *path, const char *what)
@@ -142,6 +147,7 @@ each_stdin(input_fn fn, void *ctx, char **error_r)
 {
 	struct strbuf b = STRBUF_INIT;
 	char buf[65536];
+	bool over = false;
 	for (;;) {
 		ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
 		if (n < 0 && errno == EINTR)
@@ -152,12 +158,20 @@ each_stdin(input_fn fn, void *ctx, char **error_r)
 		}
 		if (n == 0)
 			break;
-		/* An mbox on stdin may be large; a single message is cut at the limit. */
-		if (b.len + (size_t)n > LIMIT_MESSAGE_BYTES * 4u)
+		/* Past the limit the rest is read and dropped, so the writer is not blocked. */
+		if (b.len + (size_t)n > INPUT_MAX_STDIN_BYTES) {
+			over = true;
 			continue;
+		}
 		strbuf_append(&b, buf, (size_t)n);
 	}
-	int ret = deliver("-", b.s != NULL ? b.s : "", b.len, fn, ctx);
+	const char *data = b.s != NULL ? b.s : "";
+	int ret = deliver("-", data, b.len, fn, ctx);
+	/* A single message over the limit was delivered cut (and is marked truncated by its
+	 * size); the messages of an mbox past the limit were not read at all: say so. */
+	if (ret == 0 && over && input_is_mbox(data, b.len))
+		ret = seterr(error_r, "-", "mbox on standard input over 256 MiB: the messages after "
+		    "that were not read (give the mbox as a file)");
 	strbuf_free(&b);
 	return ret;
 }

@@ -169,6 +169,16 @@ with tempfile.TemporaryDirectory() as tmp:
     check("bad rule exit", code, 78)
     check("bad rule names file:line", f"{local}:4" in err, True)
 
+    # An mbox on standard input over 256 MiB: what was read is parsed, and the messages past
+    # the limit are reported, not silently dropped.
+    line = b"x" * 999 + b"\n"
+    big = (b"From a Mon Jan  1 00:00:00 2024\nSubject: big\n\n" + line * (260 * 1024 * 1024 // 1000)
+           + b"\nFrom b Mon Jan  1 00:00:00 2024\nSubject: lost\n\nx\n")
+    code, out, err = run(["parse", "-"], big)
+    check("big stdin mbox: first message read, cut", [o["source"] for o in lines(out)], ["-"])
+    check("big stdin mbox: exit and error", (code, "not read" in err), (1, True))
+    del big
+
     # a missing path: the others are still read, exit 1, the error names the path
     code, out, err = run(["parse", os.path.join(tmp, "nope.eml"), raw])
     check("missing exit", code, 1)
