@@ -524,8 +524,11 @@ committer_main(void *arg)
 		struct msg *first = sv->todo;
 		size_t n = sv->ntodo;
 		pthread_mutex_unlock(&sv->mu);
-		/* One message failing (not the database) must not fail the others: retry alone. */
-		if (commit_batch(sv, first, n) != STORE_OK && n > 1)
+		/* One message failing (not the database) must not fail the others: retry alone.
+		 * A busy or failing database would only fail each retry again, each after the full
+		 * busy timeout, while every session waits: the whole batch gets its 451 at once. */
+		int rc = commit_batch(sv, first, n);
+		if (rc != STORE_OK && rc != STORE_ERR_BUSY && rc != STORE_ERR_IO && n > 1)
 			for (struct msg *m = first; m != NULL; m = m->next)
 				commit_batch(sv, m, 1);
 		pthread_mutex_lock(&sv->mu);

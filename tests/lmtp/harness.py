@@ -158,9 +158,11 @@ class Bounced:
         check(rc == expect, "bounced serve exits %d after SIGTERM (got %d)" % (expect, rc))
 
     def kill(self):
+        """SIGKILL; returns the exit status (-SIGKILL when the signal is what ended it)."""
         self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
+        rc = self.proc.wait()
         self.proc = None
+        return rc
 
     def read_log(self):
         try:

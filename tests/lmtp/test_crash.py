@@ -6,6 +6,7 @@ the row ID the 250 named, and every message counts exactly once.
 usage: test_crash.py BOUNCED [COUNT]   (needs root and the postfix package: skipped otherwise)"""
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -55,11 +56,12 @@ def main():
             time.sleep(0.05)
         at = count(b)
         check(at >= n // 4, "%d messages stored before the kill" % at)
-        b.kill()
-        check(True, "bounced killed with SIGKILL while Postfix was delivering")
+        rc = b.kill()
+        check(rc == -signal.SIGKILL, "bounced killed with SIGKILL while Postfix was delivering (status %d)" % rc)
         time.sleep(1.0)
         b.start()
-        check(True, "bounced restarted on the same database and socket")
+        check(b.proc is not None and b.proc.poll() is None,
+              "bounced restarted on the same database and socket")
 
         out, _ = src.communicate(timeout=300)
         check(src.returncode == 0, "smtp-source handed %d messages to Postfix" % n, out)
