@@ -20,6 +20,7 @@
 #define INPUT_MAX_DIR_ENTRIES	10000000
 /* Subdirectory levels followed. */
 #define INPUT_MAX_DEPTH		8
+_Static_assert(INPUT_MAX_DEPTH == 8 && INPUT_MAX_DIR_ENTRIES == 10000000, "the error texts say so");
 /* Standard input is held in memory whole: one message (cut at LIMIT_MESSAGE_BYTES anyway) or a
  * modest mbox. A larger mbox belongs in a file, which is mapped instead. */
 #define INPUT_MAX_STDIN_BYTES	(4u * LIMIT_MESSAGE_BYTES)
@@ -159,7 +160,7 @@ each_stdin(input_fn fn, void *ctx, char **error_r)
 		if (n == 0)
 			break;
 		/* Past the limit the rest is read and dropped, so the writer is not blocked. */
-		if (b.len + (size_t)n > INPUT_MAX_STDIN_BYTES) {
+		if (over || b.len + (size_t)n > INPUT_MAX_STDIN_BYTES) {
 			over = true;
 			continue;
 		}
@@ -188,18 +189,25 @@ static int
 each_dir(const char *path, input_fn fn, void *ctx, char **error_r, int depth)
 {
 	if (depth > INPUT_MAX_DEPTH)
-		return 0;
+		return seterr(error_r, path, "directory nested deeper than 8 levels: not read");
 	DIR *d = opendir(path);
 	if (d == NULL)
 		return seterr(error_r, path, strerror(errno));
 	char **names = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
-	while ((de = readdir(d)) != NULL && n < INPUT_MAX_DIR_ENTRIES) {
+	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;	/* ., .., dot files, Maildir++ .Folders */
 		if (strcmp(de->d_name, "tmp") == 0)
 			continue;	/* Maildir tmp/: messages still being written */
+		if (n == INPUT_MAX_DIR_ENTRIES) {
+			closedir(d);
+			for (size_t i = 0; i < n; i++)
+				free(names[i]);
+			free(names);
+			return seterr(error_r, path, "more than 10,000,000 entries: not read");
+		}
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
 			names = xrealloc(names, cap * sizeof names[0]);

@@ -179,6 +179,20 @@ with tempfile.TemporaryDirectory() as tmp:
     check("big stdin mbox: exit and error", (code, "not read" in err), (1, True))
     del big
 
+    # A directory nested past the limit is an error naming it, not silently skipped.
+    deep = os.path.join(tmp, "deep")
+    d = deep
+    for i in range(10):
+        d = os.path.join(d, f"d{i}")
+    os.makedirs(d)
+    with open(os.path.join(deep, "d0", "top.eml"), "w") as f:
+        f.write(DSN)
+    with open(os.path.join(d, "bottom.eml"), "w") as f:
+        f.write(DSN)
+    code, out, err = run(["parse", deep])
+    check("deep dir: exit", code, 1)
+    check("deep dir: error", "deeper than 8 levels" in err, True)
+
     # a missing path: the others are still read, exit 1, the error names the path
     code, out, err = run(["parse", os.path.join(tmp, "nope.eml"), raw])
     check("missing exit", code, 1)
