@@ -737,8 +737,11 @@ imap_fetch_bodies(struct imap *im, const uint32_t *uids, size_t n, uint32_t max_
 			/* Unsolicited FETCH responses (flag changes) carry no body. */
 			if (bs == NULL || find_uid(uids + off, cnt, uid) < 0)
 				continue;
-			stop = fn(ctx, uid, bs->sec_body_part ? bs->sec_body_part : "",
-			    bs->sec_body_part ? bs->sec_length : 0);
+			/* BODY[] NIL: the server did not give the message. It is not handed on, so it
+			 * is neither stored as empty nor moved or deleted: the next run tries again. */
+			if (bs->sec_body_part == NULL)
+				continue;
+			stop = fn(ctx, uid, bs->sec_body_part, bs->sec_length);
 		}
 		mailimap_fetch_list_free(res);
 		if (stop)

@@ -307,6 +307,7 @@ class HostileServer:
 
     def __init__(self, dv, body_reply):
         self.body_reply = body_reply
+        self.cmds = []
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.load_cert_chain(f'{dv.dir}/srv.pem', f'{dv.dir}/srv.key')
         self.sock = socket.socket()
@@ -328,6 +329,7 @@ class HostileServer:
                     return
                 tag, _, cmd = line.decode(errors='replace').strip().partition(' ')
                 up = cmd.upper()
+                self.cmds.append(up)
                 if up.startswith('CAPABILITY'):
                     out = '* CAPABILITY IMAP4rev1 MOVE UIDPLUS\r\n'
                 elif up.startswith('SELECT'):
@@ -341,7 +343,8 @@ class HostileServer:
                 elif up.startswith('UID FETCH') and 'RFC822.SIZE' in up:
                     out = '* 1 FETCH (UID 1 RFC822.SIZE 100)\r\n'
                 elif up.startswith('UID FETCH'):
-                    self.body_reply(conn)
+                    if self.body_reply(conn, tag):
+                        continue	# it answered in full: the session goes on
                     return
                 elif up.startswith('LOGOUT'):
                     conn.sendall(f'* BYE\r\n{tag} OK bye\r\n'.encode())
@@ -353,12 +356,17 @@ class HostileServer:
             return
 
 
-def huge_literal(conn):
+def nil_body(conn, tag):	# a well-formed answer without the message
+    conn.sendall(f'* 1 FETCH (UID 1 BODY[] NIL)\r\n{tag} OK done\r\n'.encode())
+    return True
+
+
+def huge_literal(conn, tag):
     conn.sendall(b'* 1 FETCH (UID 1 BODY[] {4000000000}\r\n')
     time.sleep(2)
 
 
-def lying_size(conn):	# announced 100 bytes, sends 8 MiB
+def lying_size(conn, tag):	# announced 100 bytes, sends 8 MiB
     n = 8 * 1024 * 1024
     conn.sendall(b'* 1 FETCH (UID 1 BODY[] {%d}\r\n' % n)
     try:
@@ -368,7 +376,7 @@ def lying_size(conn):	# announced 100 bytes, sends 8 MiB
         pass
 
 
-def endless_line(conn):
+def endless_line(conn, tag):
     try:
         conn.sendall(b'* 1 FETCH (UID 1 FLAGS (')
         for _ in range(1024):
@@ -393,6 +401,15 @@ def test_hostile(dv, tmp):
               rc == 75 and needle in err and secs < 30 and
               sql(db, 'SELECT count(*) FROM messages') == '0', f'{rc} {secs:.1f}s {err}')
         srv.sock.close()
+
+    # BODY[] NIL: nothing is stored, and the message is neither moved nor deleted.
+    srv = HostileServer(dv, nil_body)
+    db = f'{tmp}/hostile-nil.db'
+    rc, out, err = fetch(dv, db, url=f'imaps://bounces@localhost:{srv.port}/INBOX')
+    acted = [c for c in srv.cmds if 'MOVE' in c or 'STORE' in c or 'EXPUNGE' in c or 'COPY' in c]
+    check('hostile: BODY[] NIL: nothing stored, nothing moved',
+          sql(db, 'SELECT count(*) FROM messages') == '0' and acted == [], f'{rc} {acted} {err}')
+    srv.sock.close()
 
 
 def fetch_config(conf, *args):
