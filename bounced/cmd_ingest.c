@@ -130,8 +130,8 @@ ingest_one(const char *source, const char *data, size_t len, void *arg)
 	return 0;
 }
 
-int
-cmd_ingest(int argc, char **argv)
+static int
+ingest_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "envelope-recipient", required_argument, NULL, 'r' },
@@ -222,5 +222,24 @@ cmd_ingest(int argc, char **argv)
 	store_close(ctx.store);
 	setup_free(&setup);
 	config_free(&cfg);
+	return status;
+}
+
+/* Reading a message from standard input is how Postfix's pipe(8) hands it over, and Postfix
+ * bounces on any exit status but 75 (and 71): a broken setup (missing or unwritable database,
+ * bad config, a typo in master.cf) must defer the message, never return it to a stranger. */
+int
+cmd_ingest(int argc, char **argv)
+{
+	bool from_stdin = false;
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "-") == 0)
+			from_stdin = true;
+	int status = ingest_run(argc, argv);
+	if (from_stdin && status != EXIT_OK && status != EXIT_TEMPFAIL) {
+		warnx_("ingest: exit %d would make the MTA bounce the message: exiting 75 so it is "
+		    "kept and retried", status);
+		status = EXIT_TEMPFAIL;
+	}
 	return status;
 }

@@ -91,6 +91,8 @@ store_fail(struct store *s, int rc, const char *what, char **error_r)
 		break;
 	case SQLITE_IOERR:
 	case SQLITE_FULL:
+	case SQLITE_READONLY:	/* permissions: an operator can fix it, the mail must wait */
+	case SQLITE_PERM:
 	case SQLITE_CANTOPEN:
 	case SQLITE_PROTOCOL:
 	case SQLITE_NOLFS:

@@ -51,6 +51,11 @@ with tempfile.TemporaryDirectory() as tmp:
 
     # A missing database says how to create it.
     run('ingest', '--db', db, fx, want=78, err=r'no such database; create it with: bounced db migrate --db ' + re.escape(db))
+    # From standard input (Postfix pipe(8)) every failure is 75, so the MTA keeps the message;
+    # 78 or 70 would make Postfix bounce it. Also for a usage mistake in master.cf.
+    msg = b'From: MAILER-DAEMON@example.org\nSubject: x\n\nx\n'
+    run('ingest', '--db', db, '-', stdin=msg, want=75, err=r'(?s)no such database.*exiting 75')
+    run('ingest', '--bogus', '--db', db, '-', stdin=msg, want=75, err='exiting 75')
     run('suppress', 'check', 'a@b.c', '--db', db, want=78, err='bounced db migrate')
     run('db', 'migrate', '--db', db, out=r'schema migrated from version 0 to 1')
     run('db', 'migrate', '--db', db, out=r'schema is current \(version 1\)')
