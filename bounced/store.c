@@ -14,6 +14,9 @@
 
 /* Raw messages older than keep_raw_days are dropped at most this often (inside a write). */
 #define STORE_PRUNE_INTERVAL	3600
+/* Raw copies dropped per transaction: pruning runs inside a transaction that acknowledges mail,
+ * so a large backlog (after lowering keep_raw_days) is worked off a batch at a time. */
+#define STORE_PRUNE_BATCH	500
 
 static const char *const stmt_sql[SQL__COUNT] = {
 	[SQL_MSG_BY_HASH] = "SELECT id FROM messages WHERE sha256 = ?1",
@@ -42,8 +45,8 @@ static const char *const stmt_sql[SQL__COUNT] = {
 	    "WHERE address_key = ?1",
 	[SQL_AUDIT_INSERT] = "INSERT INTO audit (at, action, address, address_key, reason, actor) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[SQL_PRUNE_RAW] = "UPDATE messages SET raw = NULL WHERE raw IS NOT NULL "
-	    "AND received_at < ?1",
+	[SQL_PRUNE_RAW] = "UPDATE messages SET raw = NULL WHERE id IN (SELECT id FROM messages "
+	    "WHERE raw IS NOT NULL AND received_at < ?1 LIMIT ?2)",
 };
 
 static char *
@@ -365,11 +368,14 @@ prune(struct store *s, char **error_r)
 	if (st == NULL)
 		return STORE_ERR_INTERNAL;
 	sqlite3_bind_int64(st, 1, now - (int64_t)s->keep_raw_days * STORE_DAY);
+	sqlite3_bind_int(st, 2, STORE_PRUNE_BATCH);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
 		return store_fail(s, rc, "prune raw messages", error_r);
-	s->last_prune = now;
+	/* A full batch: more is left, the next transaction takes the next batch. */
+	if (sqlite3_changes(s->db) < STORE_PRUNE_BATCH)
+		s->last_prune = now;
 	return STORE_OK;
 }
 

@@ -449,6 +449,25 @@ test_prune(void)
 	if (one(s, "SELECT count(*) FROM messages WHERE raw IS NULL AND size = 11") != 1 ||
 	    one(s, "SELECT count(*) FROM messages WHERE CAST(raw AS TEXT) = 'new message'") != 1)
 		fail("prune", "raw copies not pruned as expected");
+
+	/* A backlog is worked off a batch (500) per transaction, not all in the one that
+	 * acknowledges the next message. */
+	store_set_now(s, t);
+	char body[64];
+	for (int i = 0; i < 1200; i++) {
+		snprintf(body, sizeof body, "backlog message %d", i);
+		add(s, body, NULL, t, &res);
+	}
+	static const long long left[] = { 700, 200, 0, 0 };
+	for (int i = 0; i < 4; i++) {
+		store_set_now(s, t + 12 * 86400 + i);
+		snprintf(body, sizeof body, "later message %d", i);
+		add(s, body, NULL, t + 12 * 86400 + i, &res);
+		long long n = one(s, "SELECT count(*) FROM messages WHERE CAST(raw AS TEXT) LIKE 'backlog%'");
+		if (n != left[i])
+			fail("prune batch", "after transaction %d: %lld raw copies left, want %lld", i, n,
+			    left[i]);
+	}
 	store_close(s);
 	config_free(&cfg);
 	free(path);
