@@ -1,6 +1,5 @@
 #include "setup.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +10,6 @@
 #include "rules.h"
 #include "strbuf.h"
 
-/* Rule files read from a rules directory. */
-#define SETUP_MAX_RULE_FILES	64
 /* Largest VERP key file. */
 #define SETUP_MAX_KEY_BYTES	4096
 
@@ -27,44 +24,23 @@ fail(char **error_r, const char *what, const char *path, const char *detail)
 }
 
 static int
-name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int
 load_rules(struct parse_setup *s, const struct config *c, char **error_r)
 {
 	if (c->rules_dir == NULL && c->rules_local == NULL)
 		return 0;
-	char *paths[SETUP_MAX_RULE_FILES + 1];
+	/* rules_load expands a directory to its *.rules files in name order (bounced-rules(5)),
+	 * and tries later paths first: the local file overrides the shipped rules. */
+	const char *paths[2];
 	size_t n = 0;
-	if (c->rules_dir != NULL) {
-		DIR *d = opendir(c->rules_dir);
-		if (d == NULL)
-			return fail(error_r, "rules directory", c->rules_dir, strerror(errno));
-		struct dirent *de;
-		while ((de = readdir(d)) != NULL && n < SETUP_MAX_RULE_FILES) {
-			size_t l = strlen(de->d_name);
-			if (de->d_name[0] == '.' || l < 7 || strcmp(de->d_name + l - 6, ".rules") != 0)
-				continue;
-			struct strbuf p = STRBUF_INIT;
-			strbuf_printf(&p, "%s/%s", c->rules_dir, de->d_name);
-			paths[n++] = strbuf_detach(&p);
-		}
-		closedir(d);
-		qsort(paths, n, sizeof paths[0], name_cmp);
-	}
+	if (c->rules_dir != NULL)
+		paths[n++] = c->rules_dir;
 	if (c->rules_local != NULL)
-		paths[n++] = xstrdup(c->rules_local);
-	/* Without a rules directory the shipped rules are the copies built into the binary; a
-	 * local file is tried before them. */
+		paths[n++] = c->rules_local;
+	/* Without a rules directory the shipped rules are the copies built into the binary. */
 	if (c->rules_dir == NULL)
-		s->rules = rules_load_with_builtin((const char *const *)paths, n, error_r);
+		s->rules = rules_load_with_builtin(paths, n, error_r);
 	else
-		s->rules = rules_load((const char *const *)paths, n, error_r);
-	for (size_t i = 0; i < n; i++)
-		free(paths[i]);
+		s->rules = rules_load(paths, n, error_r);
 	if (s->rules == NULL)
 		return -1;
 	s->opt.rules = s->rules;

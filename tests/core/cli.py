@@ -179,6 +179,26 @@ with tempfile.TemporaryDirectory() as tmp:
     check("big stdin mbox: exit and error", (code, "not read" in err), (1, True))
     del big
 
+    # [rules] dir: the shipped files read from a directory give what the built-in copies give;
+    # a missing directory is a configuration error naming it.
+    import glob
+    import shutil
+    rdir = os.path.join(tmp, "rules.d")
+    os.makedirs(rdir)
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "parsers", "rules")
+    for f in glob.glob(os.path.join(src, "*.rules")):
+        shutil.copy(f, rdir)
+    dconf = os.path.join(tmp, "dir.conf")
+    with open(dconf, "w") as f:
+        f.write(f"[rules]\ndir = {rdir}\n")
+    code, out, err = run(["parse", "--explain", "--config", dconf, os.path.join(tmp, "lf.eml")])
+    code2, out2, err2 = run(["parse", "--explain", os.path.join(tmp, "lf.eml")])
+    check("rules dir = built-in", (code, lines(out)), (0, lines(out2)))
+    with open(dconf, "w") as f:
+        f.write(f"[rules]\ndir = {rdir}-missing\n")
+    code, out, err = run(["parse", "--config", dconf, os.path.join(tmp, "lf.eml")])
+    check("missing rules dir", (code, rdir + "-missing" in err), (78, True))
+
     # A directory nested past the limit is an error naming it, not silently skipped.
     deep = os.path.join(tmp, "deep")
     d = deep
