@@ -2,6 +2,7 @@
  * Our own base64/QP decoders (not libetpan's) because we must know when the input was damaged,
  * and because libetpan's decoded parts go through a global, mutex-protected registry. */
 #include "codec.h"
+#include "limits.h"
 
 #include <errno.h>
 #include <iconv.h>
@@ -245,6 +246,13 @@ struct iconv_slot {
 };
 static _Thread_local struct iconv_slot cache[CODEC_ICONV_CACHE];
 static _Thread_local unsigned int cache_next;
+static _Thread_local unsigned int opens_left = LIMIT_CHARSET_OPENS;
+
+void
+codec_new_message(void)
+{
+	opens_left = LIMIT_CHARSET_OPENS;
+}
 
 static iconv_t
 iconv_for(const char *cs)
@@ -257,6 +265,9 @@ iconv_for(const char *cs)
 			return cache[i].cd;
 		}
 	}
+	if (opens_left == 0)
+		return (iconv_t)-1;	/* over LIMIT_CHARSET_OPENS: kept as is, marked bad */
+	opens_left--;
 	struct iconv_slot *s = &cache[cache_next++ % CODEC_ICONV_CACHE];
 	if (s->name[0] != '\0' && !s->bad)
 		iconv_close(s->cd);

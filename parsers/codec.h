@@ -24,6 +24,8 @@ bool codec_qp(const char *p, size_t len, bool q_word, struct strbuf *out);
  * Returns false when the charset is unknown (p copied as is) or p is not valid in it (invalid
  * sequences become U+FFFD; for the utf-8 family the bytes are kept). */
 bool codec_to_utf8(const char *charset, const char *p, size_t len, struct strbuf *out);
+/* Starts a new message: resets the LIMIT_CHARSET_OPENS budget of this thread. */
+void codec_new_message(void);
 bool codec_utf8_valid(const char *p, size_t len);
 /* True for NULL, "" and the names of UTF-8 and its subsets (us-ascii): no conversion needed. */
 bool codec_charset_is_utf8(const char *charset);

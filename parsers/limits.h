@@ -32,6 +32,10 @@
 #define LIMIT_REGEX_MATCH        200000
 /* PCRE2 depth limit per match call. */
 #define LIMIT_REGEX_DEPTH        5000
+/* iconv_open calls while reading one message: real mail uses a handful of charsets; encoded
+ * words cycling through more than the converter cache holds would otherwise cost an open and a
+ * close each (seconds of CPU per message). Past it, text is kept unconverted. */
+#define LIMIT_CHARSET_OPENS      64
 /* Messages in one mbox file, to bound memory of the reader. */
 #define LIMIT_MBOX_MESSAGE_BYTES LIMIT_MESSAGE_BYTES
 

@@ -492,6 +492,7 @@ etpan_input(const char *g, size_t glen, size_t hlen, const struct guard_block *b
 struct mime_message *
 mime_parse(const char *msg, size_t len)
 {
+	codec_new_message();
 	struct mime_message *m = xcalloc(1, sizeof *m);
 	struct walker w = { .m = m };
 	size_t glen;

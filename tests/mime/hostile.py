@@ -94,6 +94,17 @@ def encoded_words():
     return HEAD.replace(b"Subject: Undelivered", b"Subject: " + b"=?utf-8?q?a?= " * 100000 + b"Undelivered") + b"\nbody\n"
 
 
+def charset_cycling_filenames():
+    # 16 parts whose filenames cycle through 12 charsets: more than the converter cache holds,
+    # so every word would cost an iconv_open/iconv_close without LIMIT_CHARSET_OPENS (38 s).
+    cs = [b"iso-8859-%d" % i for i in range(1, 11)] + [b"koi8-r", b"windows-1251"]
+    words = b"\n ".join([b"".join(b"=?" + c + b"?Q?a?=" for c in cs)] * 1200)	# folded lines
+    parts = b"".join(b"--b\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename=\""
+                     + words + b"\"\n\nx\n" for _ in range(16))
+    return (b"From: someone@example.org\nSubject: files\nMIME-Version: 1.0\n"
+            b"Content-Type: multipart/mixed; boundary=b\n\n" + parts + b"--b--\n")
+
+
 def unterminated_encoded_words():
     return HEAD + b"X-Bad: " + b"=?utf-8?q?" * 100000 + b"\n\nbody\n"
 
@@ -141,6 +152,7 @@ CASES = [
     ("4 MB CR-only", cr_only_big, {"truncated"}),
     ("100000 encoded words", encoded_words, set()),
     ("100000 unterminated encoded words", unterminated_encoded_words, set()),
+    ("filenames cycling through 12 charsets", charset_cycling_filenames, set()),
     ("regex backtracking in a report", backtracking_text, set()),
     ("regex backtracking in plain text", backtracking_plain, set()),
 ]
