@@ -69,7 +69,7 @@ add_list(struct bounce_report *r, const char *v, const char *ftype, const char *
 {
 	size_t added = 0;
 	const char *p = v;
-	while (*p != '\0') {
+	while (*p != '\0' && r->nrcpts < LIMIT_RECIPIENTS) {	/* a full report takes no more */
 		const char *s = p;
 		bool quoted = false;
 		int angle = 0;

@@ -219,15 +219,15 @@ bounce_parse(const char *msg, size_t len, const struct bounce_options *opt)
 		if (r->nrcpts > 0) {
 			r->kind = KIND_DSN;
 			bounce_set(&r->evidence, "delivery-status part (RFC 3464)");
-			/* DSN groups without Status or Diagnostic-Code: the text part says why. */
+			/* DSN groups without Status or Diagnostic-Code: the text part says why (with
+			 * recipients present, rules_extract only fills fields in). */
 			rules_extract(rules, m, r);
-			r->kind = KIND_DSN;
 		} else if (mdn_parse(m, r)) {
 			r->kind = KIND_NONE;
 		} else if (autoreply_parse(m, r)) {
 			r->kind = KIND_AUTOREPLY;
-		} else if (rules_extract(rules, m, r) > 0) {
-			r->kind = KIND_HEURISTIC;
+		} else {
+			rules_extract(rules, m, r);	/* sets KIND_HEURISTIC when it finds any */
 		}
 	}
 
