@@ -172,7 +172,7 @@ value_is(const char *v, size_t vlen, const char *want)
 static bool
 valid_size(const char *v, size_t vlen)
 {
-	if (v == NULL || vlen == 0 || vlen > 20)
+	if (v == NULL || vlen == 0 || vlen > LMTP_MAX_SIZE_DIGITS)
 		return false;
 	for (size_t i = 0; i < vlen; i++)
 		if (!isdigit((unsigned char)v[i]))
@@ -259,7 +259,7 @@ cmd_mail(struct lmtp_session *s, const char *arg)
 		return;
 	}
 	bool body8 = false, utf8 = false;
-	char key[32];
+	char key[LMTP_MAX_PARAM_KEY];
 	const char *v;
 	size_t vlen;
 	int r;
@@ -307,7 +307,7 @@ cmd_rcpt(struct lmtp_session *s, const char *arg)
 		reply_error(s, "501 5.1.3 Bad recipient address syntax");
 		return;
 	}
-	char key[32];
+	char key[LMTP_MAX_PARAM_KEY];
 	const char *v;
 	size_t vlen;
 	int r = next_param(&p, key, sizeof key, &v, &vlen);

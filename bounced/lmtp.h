@@ -23,6 +23,10 @@
 #define LMTP_MAX_DATA_CHUNK	8192
 /* Recipients per transaction: Postfix sends at most lmtp_destination_recipient_limit (50). */
 #define LMTP_MAX_RCPTS		1000
+/* Longest ESMTP parameter keyword of MAIL/RCPT kept (BODY, SIZE, SMTPUTF8, RET, ENVID...). */
+#define LMTP_MAX_PARAM_KEY	32
+/* Digits of a SIZE= value (RFC 1870: up to 20, a 64-bit count). */
+#define LMTP_MAX_SIZE_DIGITS	20
 /* Commands that fail before the session gives up with 421: a peer that is not speaking LMTP. */
 #define LMTP_MAX_ERRORS		20
 /* Bytes of one message kept; the rest is counted and dropped, and the message marked truncated. */
