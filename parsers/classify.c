@@ -303,6 +303,10 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 	classify_extract_codes(diag, strlen(diag), rc->status, rc->smtp_code);
 	bool delayed = strcmp(action, "delayed") == 0;
 	bool temporary = delayed || rc->status[0] == '4' || (rc->status[0] == '\0' && rc->smtp_code[0] == '4');
+	/* A sender's MTA that gave up (action failed) on an address the remote server kept
+	 * calling unknown, even with a 4xx, reports a dead address: Postfix does so after its
+	 * queue lifetime of "450 4.1.1 User unknown". */
+	bool gave_up = strcmp(action, "failed") == 0;
 
 	enum bounce_reason reason = REASON_UNKNOWN;
 	const char *rule = NULL;
@@ -333,9 +337,11 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 	}
 	/* "User unknown" under 5.2.0 (mailbox status) comes from carriers that accept the address
 	 * and refuse the message after DATA, and under x.7.x from a policy check that words its
-	 * refusal so: a filter, not a known-missing mailbox. */
+	 * refusal so: a filter, not a known-missing mailbox. An x.7.x only the reporting MTA put
+	 * on a bare "553 Invalid recipient" is its guess, and the remote server's words win. */
 	if (decided && reason == REASON_USER_UNKNOWN && rc->status[0] != '\0' &&
-	    (strcmp(rc->status + 1, ".2.0") == 0 || strncmp(rc->status + 1, ".7.", 3) == 0)) {
+	    (strcmp(rc->status + 1, ".2.0") == 0 ||
+	    (strncmp(rc->status + 1, ".7.", 3) == 0 && strstr(diag, rc->status) != NULL))) {
 		reason = REASON_FILTERED;
 		strbuf_printf(&ev, "; under %s, so filtered", rc->status);
 	}
@@ -376,10 +382,13 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 	rc->class_ = bounce_reason_class(reason);
 	rc->blame = bounce_reason_blame(reason);
 	/* Hard means permanently undeliverable: never for a temporary failure or a delay. */
-	if (rc->class_ == CLASS_HARD && (temporary || !is_hard(reason)))
+	bool unknown_for_good = reason == REASON_USER_UNKNOWN && gave_up && !delayed;
+	if (rc->class_ == CLASS_HARD && ((temporary && !unknown_for_good) || !is_hard(reason)))
 		rc->class_ = CLASS_SOFT;
 	if (rc->class_ != CLASS_HARD && is_hard(reason) && temporary)
 		strbuf_printf(&ev, "; temporary, so soft");
+	else if (rc->class_ == CLASS_HARD && temporary)
+		strbuf_printf(&ev, "; temporary code, but delivery failed for good");
 	strbuf_printf(&ev, " → %s", bounce_reason_name(reason));
 	if (rule != NULL)
 		bounce_set(&rc->rule, rule);

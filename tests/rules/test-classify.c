@@ -100,6 +100,9 @@ static const struct classify_case cases[] = {
 	{ "user unknown under 5.7.1 is a policy filter", "failed", "5.7.1", "550",
 	  "550 5.7.1 <a@example.fr>: Recipient address rejected: User unknown", NULL,
 	  "soft", "filtered", "recipient", "5.7.1", "550", "en-user-unknown" },
+	{ "an x.7.x only the reporting MTA added: the remote's words win", "failed", "5.7.1", "553",
+	  "553 Invalid recipient a@example.org (Mode: normal)", NULL,
+	  "hard", "user_unknown", "recipient", "5.7.1", "553", "en-user-unknown" },
 	{ "5.2.1 disabled", "failed", "5.2.1", "550", "550 5.2.1 <a@example.com>: account disabled", NULL,
 	  "soft", "mailbox_disabled", "recipient", "5.2.1", "550", "en-disabled" },
 
@@ -112,11 +115,17 @@ static const struct classify_case cases[] = {
 	{ "code only", "failed", "5.1.1", "", "", NULL,
 	  "hard", "user_unknown", "recipient", "5.1.1", "", NULL },
 
-	/* never hard when temporary */
-	{ "4.1.1 user unknown is soft", "failed", "4.1.1", "450", "450 4.1.1 <a@example.org>: Recipient address rejected: User unknown", NULL,
+	/* never hard while temporary; an MTA that gave up on "user unknown" reports a dead address */
+	{ "4.1.1 user unknown while delayed is soft", "delayed", "4.1.1", "450", "450 4.1.1 <a@example.org>: Recipient address rejected: User unknown", NULL,
 	  "soft", "user_unknown", "recipient", "4.1.1", "450", "en-user-unknown" },
-	{ "450 reply without status is soft", "failed", "", "", "450 User unknown", NULL,
+	{ "4.1.1 user unknown, failed for good, is hard", "failed", "4.1.1", "450", "450 4.1.1 <a@example.org>: Recipient address rejected: User unknown", NULL,
+	  "hard", "user_unknown", "recipient", "4.1.1", "450", "en-user-unknown" },
+	{ "450 reply without status or action is soft", "", "", "", "450 User unknown", NULL,
 	  "soft", "user_unknown", "recipient", "", "450", "en-user-unknown" },
+	{ "450 user unknown, failed for good, is hard", "failed", "", "", "450 User unknown", NULL,
+	  "hard", "user_unknown", "recipient", "", "450", "en-user-unknown" },
+	{ "host unknown under 4.x, failed, stays soft", "failed", "4.0.0", "", "DNS type 'mx' lookup of example.invalid responded with code NXDOMAIN", NULL,
+	  "soft", "host_unknown", "recipient", "4.0.0", "", "en-host-unknown" },
 	{ "delayed is expired", "delayed", "4.4.7", "", "", NULL,
 	  "soft", "expired", "network", "4.4.7", "", NULL },
 	{ "delayed but the wording says why", "delayed", "4.2.2", "452", "452 4.2.2 Mailbox full", NULL,
