@@ -300,6 +300,17 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 	}
 	const char *diag = rc->diagnostic != NULL ? rc->diagnostic : "";
 	bool status_given = rc->status[0] != '\0';
+	/* A report's bare x.0.0 says less than the remote server's own enhanced code of the same
+	 * class in the diagnostic ("Status: 5.0.0" over "550 5.7.25 … Reverse DNS …"). */
+	bool status_refined = false;
+	if (status_given && strlen(rc->status) == 5 && strcmp(rc->status + 1, ".0.0") == 0) {
+		char found[16] = "", code[4] = "";
+		classify_extract_codes(diag, strlen(diag), found, code);
+		if (found[0] == rc->status[0] && strcmp(found + 1, ".0.0") != 0) {
+			memcpy(rc->status, found, sizeof(found));
+			status_refined = true;
+		}
+	}
 	classify_extract_codes(diag, strlen(diag), rc->status, rc->smtp_code);
 	bool delayed = strcmp(action, "delayed") == 0;
 	bool temporary = delayed || rc->status[0] == '4' || (rc->status[0] == '\0' && rc->smtp_code[0] == '4');
@@ -312,7 +323,8 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 	const char *rule = NULL;
 	bool limit = false, decided = false;
 	if (rc->status[0] != '\0')
-		strbuf_printf(&ev, "status %s (%s)", rc->status, status_given ? "as reported" : "from the diagnostic");
+		strbuf_printf(&ev, "status %s (%s)", rc->status, status_refined ?
+		    "from the diagnostic, over the report's x.0.0" : status_given ? "as reported" : "from the diagnostic");
 	if (rc->smtp_code[0] != '\0')
 		strbuf_printf(&ev, "%ssmtp %s", ev.len ? "; " : "", rc->smtp_code);
 	size_t at = 0, mlen = 0;

@@ -103,6 +103,12 @@ static const struct classify_case cases[] = {
 	{ "an x.7.x only the reporting MTA added: the remote's words win", "failed", "5.7.1", "553",
 	  "553 Invalid recipient a@example.org (Mode: normal)", NULL,
 	  "hard", "user_unknown", "recipient", "5.7.1", "553", "en-user-unknown" },
+	{ "a report's 5.0.0 gives way to the remote's 5.7.25", "failed", "5.0.0", "",
+	  "550 5.7.25 <a@example.net>: Recipient address rejected: Reverse DNS validation failed", NULL,
+	  "soft", "blocked", "sender", "5.7.25", "550", "en-blocked-ptr" },
+	{ "a report's 5.0.0 keeps a 4.x.x of another class", "failed", "5.0.0", "",
+	  "451 4.7.1 <a@example.net>: Reverse DNS validation failed", NULL,
+	  "soft", "blocked", "sender", "5.0.0", "451", "en-blocked-ptr" },
 	{ "5.2.1 disabled", "failed", "5.2.1", "550", "550 5.2.1 <a@example.com>: account disabled", NULL,
 	  "soft", "mailbox_disabled", "recipient", "5.2.1", "550", "en-disabled" },
 
