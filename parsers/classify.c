@@ -17,6 +17,10 @@
  * own words come first, and this bounds the work per recipient on a hostile report. */
 #define CLASSIFY_CONTEXT_BYTES	(64u * 1024)
 
+/* How far past an address the report's paragraph about it is read for its SMTP stage ("in
+ * reply to end of DATA"): Postfix and Sendmail put it within a few folded lines. */
+#define CLASSIFY_STAGE_WINDOW	600
+
 /* Longest piece of matched wording quoted in the evidence. */
 #define CLASSIFY_WORDING_QUOTE	60
 
@@ -265,7 +269,7 @@ stage_in_context(const char *ctx, size_t len, const char *address, bool data)
 		if ((char)tolower((unsigned char)ctx[i]) != first || strncasecmp(ctx + i, address, al) != 0)
 			continue;
 		size_t e = i + al;
-		while (e < len && e - i < 600 && !(ctx[e] == '\n' && e + 1 < len && ctx[e + 1] == '\n'))
+		while (e < len && e - i < CLASSIFY_STAGE_WINDOW && !(ctx[e] == '\n' && e + 1 < len && ctx[e + 1] == '\n'))
 			e++;
 		if (data ? data_stage(ctx + i, e - i) : rcpt_stage(ctx + i, e - i))
 			return true;
