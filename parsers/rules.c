@@ -47,6 +47,9 @@ rule_clear(struct rule *ru)
 	free(ru->field);
 	free(ru->value);
 	free(ru->origin);
+	for (size_t i = 0; i < ru->nlits; i++)
+		free(ru->lits[i]);
+	free(ru->lits);
 	pcre2_code_free(ru->re);
 	memset(ru, 0, sizeof *ru);
 }
@@ -62,6 +65,12 @@ rules_free(struct rules *rules)
 	pcre2_match_context_free(rules->mctx);
 	pcre2_jit_stack_free(rules->jit_stack);
 	pcre2_match_data_free(rules->md);
+	rules_index_free(rules->ix_reason);
+	rules_index_free(rules->ix_other);
+	if (rules->fold != NULL)
+		free(rules->fold->s);
+	free(rules->fold);
+	free(rules->cand_reason);
 	free(rules);
 }
 
@@ -88,6 +97,10 @@ rules_ready(struct rules *rules)
 	rules->md = pcre2_match_data_create(rules->max_captures + 1, NULL);
 	if (rules->md == NULL)
 		abort();
+	rules->ix_reason = rules_index_build(rules, true);
+	rules->ix_other = rules_index_build(rules, false);
+	rules->fold = xcalloc(1, sizeof *rules->fold);
+	rules->cand_reason = xcalloc(rules_cand_words(rules) + 1, sizeof *rules->cand_reason);
 	return rules;
 }
 
@@ -248,6 +261,10 @@ compile_rule(struct rules *rules, const char *name, const char *type, const char
 		pcre2_code_free(ru.re);
 		free(ru.field);
 		return false;
+	}
+	if (!rules_prefilter_literals(p, &ru.lits, &ru.nlits)) {
+		ru.lits = NULL;
+		ru.nlits = 0;
 	}
 	ru.name = xstrdup(name);
 	ru.value = xstrdup(value);
@@ -465,9 +482,12 @@ rules_reason_rule(const struct rules *rules, const char *text, size_t len, size_
 		rules = rules_builtin();
 	if (text == NULL || len == 0)
 		return NULL;
+	/* Only the rules whose literals the text holds can match: the first of them that does is
+	 * the first rule that matches at all. */
+	rules_index_scan(rules, rules->ix_reason, text, len, rules->cand_reason);
 	for (size_t i = 0; i < rules->n; i++) {
 		const struct rule *ru = &rules->v[i];
-		if (ru->type != RULE_REASON)
+		if (ru->type != RULE_REASON || !rules_cand(rules->cand_reason, i))
 			continue;
 		if (rules_match(rules, ru, text, len, 0, rules->md, limit_hit_r) > 0) {
 			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(rules->md);

@@ -39,8 +39,32 @@ struct rule {
 	enum bounce_reason reason;	/* RULE_REASON */
 	bool rcpt_only;		/* RULE_REASON "REASON/rcpt": only at RCPT or under an x.1.x code */
 	pcre2_code *re;
+	char **lits;		/* rules_prefilter_literals: any match holds one of these (folded) */
+	size_t nlits;		/* 0: nothing known, the rule is always run */
 	int g_addr, g_code, g_status, g_diag, g_action;	/* capture group numbers, -1 when absent */
 	char *origin;		/* "FILE:LINE" */
+};
+
+/* Bits of a rule set to the rule (v[i]): the candidates a scan left for one text. */
+#define RULES_INDEX_BITS	12	/* 4096 buckets: a few per literal of the shipped rules */
+
+struct rules_lit {
+	const char *s;		/* folded, owned by the rule */
+	uint32_t len, rule;	/* rule: index in rules->v */
+	uint32_t next;		/* 1 + next literal of the bucket, 0 at the end */
+};
+
+/* The literals of one kind of rule (reason rules, or all the others), hashed for a scan. */
+struct rules_index {
+	uint32_t head[1u << RULES_INDEX_BITS];	/* 1 + first literal of a bucket, 0: none */
+	struct rules_lit *v;
+	size_t n;
+	uint64_t *always;	/* bits of this kind's rules without literals */
+};
+
+struct rules_fold {
+	char *s;
+	size_t cap;
 };
 
 struct rules {
@@ -52,6 +76,11 @@ struct rules {
 	 * it makes matching with one set one thread at a time. */
 	pcre2_match_data *md;
 	uint32_t max_captures;	/* the most capture groups of any rule */
+	/* The prefilter (rules_prefilter.c): literal indexes built once the set is loaded, and,
+	 * like md, scratch one match at a time uses: the folded text and the reason candidates. */
+	struct rules_index *ix_reason, *ix_other;
+	struct rules_fold *fold;
+	uint64_t *cand_reason;
 };
 
 /* Compiles rules from one file held in memory (origin names it in errors). For tests. */
@@ -66,6 +95,31 @@ const struct rule *rules_reason_rule(const struct rules *rules, const char *text
  * a match, -1 otherwise; a limit hit is no match and sets *limit_hit (may be NULL). */
 int rules_match(const struct rules *rules, const struct rule *ru, const char *s, size_t len,
     size_t start, pcre2_match_data *md, bool *limit_hit);
+
+/* rules_prefilter.c. The literals any match of pattern (compiled caseless, UTF, UCP) must
+ * contain, lowercased: false when the pattern holds something this reader does not follow or
+ * no literal is long enough to be worth indexing (the rule is then always run). */
+bool rules_prefilter_literals(const char *pattern, char ***lits_r, size_t *n_r);
+/* Index of the literals of the reason rules (reason) or of all other rules. */
+struct rules_index *rules_index_build(const struct rules *rules, bool reason);
+void rules_index_free(struct rules_index *ix);	/* NULL-safe */
+/* Sets in cand (rules_cand_words(rules) words) the rules of ix's kind that may match s: those
+ * with a literal in s and those without literals. A rule left out cannot match anywhere in s.
+ * Uses rules->fold: one scan at a time per set. */
+void rules_index_scan(const struct rules *rules, const struct rules_index *ix, const char *s,
+    size_t len, uint64_t *cand);
+
+static inline size_t
+rules_cand_words(const struct rules *rules)
+{
+	return (rules->n + 63) / 64;
+}
+
+static inline bool
+rules_cand(const uint64_t *cand, size_t i)
+{
+	return (cand[i / 64] >> (i % 64)) & 1;
+}
 
 /* rules_text.c: the text the rules read and what they capture. */
 struct strbuf;
