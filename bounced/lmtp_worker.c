@@ -67,52 +67,112 @@ static struct worker *worker_spawn(struct worker_pool *p);
 
 /* ---- the worker process ----------------------------------------------------------------- */
 
+/* Bytes a worker asks for per read(2): a whole frame (header, recipient and a typical bounce),
+ * which the server sends with one writev, arrives in one call. */
+#define WORKER_READ_CHUNK	(64u * 1024)
+
+/* The worker's input: frames are taken from it, so a frame costs one read(2), not three. */
+struct rbuf {
+	char *p;
+	size_t off, len, cap;
+};
+
+/* Makes n bytes available at b->p + b->off. Returns false on end of file or an error. */
 static bool
-read_full(int fd, void *buf, size_t n)
+rbuf_fill(int fd, struct rbuf *b, size_t n)
 {
-	char *b = buf;
-	while (n > 0) {
-		ssize_t r = read(fd, b, n);
+	if (b->len - b->off >= n)
+		return true;
+	if (b->off > 0) {
+		memmove(b->p, b->p + b->off, b->len - b->off);
+		b->len -= b->off;
+		b->off = 0;
+	}
+	size_t want = n > WORKER_READ_CHUNK ? n : WORKER_READ_CHUNK;
+	if (b->cap < want) {
+		b->p = xrealloc(b->p, want);
+		b->cap = want;
+	}
+	while (b->len < n) {
+		ssize_t r = read(fd, b->p + b->len, b->cap - b->len);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			return false;
-		b += r;
-		n -= (size_t)r;
+		b->len += (size_t)r;
 	}
 	return true;
 }
 
-static bool
-write_full(int fd, const void *buf, size_t n)
+/* A copy of the next n bytes (NUL-terminated: the parsers get a C string too), consumed. */
+static char *
+rbuf_take(struct rbuf *b, size_t n)
 {
-	const char *b = buf;
-	while (n > 0) {
-		ssize_t r = write(fd, b, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return false;
-		b += r;
-		n -= (size_t)r;
-	}
-	return true;
+	char *s = xmalloc(n + 1);
+	memcpy(s, b->p + b->off, n);
+	s[n] = '\0';
+	b->off += n;
+	return s;
 }
 
-/* RLIMIT_CPU counts the whole life of the process: allow cpu_s more seconds from now. */
+/* Drops a buffer grown past WORKER_READ_CHUNK by a large message once it is consumed, so one
+ * big message does not keep the worker's memory up. */
 static void
-limit_cpu(unsigned int cpu_s)
+rbuf_trim(struct rbuf *b)
+{
+	if (b->off == b->len && b->cap > WORKER_READ_CHUNK) {
+		free(b->p);
+		memset(b, 0, sizeof *b);
+	}
+}
+
+/* Writes both pieces, in one writev(2) when the socket takes them at once. */
+static bool
+write_full2(int fd, const void *a, size_t alen, const void *b, size_t blen)
+{
+	struct iovec iov[2] = { { (void *)a, alen }, { (void *)b, blen } };
+	size_t done = 0, total = alen + blen;
+	while (done < total) {
+		struct iovec *v = iov;
+		int nv = 2;
+		size_t skip = done;
+		if (skip >= alen) {
+			skip -= alen;
+			v++;
+			nv--;
+		}
+		struct iovec cur[2];
+		memcpy(cur, v, (size_t)nv * sizeof cur[0]);
+		cur[0].iov_base = (char *)cur[0].iov_base + skip;
+		cur[0].iov_len -= skip;
+		ssize_t r = writev(fd, cur, nv);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		done += (size_t)r;
+	}
+	return true;
+}
+
+/* RLIMIT_CPU counts the whole life of the process: allow cpu_s more seconds from now. The
+ * limit is in whole seconds, so it is set again only when that sum moved (*set is the last). */
+static void
+limit_cpu(unsigned int cpu_s, rlim_t *set)
 {
 	struct rusage ru;
 	struct rlimit rl;
-	if (cpu_s == 0 || getrusage(RUSAGE_SELF, &ru) != 0 || getrlimit(RLIMIT_CPU, &rl) != 0)
+	if (cpu_s == 0 || getrusage(RUSAGE_SELF, &ru) != 0)
 		return;
 	rlim_t used = (rlim_t)ru.ru_utime.tv_sec + (rlim_t)ru.ru_stime.tv_sec + 1;
 	rlim_t want = used + cpu_s;
+	if (want == *set || getrlimit(RLIMIT_CPU, &rl) != 0)
+		return;
 	if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max)
 		want = rl.rlim_max;
 	rl.rlim_cur = want;
-	setrlimit(RLIMIT_CPU, &rl);
+	if (setrlimit(RLIMIT_CPU, &rl) == 0)
+		*set = used + cpu_s;
 }
 
 static void __attribute__((noreturn))
@@ -124,27 +184,30 @@ worker_main(int fd, const struct worker_limits *lim, const struct bounce_options
 		setrlimit(RLIMIT_AS, &rl);
 	}
 #endif
+	struct rbuf in = { 0 };
+	rlim_t cpu_set = 0;
 	for (;;) {
 		uint32_t hdr[2];
-		if (!read_full(fd, hdr, sizeof hdr))
+		if (!rbuf_fill(fd, &in, sizeof hdr))
 			_exit(0);
+		memcpy(hdr, in.p + in.off, sizeof hdr);
+		in.off += sizeof hdr;
 		if (hdr[0] > LIMIT_ADDRESS_BYTES || hdr[1] > LMTP_MAX_MESSAGE)
 			_exit(2);
-		char *rcpt = xmalloc((size_t)hdr[0] + 1);
-		char *data = xmalloc((size_t)hdr[1] + 1);
-		if (!read_full(fd, rcpt, hdr[0]) || !read_full(fd, data, hdr[1]))
+		if (!rbuf_fill(fd, &in, (size_t)hdr[0] + hdr[1]))
 			_exit(2);
-		rcpt[hdr[0]] = '\0';
-		data[hdr[1]] = '\0';
-		limit_cpu(lim->cpu_s);
+		char *rcpt = rbuf_take(&in, hdr[0]);
+		char *data = rbuf_take(&in, hdr[1]);
+		rbuf_trim(&in);
+		limit_cpu(lim->cpu_s, &cpu_set);
 		struct bounce_options o = *opt;
 		o.envelope_recipient = hdr[0] > 0 ? rcpt : NULL;
 		struct bounce_report *rep = bounce_parse(data, hdr[1], &o);
 		struct strbuf out = STRBUF_INIT;
 		report_pack(rep, &out);
 		uint32_t len = (uint32_t)out.len;
-		if (out.len > WORKER_MAX_REPLY || !write_full(fd, &len, sizeof len) ||
-		    !write_full(fd, out.s != NULL ? out.s : "", out.len))
+		if (out.len > WORKER_MAX_REPLY ||
+		    !write_full2(fd, &len, sizeof len, out.s != NULL ? out.s : "", out.len))
 			_exit(2);
 		strbuf_free(&out);
 		bounce_report_free(rep);
