@@ -103,23 +103,69 @@ struct server {
 	struct event *wake_ev;
 	bool stopping;
 	unsigned long long messages;
+	pid_t pid;			/* for the log lines */
+	struct strbuf *logq;		/* log lines queued while answering a batch (loop only) */
 };
 
 
 static void srv_log(struct server *sv, int prio, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void
+write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t r = write(fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return;	/* a log that cannot be written must not stop the mail */
+		p += r;
+		n -= (size_t)r;
+	}
+}
+
+/* One log line: to syslog, or as one write(2) to stderr (lines from the committer thread and
+ * the loop never interleave). While the loop answers a committed batch (sv->logq set) the lines
+ * are queued and written together afterwards: one write per batch instead of three per message.
+ * The committer thread logs with srv_log_now, which never touches the loop's queue. */
+static void
+srv_logv(struct server *sv, struct strbuf *q, int prio, const char *fmt, va_list ap)
+{
+	if (sv->syslog) {
+		vsyslog(prio, fmt, ap);
+		return;
+	}
+	char *line = NULL;
+	if (vasprintf(&line, fmt, ap) < 0)
+		abort();	/* out of memory, as xmalloc */
+	struct strbuf own = STRBUF_INIT;
+	struct strbuf *b = q != NULL ? q : &own;
+	strbuf_printf(b, "bounced[%ld]: %s\n", (long)sv->pid, line);
+	free(line);
+	if (q == NULL) {
+		write_all(STDERR_FILENO, own.s, own.len);
+		strbuf_free(&own);
+	}
+}
+
+static void
 srv_log(struct server *sv, int prio, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	if (sv->syslog)
-		vsyslog(prio, fmt, ap);
-	else {
-		fprintf(stderr, "bounced[%ld]: ", (long)getpid());
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
-	}
+	srv_logv(sv, sv->logq, prio, fmt, ap);
+	va_end(ap);
+}
+
+/* For the committer thread: never queued. */
+static void srv_log_now(struct server *sv, int prio, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+srv_log_now(struct server *sv, int prio, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	srv_logv(sv, NULL, prio, fmt, ap);
 	va_end(ap);
 }
 
@@ -428,7 +474,7 @@ commit_batch(struct server *sv, struct msg *first, size_t n)
 		rc = store_commit(sv->store, &err);
 	if (rc != STORE_OK) {
 		store_rollback(sv->store);
-		srv_log(sv, LOG_ERR, "store: %s (%zu message%s answered 451 unless retried alone)",
+		srv_log_now(sv, LOG_ERR, "store: %s (%zu message%s answered 451 unless retried alone)",
 		    err != NULL ? err : "error", n, n == 1 ? "" : "s");
 	}
 	free(err);
@@ -538,6 +584,14 @@ committer_main(void *arg)
 		if (write(sv->wake[1], &one, 1) < 0) {
 			/* the pipe holds at least one byte already: the loop will look */
 		}
+		pthread_mutex_unlock(&sv->mu);
+		/* The batch is being answered meanwhile: copying the WAL into the database delays
+		 * no acknowledgement of mail already committed. */
+		char *err = NULL;
+		if (store_checkpoint(sv->store, &err) != STORE_OK)
+			srv_log_now(sv, LOG_WARNING, "store: %s", err != NULL ? err : "checkpoint failed");
+		free(err);
+		pthread_mutex_lock(&sv->mu);
 	}
 	pthread_mutex_unlock(&sv->mu);
 	return NULL;
@@ -585,10 +639,16 @@ on_committed(evutil_socket_t fd, short what, void *arg)
 	/* The commit may have taken a while: timeouts set from now on must not count from the
 	 * time libevent cached before it. */
 	event_base_update_cache_time(sv->base);
+	struct strbuf q = STRBUF_INIT;
+	sv->logq = &q;
 	for (struct msg *m = first, *next; m != NULL; m = next) {
 		next = m->next;
 		answer(sv, m);
 	}
+	sv->logq = NULL;
+	if (q.len > 0)
+		write_all(STDERR_FILENO, q.s, q.len);
+	strbuf_free(&q);
 }
 
 /* ---- listeners -------------------------------------------------------------------------- */
@@ -849,6 +909,7 @@ lmtp_server_run(const struct serve_options *o)
 	if (o->workers > 0)
 		sv->cfg->workers = o->workers;
 	sv->ready_tail = &sv->ready;
+	sv->pid = getpid();
 	sv->syslog = sv->cfg->log != NULL && strcmp(sv->cfg->log, "syslog") == 0;
 	if (sv->syslog)
 		openlog("bounced", LOG_PID, LOG_MAIL);
@@ -907,6 +968,7 @@ lmtp_server_run(const struct serve_options *o)
 		ret = EXIT_CANTCREAT;
 		goto out;
 	}
+	store_defer_checkpoints(sv->store);
 	if (pthread_create(&sv->committer, NULL, committer_main, sv) != 0) {
 		warnx_("serve: cannot start the committer thread");
 		ret = EXIT_SOFTWARE;

@@ -64,6 +64,15 @@ void store_rollback(struct store *s);
 int store_add(struct store *s, const struct store_msg *m, const struct bounce_report *rep,
     struct store_add_result *res_r, char **error_r);
 
+/* Checkpoints. By default SQLite copies the WAL into the database inside the commit that fills
+ * it past 1000 pages, so whoever waits for that commit waits for the copy too. A long-running
+ * writer that acknowledges mail (serve) calls store_defer_checkpoints() once, then
+ * store_checkpoint() after it has handed back what it committed. Additions (compatible). */
+void store_defer_checkpoints(struct store *s);
+/* A passive checkpoint when the WAL has grown past the store's threshold, else nothing. A
+ * reader in the way is not an error (the next call goes on). Returns STORE_*. */
+int store_checkpoint(struct store *s, char **error_r);
+
 /* Parses m with opt and records it in its own transaction: the common path of `ingest`. */
 struct bounce_options;
 int store_ingest(struct store *s, const struct store_msg *m, const struct bounce_options *opt,

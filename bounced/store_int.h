@@ -41,6 +41,7 @@ struct store {
 	int64_t now;		/* fixed clock for tests; 0 = time(NULL) */
 	bool in_tx;
 	int64_t last_prune;
+	int wal_frames;		/* frames in the WAL after the last commit (deferred checkpoints) */
 	sqlite3_stmt *stmt[SQL__COUNT];
 };
 
