@@ -1,6 +1,7 @@
 /* Pre-forked parse workers. Frame to a worker: u32 rcpt_len, u32 data_len, rcpt, data (host
  * byte order: both ends are this binary). Frame back: u32 len, report_pack() bytes. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -94,6 +95,12 @@ rbuf_fill(int fd, struct rbuf *b, size_t n)
 		b->cap = want;
 	}
 	while (b->len < n) {
+		/* Wait in poll(2), not in read(2): a task blocked in read on a unix socket is woken
+		 * each time the server drains one of its replies (the kernel's write-space wakeup
+		 * carries no filter for it), poll is woken only by input. */
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+			return false;
 		ssize_t r = read(fd, b->p + b->len, b->cap - b->len);
 		if (r < 0 && errno == EINTR)
 			continue;
