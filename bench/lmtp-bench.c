@@ -6,6 +6,7 @@
  *     process and of its parse workers.
  * usage: lmtp-bench BOUNCED [--sessions N] [--seconds S] [--idle N] [--workers N] */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -100,6 +101,12 @@ read_replies(int fd, int lines, char want, char *last, size_t lastsize)
 			if (seen == lines)
 				return ok;
 		}
+		/* Wait for input in poll(2) and then read, as Postfix's clients do (read_wait): a
+		 * task blocked in read(2) on a unix socket is also woken each time the server drains
+		 * what it sent, which would bill the server for wakeups no real client causes. */
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+			return false;
 		ssize_t r = read(fd, buf + have, sizeof buf - have);
 		if (r <= 0)
 			return false;
