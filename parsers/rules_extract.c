@@ -20,12 +20,14 @@
 struct field_values {
 	const char *name;		/* a rule's field name */
 	struct strbuf vals;		/* rules_text_field_values */
+	uint64_t *cand;			/* the rules that may match vals (a scan), NULL until needed */
 };
 
 struct extract {
 	const struct rules *rules;
 	const struct mime_message *m;
 	struct strbuf text;		/* human-readable text, returned message cut off */
+	uint64_t *cand_text, *cand_headers;	/* the rules that may match them, NULL until needed */
 	const char *family;		/* value of the family rule that matched, or NULL */
 	const char *family_rule;
 	bool family_by_header;		/* the family was recognised from the headers, not the text */
@@ -43,28 +45,52 @@ extract_free(struct extract *x)
 {
 	strbuf_free(&x->text);
 	strbuf_free(&x->exclude);
-	for (size_t i = 0; i < x->nfields; i++)
+	free(x->cand_text);
+	free(x->cand_headers);
+	for (size_t i = 0; i < x->nfields; i++) {
 		strbuf_free(&x->fields[i].vals);
+		free(x->fields[i].cand);
+	}
 	strbuf_free(&x->scratch);
 }
 
-/* The values of a top-level header field, gathered once per message (rules_text_field_values). */
+/* The values of a top-level header field, gathered once per message (rules_text_field_values).
+ * *cand_r: where the prefilter keeps which rules may match them (NULL beyond the cache). */
 static const struct strbuf *
-field_values(struct extract *x, const char *name)
+field_values(struct extract *x, const char *name, uint64_t ***cand_r)
 {
 	for (size_t i = 0; i < x->nfields; i++)
-		if (strcasecmp(x->fields[i].name, name) == 0)
+		if (strcasecmp(x->fields[i].name, name) == 0) {
+			*cand_r = &x->fields[i].cand;
 			return &x->fields[i].vals;
+		}
 	struct strbuf *b = &x->scratch;
+	*cand_r = NULL;
 	if (x->nfields < EXTRACT_FIELDS_CACHED) {
 		struct field_values *f = &x->fields[x->nfields++];
 		f->name = name;
 		f->vals = (struct strbuf)STRBUF_INIT;
+		f->cand = NULL;
 		b = &f->vals;
+		*cand_r = &f->cand;
 	}
 	strbuf_reset(b);
 	rules_text_field_values(x->m->headers, x->m->headers_len, name, b);
 	return b;
+}
+
+/* Can ru match anywhere in s? False only when the prefilter knows it cannot: s lacks all of
+ * the rule's literals. *cand caches the scan of s (cand NULL: not cached, no scan). */
+static bool
+may_match(struct extract *x, const struct rule *ru, const char *s, size_t len, uint64_t **cand)
+{
+	if (ru->nlits == 0 || cand == NULL)
+		return true;
+	if (*cand == NULL) {
+		*cand = xmalloc((rules_cand_words(x->rules) + 1) * sizeof **cand);
+		rules_index_scan(x->rules, x->rules->ix_other, s, len, *cand);
+	}
+	return rules_cand(*cand, (size_t)(ru - x->rules->v));
 }
 
 /* Does ru match s at all? */
@@ -81,8 +107,10 @@ matches(struct extract *x, const struct rule *ru, const char *s, size_t len, siz
 static bool
 field_matches(struct extract *x, const struct rule *ru)
 {
-	const struct strbuf *vals = field_values(x, ru->field);
-	return vals->len > 0 && matches(x, ru, vals->s, vals->len, NULL);
+	uint64_t **cand;
+	const struct strbuf *vals = field_values(x, ru->field, &cand);
+	return vals->len > 0 && may_match(x, ru, vals->s, vals->len, cand) &&
+	    matches(x, ru, vals->s, vals->len, NULL);
 }
 
 static bool
@@ -93,9 +121,12 @@ rule_hits_message(struct extract *x, const struct rule *ru)
 	case WHERE_FIELD:
 		return m->headers != NULL && field_matches(x, ru);
 	case WHERE_HEADERS:
-		return m->headers != NULL && matches(x, ru, m->headers, m->headers_len, NULL);
+		return m->headers != NULL &&
+		    may_match(x, ru, m->headers, m->headers_len, &x->cand_headers) &&
+		    matches(x, ru, m->headers, m->headers_len, NULL);
 	case WHERE_TEXT:
-		return x->text.len > 0 && matches(x, ru, x->text.s, x->text.len, NULL);
+		return x->text.len > 0 && may_match(x, ru, x->text.s, x->text.len, &x->cand_text) &&
+		    matches(x, ru, x->text.s, x->text.len, NULL);
 	case WHERE_DIAG:
 		break;
 	}
@@ -121,6 +152,7 @@ build_text(struct extract *x)
 		if (is_human_part(&m->parts[i]) && strcmp(m->parts[i].content_type, "text/plain") == 0)
 			have_plain = true;
 	struct strbuf part = STRBUF_INIT;
+	uint64_t *cand = NULL;
 	for (size_t i = 0; i < m->nparts; i++) {
 		const struct mime_part *p = &m->parts[i];
 		if (!is_human_part(p) || (have_plain && strcmp(p->content_type, "text/html") == 0))
@@ -135,12 +167,15 @@ build_text(struct extract *x)
 			strbuf_append(&part, p->body, blen);
 		if (part.len == 0)
 			continue;
+		free(cand);
+		cand = NULL;	/* a scan of this part, on first use */
 		/* A bounce forwarded inline: its text starts after the forwarded header block. */
 		size_t from = 0;
 		for (size_t k = 0; k < x->rules->n && from == 0; k++) {
 			const struct rule *ru = &x->rules->v[k];
 			size_t at;
-			if (ru->type != RULE_FORWARD || !matches(x, ru, part.s, part.len, &at))
+			if (ru->type != RULE_FORWARD || !may_match(x, ru, part.s, part.len, &cand) ||
+			    !matches(x, ru, part.s, part.len, &at))
 				continue;
 			const char *blank = strstr(part.s + at, "\n\n");
 			from = blank != NULL ? (size_t)(blank - part.s) + 2 : part.len;
@@ -150,8 +185,9 @@ build_text(struct extract *x)
 		for (size_t k = 0; k < x->rules->n; k++) {
 			const struct rule *ru = &x->rules->v[k];
 			size_t at;
-			if (ru->type == RULE_CUT && matches(x, ru, part.s + from, cut - from, &at) &&
-			    from + at < cut)
+			/* the part holds what is cut: its scan holds for the cut too */
+			if (ru->type == RULE_CUT && may_match(x, ru, part.s, part.len, &cand) &&
+			    matches(x, ru, part.s + from, cut - from, &at) && from + at < cut)
 				cut = from + at;
 		}
 		const char *s = part.s + from, *end = part.s + cut;
@@ -168,6 +204,7 @@ build_text(struct extract *x)
 		}
 		strbuf_putc(&x->text, '\n');
 	}
+	free(cand);
 	strbuf_free(&part);
 }
 
@@ -371,11 +408,14 @@ run_rule_anywhere(struct extract *x, const struct rule *ru, struct bounce_report
     bool delayed)
 {
 	if (ru->where == WHERE_TEXT)
-		return x->text.len > 0 ? run_recipient_rule(x, ru, x->text.s, x->text.len, r, add, delayed) : 0;
+		return x->text.len > 0 && may_match(x, ru, x->text.s, x->text.len, &x->cand_text) ?
+		    run_recipient_rule(x, ru, x->text.s, x->text.len, r, add, delayed) : 0;
 	if (ru->where != WHERE_FIELD || x->m->headers == NULL)
 		return 0;
-	const struct strbuf *vals = field_values(x, ru->field);
-	return vals->len > 0 ? run_recipient_rule(x, ru, vals->s, vals->len, r, add, delayed) : 0;
+	uint64_t **cand;
+	const struct strbuf *vals = field_values(x, ru->field, &cand);
+	return vals->len > 0 && may_match(x, ru, vals->s, vals->len, cand) ?
+	    run_recipient_rule(x, ru, vals->s, vals->len, r, add, delayed) : 0;
 }
 
 /* Recipients whose diagnostic no rule found: the lines where the text names them, else (one

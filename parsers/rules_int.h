@@ -51,11 +51,14 @@ struct rule {
 struct rules_lit {
 	const char *s;		/* folded, owned by the rule */
 	uint32_t len, rule;	/* rule: index in rules->v */
+	uint32_t off;		/* the bytes hashed start here in s */
+	uint32_t key;		/* those three bytes */
 	uint32_t next;		/* 1 + next literal of the bucket, 0 at the end */
 };
 
 /* The literals of one kind of rule (reason rules, or all the others), hashed for a scan. */
 struct rules_index {
+	unsigned step;		/* the scan hashes every step-th position */
 	uint32_t head[1u << RULES_INDEX_BITS];	/* 1 + first literal of a bucket, 0: none */
 	struct rules_lit *v;
 	size_t n;

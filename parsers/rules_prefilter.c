@@ -5,6 +5,7 @@
  * every rule: the prefilter only skips matches that PCRE2 would not find. */
 #include "rules_int.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,11 @@
 #define PREFILTER_LITERAL_MIN	3
 /* Literals of one rule: an alternation wider than this is not worth the index entries. */
 #define PREFILTER_LITERALS_MAX	64
+/* Every how many bytes the scan of a diagnostic, and of other texts, hashes a window: reason
+ * rules have literals of three bytes ("spf"), the others of six and more, and skipping
+ * positions makes a scan of a long report text cheap next to the rules it spares. */
+#define PREFILTER_STEP_REASON	1
+#define PREFILTER_STEP_TEXT	4
 /* Group nesting the reader follows; PCRE2 allows deeper, such a rule is simply always run. */
 #define PREFILTER_DEPTH_MAX	32
 
@@ -353,40 +359,94 @@ rules_prefilter_literals(const char *pattern, char ***lits_r, size_t *n_r)
 	return true;
 }
 
-/* The index: every literal of the rules of one kind, hashed by its first three bytes. */
+/* The index: every literal of the rules of one kind, hashed by three bytes at each offset below
+ * ix->step. A literal of at least step + 2 bytes has a three-byte window starting at a multiple of
+ * step wherever it occurs, so the scan only hashes every step-th position of the text. */
 static uint32_t
-hash3(const unsigned char *p)
+key3(unsigned a, unsigned b, unsigned c)
 {
-	uint32_t k = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
-	return (k * 2654435761u) >> (32 - RULES_INDEX_BITS);
+	return (uint32_t)a | (uint32_t)b << 8 | (uint32_t)c << 16;
+}
+
+static uint32_t
+hash3(uint32_t key)
+{
+	return (key * 2654435761u) >> (32 - RULES_INDEX_BITS);
+}
+
+/* ASCII lowercased, other bytes kept: the literals are written so. */
+static unsigned char fold_table[256];
+
+static void
+fold_table_init(void)
+{
+	if (fold_table['A'] == 'a')
+		return;
+	for (unsigned c = 0; c < 256; c++)
+		fold_table[c] = fold_ascii((unsigned char)c);
+}
+
+/* Where in lit the step windows the scan looks for are least common in English text: any
+ * step consecutive offsets will do, and rare bytes make fewer false hits to verify. */
+static size_t
+rarest_window(const char *lit, unsigned step)
+{
+	static const char common[] = " etaoinsrhldcum";	/* most common first */
+	size_t len = strlen(lit), best = 0, best_score = SIZE_MAX;
+	for (size_t k = 0; k + step + 2 <= len; k++) {
+		size_t score = 0;
+		for (size_t j = k; j < k + step + 2; j++) {
+			const char *c = strchr(common, lit[j]);
+			score += c != NULL && lit[j] != '\0' ? sizeof common - (size_t)(c - common) : 0;
+		}
+		if (score < best_score) {
+			best_score = score;
+			best = k;
+		}
+	}
+	return best;
 }
 
 struct rules_index *
 rules_index_build(const struct rules *rules, bool reason)
 {
+	fold_table_init();
 	struct rules_index *ix = xcalloc(1, sizeof *ix);
+	/* Diagnostics are short and their literals too ("spf"); the texts other rules read are
+	 * long, and their literals too ("this is the qmail-send program"). */
+	ix->step = reason ? PREFILTER_STEP_REASON : PREFILTER_STEP_TEXT;
 	size_t nwords = rules_cand_words(rules);
 	ix->always = xcalloc(nwords > 0 ? nwords : 1, sizeof *ix->always);
 	size_t total = 0;
 	for (size_t i = 0; i < rules->n; i++)
-		total += rules->v[i].nlits;
+		total += rules->v[i].nlits * ix->step;
 	ix->v = xcalloc(total > 0 ? total : 1, sizeof *ix->v);
 	for (size_t i = 0; i < rules->n; i++) {
 		const struct rule *ru = &rules->v[i];
 		if ((ru->type == RULE_REASON) != reason)
 			continue;
-		if (ru->nlits == 0) {
+		bool usable = ru->nlits > 0;
+		for (size_t k = 0; k < ru->nlits; k++)
+			if (strlen(ru->lits[k]) < ix->step + 2)
+				usable = false;
+		if (!usable) {
 			ix->always[i / 64] |= (uint64_t)1 << (i % 64);
 			continue;
 		}
 		for (size_t k = 0; k < ru->nlits; k++) {
-			struct rules_lit *l = &ix->v[ix->n];
-			l->s = ru->lits[k];
-			l->len = (uint32_t)strlen(ru->lits[k]);
-			l->rule = (uint32_t)i;
-			uint32_t h = hash3((const unsigned char *)l->s);
-			l->next = ix->head[h];
-			ix->head[h] = (uint32_t)++ix->n;
+			size_t first = rarest_window(ru->lits[k], ix->step);
+			for (unsigned off = (unsigned)first; off < first + ix->step; off++) {
+				struct rules_lit *l = &ix->v[ix->n];
+				const unsigned char *q = (const unsigned char *)ru->lits[k] + off;
+				l->s = ru->lits[k];
+				l->len = (uint32_t)strlen(ru->lits[k]);
+				l->off = off;
+				l->rule = (uint32_t)i;
+				l->key = key3(q[0], q[1], q[2]);
+				uint32_t h = hash3(l->key);
+				l->next = ix->head[h];
+				ix->head[h] = (uint32_t)++ix->n;
+			}
 		}
 	}
 	return ix;
@@ -402,9 +462,9 @@ rules_index_free(struct rules_index *ix)
 	free(ix);
 }
 
-/* The text as the literals are written: ASCII lowercased, and the two characters outside ASCII
+/* The text as the literals are written when it holds one of the two characters outside ASCII
  * that PCRE2's caseless UCP matching equates with an ASCII letter (U+212A KELVIN SIGN with k,
- * U+017F LONG S with s) made that letter. Other bytes are kept: no literal holds them. */
+ * U+017F LONG S with s): those made that letter, ASCII lowercased, other bytes kept. */
 static size_t
 fold_text(struct rules_fold *f, const char *s, size_t len)
 {
@@ -416,18 +476,28 @@ fold_text(struct rules_fold *f, const char *s, size_t len)
 	unsigned char *d = (unsigned char *)f->s;
 	while (p < end) {
 		unsigned char c = *p++;
-		if (c < 0x80)
-			*d++ = fold_ascii(c);
-		else if (c == 0xE2 && end - p >= 2 && p[0] == 0x84 && p[1] == 0xAA) {
+		if (c == 0xE2 && end - p >= 2 && p[0] == 0x84 && p[1] == 0xAA) {
 			*d++ = 'k';
 			p += 2;
 		} else if (c == 0xC5 && p < end && p[0] == 0xBF) {
 			*d++ = 's';
 			p++;
 		} else
-			*d++ = c;
+			*d++ = fold_table[c];
 	}
 	return (size_t)(d - (unsigned char *)f->s);
+}
+
+static bool
+has_foldable(const char *s, size_t len)
+{
+	for (const char *p = s, *end = s + len; (p = memchr(p, 0xC5, (size_t)(end - p))) != NULL; p++)
+		if (p + 1 < end && (unsigned char)p[1] == 0xBF)
+			return true;
+	for (const char *p = s, *end = s + len; (p = memchr(p, 0xE2, (size_t)(end - p))) != NULL; p++)
+		if (end - p >= 3 && (unsigned char)p[1] == 0x84 && (unsigned char)p[2] == 0xAA)
+			return true;
+	return false;
 }
 
 void
@@ -436,17 +506,28 @@ rules_index_scan(const struct rules *rules, const struct rules_index *ix, const 
 {
 	size_t nwords = rules_cand_words(rules);
 	memcpy(cand, ix->always, nwords * sizeof *cand);
-	if (ix->n == 0 || len < PREFILTER_LITERAL_MIN)
+	if (ix->n == 0 || len < 3)
 		return;
-	size_t flen = fold_text(rules->fold, s, len);
-	const unsigned char *f = (const unsigned char *)rules->fold->s;
-	for (size_t i = 0; i + PREFILTER_LITERAL_MIN <= flen; i++) {
-		for (uint32_t e = ix->head[hash3(f + i)]; e != 0; e = ix->v[e - 1].next) {
+	const unsigned char *t = (const unsigned char *)s;
+	size_t n = len;
+	if (has_foldable(s, len)) {
+		n = fold_text(rules->fold, s, len);
+		t = (const unsigned char *)rules->fold->s;
+	}
+	const unsigned char *ft = fold_table;
+	for (size_t i = 0; i + 3 <= n; i += ix->step) {
+		uint32_t key = key3(ft[t[i]], ft[t[i + 1]], ft[t[i + 2]]);
+		for (uint32_t e = ix->head[hash3(key)]; e != 0; e = ix->v[e - 1].next) {
 			const struct rules_lit *l = &ix->v[e - 1];
-			if (rules_cand(cand, l->rule) || l->len > flen - i ||
-			    memcmp(f + i, l->s, l->len) != 0)
+			if (l->key != key || rules_cand(cand, l->rule) || i < l->off ||
+			    l->len > n - (i - l->off))
 				continue;
-			cand[l->rule / 64] |= (uint64_t)1 << (l->rule % 64);
+			const unsigned char *a = t + i - l->off, *b = (const unsigned char *)l->s;
+			size_t k = 0;
+			while (k < l->len && ft[a[k]] == b[k])
+				k++;
+			if (k == l->len)
+				cand[l->rule / 64] |= (uint64_t)1 << (l->rule % 64);
 		}
 	}
 }

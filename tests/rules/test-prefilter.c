@@ -147,10 +147,58 @@ test_fold_complete(void)
 	}
 }
 
+/* The scan of long texts hashes every few positions: a literal is found at any alignment, in
+ * any case, and through the characters PCRE2 folds into ASCII. */
+struct scan_case {
+	const char *text;
+	bool candidate;
+};
+
+static const struct scan_case scan_cases[] = {
+	{ "this is the qmail-send program", true },
+	{ "x: This is the qmail-send program", true },
+	{ "xy: THIS IS THE QMAIL-SEND PROGRAM.", true },
+	{ "xyz: this is the qmail-send program", true },
+	{ "\nHi. This is the qmail-send program at example.com.", true },
+	{ "thi\xC5\xBF is the qmail-\xC5\xBF" "end program", true },	/* U+017F */
+	{ "this is the qmail-send progra", false },
+	{ "this is the qmail send program", false },
+	{ "", false },
+};
+
+static void
+test_scan(void)
+{
+	const char *rules_text = "qmail family text qmail this\\ is\\ the\\ qmail-send\\ program\n";
+	char *err = NULL;
+	struct rules *r = rules_load_text("t.rules", rules_text, strlen(rules_text), &err);
+	CHECK_STR("load", err, NULL);
+	if (r == NULL)
+		return;
+	CHECK_INT("literals", r->v[0].nlits, 1);
+	for (size_t i = 0; i < sizeof scan_cases / sizeof scan_cases[0]; i++) {
+		/* every alignment of the text against the scan's step */
+		for (size_t pad = 0; pad < 8; pad++) {
+			struct strbuf b = STRBUF_INIT;
+			for (size_t k = 0; k < pad; k++)
+				strbuf_putc(&b, '.');
+			strbuf_puts(&b, scan_cases[i].text);
+			uint64_t cand[1];
+			rules_index_scan(r, r->ix_other, b.s, b.len, cand);
+			CHECK_INT(scan_cases[i].text, rules_cand(cand, 0), scan_cases[i].candidate);
+			bool hit = rules_match(r, &r->v[0], b.s, b.len, 0, r->md, NULL) > 0;
+			CHECK_INT(scan_cases[i].text, hit, scan_cases[i].candidate);
+			strbuf_free(&b);
+		}
+	}
+	rules_free(r);
+}
+
 int
 main(void)
 {
 	test_literals();
+	test_scan();
 	test_same_first_match();
 	test_fold_complete();
 	return TEST_DONE();
