@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "imap_guard.h"
 #include "limits.h"
 #include "strbuf.h"
 #include "tls.h"
@@ -32,22 +33,6 @@
 #define IMAP_COMMAND_TIMEOUT_S	600
 #define IMAP_STR_(x)	#x
 #define IMAP_STR(x)	IMAP_STR_(x)
-
-/* Longest "{N}" tail of a line looked at (a 20-digit N and braces and '+'). */
-#define IMAP_LITERAL_TAIL	24
-
-/* What the server may still send. libetpan allocates a literal from the size the server
- * announces and keeps a whole response in memory, so the stream below it refuses a literal
- * over literal_max and a response over budget before libetpan sees it. */
-struct imap_guard {
-	uint64_t literal_max;
-	uint64_t budget;	/* bytes the current command's responses may take */
-	uint64_t used;
-	uint64_t literal_left;	/* bytes of a literal still to come */
-	char tail[IMAP_LITERAL_TAIL];	/* end of the current line, for "{N}" */
-	size_t tail_len;
-	char *error;		/* why the guard cut the connection */
-};
 
 struct imap {
 	mailimap *mi;
@@ -207,64 +192,6 @@ bad:
 
 /* ---- libetpan stream over tls_conn ---- */
 
-/* "...{123}\r" at the end of a line: the number, or -1; -2 when it does not fit. */
-static int64_t
-literal_size(const char *t, size_t n)
-{
-	if (n < 4 || t[n - 1] != '\r' || t[n - 2] != '}')
-		return -1;
-	size_t end = n - 2, i = end;
-	while (i > 0 && t[i - 1] >= '0' && t[i - 1] <= '9')
-		i--;
-	if (i == end || i == 0 || t[i - 1] != '{')
-		return -1;
-	if (end - i > 15)
-		return -2;
-	int64_t v = 0;
-	for (size_t k = i; k < end; k++)
-		v = v * 10 + (t[k] - '0');
-	return v;
-}
-
-/* Follows lines and literals in what the server sent; false when a limit is crossed. */
-static bool
-guard_scan(struct imap_guard *g, const char *p, size_t n)
-{
-	g->used += n;
-	if (g->used > g->budget) {
-		g->error = errorf("the server sent more than %llu bytes for one command",
-		    (unsigned long long)g->budget);
-		return false;
-	}
-	for (size_t i = 0; i < n; ) {
-		if (g->literal_left > 0) {
-			uint64_t k = n - i < g->literal_left ? n - i : g->literal_left;
-			g->literal_left -= k;
-			i += (size_t)k;
-			continue;
-		}
-		char c = p[i++];
-		if (c != '\n') {
-			if (g->tail_len == IMAP_LITERAL_TAIL) {
-				memmove(g->tail, g->tail + 1, IMAP_LITERAL_TAIL - 1);
-				g->tail_len--;
-			}
-			g->tail[g->tail_len++] = c;
-			continue;
-		}
-		int64_t lit = literal_size(g->tail, g->tail_len);
-		g->tail_len = 0;
-		if (lit == -2 || (lit > 0 && (uint64_t)lit > g->literal_max)) {
-			g->error = errorf("the server announced a literal larger than %llu bytes",
-			    (unsigned long long)g->literal_max);
-			return false;
-		}
-		if (lit > 0)
-			g->literal_left = (uint64_t)lit;
-	}
-	return true;
-}
-
 static void
 on_alarm(int sig)
 {
@@ -278,9 +205,7 @@ static void
 guard_set(struct imap *im, uint64_t literal_max, uint64_t budget)
 {
 	alarm(IMAP_COMMAND_TIMEOUT_S);
-	im->guard.literal_max = literal_max;
-	im->guard.budget = budget;
-	im->guard.used = 0;
+	imap_guard_set(&im->guard, literal_max, budget);
 }
 
 /* Before each command other than a body fetch. */
@@ -297,7 +222,7 @@ low_read(mailstream_low *s, void *buf, size_t len)
 	if (im->guard.error != NULL)
 		return -1;
 	ssize_t n = tls_read(im->conn, buf, len);
-	if (n > 0 && !guard_scan(&im->guard, buf, (size_t)n))
+	if (n > 0 && !imap_guard_scan(&im->guard, buf, (size_t)n))
 		return -1;
 	return n;
 }
@@ -528,7 +453,7 @@ imap_close(struct imap *im)
 	}
 	tls_close(im->conn);
 	alarm(0);
-	free(im->guard.error);
+	imap_guard_clear(&im->guard);
 	free(im->host);
 	free(im);
 }

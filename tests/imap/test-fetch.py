@@ -305,8 +305,9 @@ class HostileServer:
     """An IMAP server that behaves until the body fetch, then misbehaves as told: a peer that
     is broken or hostile, which a real Dovecot cannot play."""
 
-    def __init__(self, dv, body_reply):
+    def __init__(self, dv, body_reply, sizes=None):
         self.body_reply = body_reply
+        self.sizes = sizes or {1: 100}	# UID -> the RFC822.SIZE it announces
         self.cmds = []
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.load_cert_chain(f'{dv.dir}/srv.pem', f'{dv.dir}/srv.key')
@@ -333,15 +334,16 @@ class HostileServer:
                 if up.startswith('CAPABILITY'):
                     out = '* CAPABILITY IMAP4rev1 MOVE UIDPLUS\r\n'
                 elif up.startswith('SELECT'):
-                    out = ('* 1 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n'
+                    out = (f'* {len(self.sizes)} EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n'
                            '* OK [PERMANENTFLAGS (\\* \\Seen)] p\r\n')
                 elif up.startswith('UID SEARCH'):
-                    out = '* SEARCH 1\r\n'
+                    out = '* SEARCH ' + ' '.join(map(str, self.sizes)) + '\r\n'
                 elif up.startswith('LIST'):
                     out = '* LIST () "." INBOX\r\n' if '""' in cmd.split(' ', 2)[-1] else \
                           '* LIST () "." ' + cmd.split(' ', 2)[-1] + '\r\n'
                 elif up.startswith('UID FETCH') and 'RFC822.SIZE' in up:
-                    out = '* 1 FETCH (UID 1 RFC822.SIZE 100)\r\n'
+                    out = ''.join(f'* {n} FETCH (UID {uid} RFC822.SIZE {size})\r\n'
+                                  for n, (uid, size) in enumerate(self.sizes.items(), 1))
                 elif up.startswith('UID FETCH'):
                     if self.body_reply(conn, tag):
                         continue	# it answered in full: the session goes on
@@ -376,6 +378,17 @@ def lying_size(conn, tag):	# announced 100 bytes, sends 8 MiB
         pass
 
 
+def zero_padded_literal(conn, tag):	# libetpan reads 31 digits as 5
+    conn.sendall(b'* 1 FETCH (UID 1 BODY[] {%s5}\r\nhello)\r\n%s OK done\r\n'
+                 % (b'0' * 30, tag.encode()))
+    return True
+
+
+def bare_lf_literal(conn, tag):	# libetpan takes "{N}\n" as a literal too
+    conn.sendall(b'* 1 FETCH (UID 1 BODY[] {5}\nhello)\r\n%s OK done\r\n' % tag.encode())
+    return True
+
+
 def endless_line(conn, tag):
     try:
         conn.sendall(b'* 1 FETCH (UID 1 FLAGS (')
@@ -390,6 +403,8 @@ def test_hostile(dv, tmp):
         ('literal of 4 GB announced', huge_literal, 'literal larger'),
         ('more bytes than RFC822.SIZE said', lying_size, 'more than'),
         ('endless response line', endless_line, 'more than'),
+        ('literal size of 31 digits', zero_padded_literal, 'more than 10 digits'),
+        ('literal announced with a bare LF', bare_lf_literal, 'bare LF'),
     ]
     for name, behaviour, needle in rows:
         srv = HostileServer(dv, behaviour)

@@ -1,0 +1,50 @@
+/* What an IMAP server may send, checked in front of libetpan's parser (imap.c's stream driver
+ * feeds every byte read here first). libetpan allocates a literal from the size the server
+ * announces and keeps a whole response in memory, so the guard follows lines and literals and
+ * refuses a literal over a cap, a response over a byte budget, and every literal announcement it
+ * could not follow exactly as libetpan does. */
+#ifndef BOUNCED_IMAP_GUARD_H
+#define BOUNCED_IMAP_GUARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Most digits in a literal's size: a 32-bit number has 10, and libetpan reads the size into a
+ * uint32_t that wraps past it, so a longer one ({0000000000000000000000000000005}) could mean a
+ * size the guard did not see. */
+#define IMAP_LITERAL_DIGITS_MAX	10
+
+enum imap_guard_lit {
+	IMAP_GUARD_LIT_NONE,	/* no "{" seen on this line (or it was not an announcement) */
+	IMAP_GUARD_LIT_OPEN,	/* "{" and digits so far */
+	IMAP_GUARD_LIT_CLOSED,	/* "{N}" */
+	IMAP_GUARD_LIT_CR,	/* "{N}\r" */
+};
+
+struct imap_guard {
+	uint64_t literal_max;	/* largest literal accepted */
+	uint64_t budget;	/* bytes the current command's responses may take */
+	uint64_t used;
+	uint64_t literal_left;	/* bytes of a literal still to come */
+	enum imap_guard_lit lit;	/* where the end of the current line is in "{N}\r\n" */
+	unsigned digits;	/* digits of N so far */
+	uint64_t size;		/* N so far (exact while digits <= IMAP_LITERAL_DIGITS_MAX) */
+	bool odd;		/* blanks in or after "{N}": libetpan takes them, we refuse */
+	char *error;		/* why the guard cut the connection; owned, freed by imap_guard_clear */
+};
+
+/* Starts a command: at most budget bytes of responses, no literal over literal_max. A literal
+ * being read and the state of the current line carry over. */
+void imap_guard_set(struct imap_guard *g, uint64_t literal_max, uint64_t budget);
+
+/* Follows n bytes the server sent. Returns false, with g->error set, when they cross a limit or
+ * announce a literal in a form the guard refuses: a size of more than IMAP_LITERAL_DIGITS_MAX
+ * digits, blanks inside or after the braces, or a bare LF after "}" (RFC 3501 wants
+ * "{" number "}" CRLF; libetpan 1.9.4 also takes "{ 5 } \n"). Once false, stays false. */
+bool imap_guard_scan(struct imap_guard *g, const char *p, size_t n);
+
+/* Frees g->error. */
+void imap_guard_clear(struct imap_guard *g);
+
+#endif

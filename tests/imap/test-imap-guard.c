@@ -1,0 +1,109 @@
+/* imap_guard_scan: what a server may send before libetpan parses it. Each row is fed whole and
+ * then one byte per read (the state must carry across reads). */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/test.h"
+#include "imap_guard.h"
+
+#define MAX	1000u	/* literal cap of every row */
+#define BUDGET	4096u	/* byte budget of every row */
+
+static const struct {
+	const char *name;
+	const char *in;
+	bool ok;
+	unsigned long long left;	/* literal bytes still expected after the input */
+	const char *error;		/* part of the error when refused */
+} rows[] = {
+	{ "plain line", "* 1 EXISTS\r\n", true, 0, NULL },
+	{ "literal announced", "* 1 FETCH (BODY[] {5}\r\n", true, 5, NULL },
+	{ "literal read", "* 1 FETCH (BODY[] {5}\r\nhello)\r\n", true, 0, NULL },
+	{ "literal at the cap", "* 1 FETCH (BODY[] {1000}\r\n", true, 1000, NULL },
+	{ "literal over the cap", "* 1 FETCH (BODY[] {1001}\r\n", false, 0, "larger than 1000" },
+	{ "ten digits, leading zeros", "* 1 FETCH (BODY[] {0000000005}\r\n", true, 5, NULL },
+	{ "ten digits over the cap", "* X {4294967301}\r\n", false, 0, "larger than" },
+	{ "2^32 (libetpan reads 0)", "* X {4294967296}\r\n", false, 0, "larger than" },
+	{ "zero-length literal", "* X {0}\r\n)\r\n", true, 0, NULL },
+	/* Forms libetpan 1.9.4 takes as a literal: never let one through unseen. */
+	{ "31 digits (libetpan reads 5)", "* X {0000000000000000000000000000005}\r\n", false, 0,
+	  "more than 10 digits" },
+	{ "40 digits after 100 bytes of line",
+	  "* 1 FETCH (UID 1 FLAGS (\\Seen \\Answered \\Flagged \\Draft) INTERNALDATE \"x\" "
+	  "RFC822.SIZE 5 BODY[] {0000000000000000000000000000000000000005}\r\n", false, 0,
+	  "more than 10 digits" },
+	{ "bare LF", "* X {5}\nhello)\r\n", false, 0, "bare LF" },
+	{ "bare LF, text inside the literal",
+	  "* X {30}\n{99999999}\r\n", false, 0, "bare LF" },
+	{ "blank after {", "* X { 5}\r\n", false, 0, "blanks" },
+	{ "tab after {", "* X {\t5}\r\n", false, 0, "blanks" },
+	{ "blank before }", "* X {5 }\r\n", false, 0, "blanks" },
+	{ "blank after }", "* X {5} \r\n", false, 0, "blanks" },
+	{ "blanks and bare LF", "* X { 5 } \n", false, 0, "blanks" },
+	{ "100 blanks after {",
+	  "* X {                                                  "
+	  "                                                  5}\r\n", false, 0, "blanks" },
+	/* Not announcements: text that merely looks like one. */
+	{ "braces inside a line", "* OK {5} more\r\n", true, 0, NULL },
+	{ "empty braces", "* OK {}\r\n", true, 0, NULL },
+	{ "letters in braces", "* OK {abc}\r\n", true, 0, NULL },
+	{ "CR CR LF", "* OK {5}\r\r\n", true, 0, NULL },
+	{ "quoted", "* OK \"{5}\"\r\n", true, 0, NULL },
+	{ "a literal's bytes are not a line", "* X {8}\r\n{999999}\r\n", true, 0, NULL },
+	/* Budget. */
+	{ "over the budget", NULL, false, 0, "more than 4096 bytes" },
+};
+
+static void
+run(size_t i, bool bytewise)
+{
+	char big[BUDGET + 2];
+	const char *in = rows[i].in;
+	if (in == NULL) {
+		memset(big, 'x', sizeof big - 1);
+		big[sizeof big - 1] = '\0';
+		in = big;
+	}
+	struct imap_guard g = { 0 };
+	imap_guard_set(&g, MAX, BUDGET);
+	size_t n = strlen(in);
+	bool ok = true;
+	if (bytewise) {
+		for (size_t k = 0; k < n && ok; k++)
+			ok = imap_guard_scan(&g, in + k, 1);
+	} else {
+		ok = imap_guard_scan(&g, in, n);
+	}
+	char what[200];
+	snprintf(what, sizeof what, "%s%s", rows[i].name, bytewise ? " (bytewise)" : "");
+	CHECK_INT(what, ok, rows[i].ok);
+	if (ok)
+		CHECK_INT(what, g.literal_left, rows[i].left);
+	CHECK_INT(what, g.error != NULL, !rows[i].ok);
+	if (rows[i].error != NULL)
+		CHECK_INT(what, g.error != NULL && strstr(g.error, rows[i].error) != NULL, 1);
+	if (!ok)	/* refused once, refused for good */
+		CHECK_INT(what, imap_guard_scan(&g, "\r\n", 2), 0);
+	imap_guard_clear(&g);
+}
+
+int
+main(void)
+{
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		run(i, false);
+		run(i, true);
+	}
+	/* A new command gets a new budget (13 + 10 bytes > 20); a literal being read carries over. */
+	struct imap_guard g = { 0 };
+	imap_guard_set(&g, MAX, 20);
+	CHECK_INT("first command", imap_guard_scan(&g, "* X {10}\r\nabc", 13), 1);
+	imap_guard_set(&g, MAX, 20);
+	CHECK_INT("next command", imap_guard_scan(&g, "defghij)\r\n", 10), 1);
+	CHECK_INT("literal done", g.literal_left, 0);
+	CHECK_INT("line after it", imap_guard_scan(&g, "* X {7}\r\n", 9), 1);
+	CHECK_INT("next literal", g.literal_left, 7);
+	imap_guard_clear(&g);
+	return TEST_DONE();
+}
