@@ -32,6 +32,10 @@
  * commands. A kill before that leaves them for the next run, which finds them as duplicates. */
 #define IMAP_ACT_PENDING	5000
 
+/* UIDs named in the error about messages shorter than announced: enough to find them, short
+ * enough for a cron mail. */
+#define SHORT_UIDS_LISTED	10
+
 struct uidlist {
 	uint32_t *v;
 	size_t n, cap;
@@ -41,12 +45,23 @@ struct pending {
 	struct uidlist bounces, nonbounces;
 };
 
+/* Messages whose body came shorter than their RFC822.SIZE: left in the mailbox. */
+struct short_bodies {
+	size_t n;
+	uint32_t uid[SHORT_UIDS_LISTED];
+	size_t got[SHORT_UIDS_LISTED];
+	uint32_t announced[SHORT_UIDS_LISTED];
+};
+
 struct batch {
 	struct store *st;
 	const struct bounce_options *opt;
 	struct imap_poll_stats *stats;
 	const char *source_prefix;	/* "imap:NAME/MAILBOX;UIDVALIDITY=V" */
 	bool truncated;
+	const uint32_t *uids, *sizes;	/* the batch (ascending) and each one's RFC822.SIZE */
+	size_t n;
+	struct short_bodies *short_bodies;
 	struct pending *pending;	/* committed ones are appended here */
 	struct uidlist bounces, nonbounces;
 	int store_rc;
@@ -91,11 +106,43 @@ exit_of_store(int r)
 	    r == STORE_ERR_SCHEMA ? EXIT_CONFIG : EXIT_SOFTWARE;
 }
 
+/* The RFC822.SIZE fetched for uid in this batch, or UINT32_MAX. */
+static uint32_t
+announced_size(const struct batch *b, uint32_t uid)
+{
+	size_t lo = 0, hi = b->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (b->uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < b->n && b->uids[lo] == uid ? b->sizes[lo] : UINT32_MAX;
+}
+
 /* Called once per fetched message, inside the batch's transaction. */
 static int
 on_body(void *ctx, uint32_t uid, const char *data, size_t len)
 {
 	struct batch *b = ctx;
+	/* Fewer bytes than the server announced (RFC822.SIZE, or the partial fetch's limit): the
+	 * server lost part of it (a broken cache, a file cut on disk). Storing it would record and
+	 * then move or delete a cut message; it stays in the mailbox, is reported, and the run
+	 * exits 75 so the next one tries again. */
+	uint32_t size = announced_size(b, uid);
+	uint64_t want = size == UINT32_MAX ? 0 : size < LIMIT_MESSAGE_BYTES ? size :
+	    LIMIT_MESSAGE_BYTES;
+	if ((uint64_t)len < want) {
+		struct short_bodies *sb = b->short_bodies;
+		if (sb->n < SHORT_UIDS_LISTED) {
+			sb->uid[sb->n] = uid;
+			sb->got[sb->n] = len;
+			sb->announced[sb->n] = size;
+		}
+		sb->n++;
+		return 0;
+	}
 	char source[2 * IMAP_URL_MAX + 128];	/* prefix (2 * IMAP_URL_MAX + 64) and the UID */
 	int n = snprintf(source, sizeof source, "%s/;UID=%u", b->source_prefix, uid);
 	if (n < 0 || (size_t)n >= sizeof source)
@@ -186,15 +233,32 @@ clear_progress(void)
 	fflush(stderr);
 }
 
+/* What the operator reads about messages left for being shorter than announced. */
+static char *
+short_bodies_error(const struct short_bodies *sb)
+{
+	struct strbuf e = STRBUF_INIT;
+	strbuf_printf(&e, "%zu message%s came shorter than the size the server announced and "
+	    "stayed in the mailbox for the next run (", sb->n, sb->n == 1 ? "" : "s");
+	for (size_t i = 0; i < sb->n && i < SHORT_UIDS_LISTED; i++)
+		strbuf_printf(&e, "%sUID %u: %zu of %u bytes", i ? ", " : "", sb->uid[i],
+		    sb->got[i], sb->announced[i]);
+	strbuf_printf(&e, "%s); if it repeats, the server's index may need repair "
+	    "(Dovecot: doveadm force-resync)", sb->n > SHORT_UIDS_LISTED ? ", ..." : "");
+	return strbuf_detach(&e);
+}
+
 /* Runs one batch: fetch + record in one transaction, commit; the committed messages join p. */
 static int
 run_batch(struct imap *im, struct store *st, const struct bounce_options *opt,
-    const char *prefix, const uint32_t *uids, size_t n, uint64_t bytes, bool truncated,
-    struct pending *p, struct imap_poll_stats *stats, char **error_r)
+    const char *prefix, const uint32_t *uids, const uint32_t *sizes, size_t n, uint64_t bytes,
+    bool truncated, struct pending *p, struct short_bodies *sb, struct imap_poll_stats *stats,
+    char **error_r)
 {
 	struct batch b = {
 		.st = st, .opt = opt, .stats = stats, .source_prefix = prefix,
-		.truncated = truncated, .pending = p,
+		.truncated = truncated, .uids = uids, .sizes = sizes, .n = n, .short_bodies = sb,
+		.pending = p,
 	};
 	int ret = EXIT_OK, r;
 	if ((r = store_begin(st, error_r)) != STORE_OK)
@@ -300,7 +364,9 @@ imap_poll(struct store *st, const struct imap_account *a, const struct bounce_op
 	size_t per_batch = a->batch == 0 ? IMAP_BATCH_DEFAULT :
 	    a->batch > IMAP_BATCH_MAX ? IMAP_BATCH_MAX : a->batch;
 	uint32_t *chunk = xcalloc(per_batch, sizeof *chunk);
+	uint32_t *chunk_sizes = xcalloc(per_batch, sizeof *chunk_sizes);
 	struct pending pend = { { NULL, 0, 0 }, { NULL, 0, 0 } };
+	struct short_bodies shorts = { 0 };
 	size_t i = 0;
 	while (i < n && ret == EXIT_OK) {
 		size_t cn = 0;
@@ -308,6 +374,7 @@ imap_poll(struct store *st, const struct imap_account *a, const struct bounce_op
 		bool truncated = false;
 		/* A message over the limit goes alone, fetched partially (head only). */
 		if (sizes[i] != UINT32_MAX && sizes[i] > LIMIT_MESSAGE_BYTES) {
+			chunk_sizes[cn] = sizes[i];
 			chunk[cn++] = uids[i++];
 			truncated = true;
 			bytes = LIMIT_MESSAGE_BYTES;
@@ -320,12 +387,13 @@ imap_poll(struct store *st, const struct imap_account *a, const struct bounce_op
 				if (cn > 0 && bytes + sizes[i] > IMAP_BATCH_BYTES)
 					break;
 				bytes += sizes[i];
+				chunk_sizes[cn] = sizes[i];
 				chunk[cn++] = uids[i];
 			}
 		}
 		if (cn > 0)
-			ret = run_batch(im, st, opt, prefix, chunk, cn, bytes, truncated, &pend,
-			    stats_r, error_r);
+			ret = run_batch(im, st, opt, prefix, chunk, chunk_sizes, cn, bytes,
+			    truncated, &pend, &shorts, stats_r, error_r);
 		if (ret == EXIT_OK && pend.bounces.n + pend.nonbounces.n >= IMAP_ACT_PENDING)
 			ret = flush(im, a, &pend, move_to, nb_move_to, error_r);
 		if (progress)
@@ -339,9 +407,14 @@ imap_poll(struct store *st, const struct imap_account *a, const struct bounce_op
 			ret = fr;
 		free(e);
 	}
+	if (ret == EXIT_OK && shorts.n > 0) {
+		ret = EXIT_TEMPFAIL;
+		*error_r = short_bodies_error(&shorts);
+	}
 	free(pend.bounces.v);
 	free(pend.nonbounces.v);
 	free(chunk);
+	free(chunk_sizes);
 	if (progress)
 		clear_progress();
 out:

@@ -417,6 +417,27 @@ def test_hostile(dv, tmp):
               sql(db, 'SELECT count(*) FROM messages') == '0', f'{rc} {secs:.1f}s {err}')
         srv.sock.close()
 
+    # A body shorter than its RFC822.SIZE (a server that lost part of it): not stored, not
+    # moved, named in the error, exit 75; the other message of the batch goes on as usual.
+    whole, cut = mailgen.dsn(701), mailgen.dsn(702)
+
+    def short_body(conn, tag):
+        conn.sendall(b'* 1 FETCH (UID 1 BODY[] {%d}\r\n%s)\r\n'
+                     b'* 2 FETCH (UID 2 BODY[] {%d}\r\n%s)\r\n%s OK done\r\n'
+                     % (len(whole), whole, len(cut) // 2, cut[:len(cut) // 2], tag.encode()))
+        return True
+    srv = HostileServer(dv, short_body, sizes={1: len(whole), 2: len(cut)})
+    db = f'{tmp}/hostile-short.db'
+    rc, out, err = fetch(dv, db, url=f'imaps://bounces@localhost:{srv.port}/INBOX')
+    acted = [c for c in srv.cmds if 'MOVE' in c or 'STORE' in c or 'EXPUNGE' in c or 'COPY' in c]
+    check('hostile: short body: exit 75, named, the other one stored and moved alone',
+          rc == 75 and f'UID 2: {len(cut) // 2} of {len(cut)} bytes' in err and
+          sql(db, 'SELECT count(*) FROM messages') == '1' and
+          sql(db, "SELECT count(*) FROM events WHERE address = 'user701@example.org'") == '1'
+          and len(acted) == 1 and acted[0].startswith('UID MOVE 1 '),
+          f'{rc} {acted} {err}')
+    srv.sock.close()
+
     # BODY[] NIL: nothing is stored, and the message is neither moved nor deleted.
     srv = HostileServer(dv, nil_body)
     db = f'{tmp}/hostile-nil.db'
