@@ -99,6 +99,13 @@ struct server {
 	struct msg *done;		/* batch committed, to be answered (under mu) */
 	bool busy;			/* a batch is with the committer (loop side only) */
 	bool quit;			/* under mu */
+	/* The checkpointer thread: copies the WAL into the database on its own connection when
+	 * the committer finds the WAL long, so no commit (and no 250) waits for the copy. */
+	pthread_t checkpointer;
+	bool checkpointer_started;
+	struct store *ckpt_store;
+	pthread_cond_t ckpt_cv;
+	bool ckpt_due;			/* under mu */
 	int wake[2];			/* committer -> loop */
 	struct event *wake_ev;
 	bool stopping;
@@ -577,6 +584,7 @@ committer_main(void *arg)
 		if (rc != STORE_OK && rc != STORE_ERR_BUSY && rc != STORE_ERR_IO && n > 1)
 			for (struct msg *m = first; m != NULL; m = m->next)
 				commit_batch(sv, m, 1);
+		bool due = sv->ckpt_store != NULL && store_checkpoint_due(sv->store);
 		pthread_mutex_lock(&sv->mu);
 		sv->todo = NULL;
 		sv->done = first;
@@ -584,11 +592,33 @@ committer_main(void *arg)
 		if (write(sv->wake[1], &one, 1) < 0) {
 			/* the pipe holds at least one byte already: the loop will look */
 		}
+		if (due) {
+			sv->ckpt_due = true;
+			pthread_cond_signal(&sv->ckpt_cv);
+		}
+	}
+	pthread_mutex_unlock(&sv->mu);
+	return NULL;
+}
+
+/* The checkpointer thread: one passive checkpoint each time the committer asks. */
+static void *
+checkpointer_main(void *arg)
+{
+	struct server *sv = arg;
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);	/* signals are the loop's */
+	pthread_mutex_lock(&sv->mu);
+	for (;;) {
+		while (!sv->ckpt_due && !sv->quit)
+			pthread_cond_wait(&sv->ckpt_cv, &sv->mu);
+		if (sv->quit)
+			break;
+		sv->ckpt_due = false;
 		pthread_mutex_unlock(&sv->mu);
-		/* The batch is being answered meanwhile: copying the WAL into the database delays
-		 * no acknowledgement of mail already committed. */
 		char *err = NULL;
-		if (store_checkpoint(sv->store, &err) != STORE_OK)
+		if (store_checkpoint(sv->ckpt_store, &err) != STORE_OK)
 			srv_log_now(sv, LOG_WARNING, "store: %s", err != NULL ? err : "checkpoint failed");
 		free(err);
 		pthread_mutex_lock(&sv->mu);
@@ -933,6 +963,7 @@ lmtp_server_run(const struct serve_options *o)
 	sv->base = event_base_new();
 	pthread_mutex_init(&sv->mu, NULL);
 	pthread_cond_init(&sv->cv, NULL);
+	pthread_cond_init(&sv->ckpt_cv, NULL);
 	if (pipe2(sv->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
 		warnx_("serve: pipe: %s", strerror(errno));
 		return EXIT_SOFTWARE;
@@ -968,7 +999,19 @@ lmtp_server_run(const struct serve_options *o)
 		ret = EXIT_CANTCREAT;
 		goto out;
 	}
-	store_defer_checkpoints(sv->store);
+	/* Without a second connection (or its thread) SQLite's own checkpoints stay on. */
+	if (store_open(sv->db_path, sv->cfg, 0, &sv->ckpt_store, &err) != STORE_OK) {
+		srv_log(sv, LOG_WARNING, "serve: checkpoints stay in the commit path: %s", err);
+		free(err);
+		err = NULL;
+		sv->ckpt_store = NULL;
+	} else if (pthread_create(&sv->checkpointer, NULL, checkpointer_main, sv) != 0) {
+		store_close(sv->ckpt_store);
+		sv->ckpt_store = NULL;
+	} else {
+		sv->checkpointer_started = true;
+		store_defer_checkpoints(sv->store);
+	}
 	if (pthread_create(&sv->committer, NULL, committer_main, sv) != 0) {
 		warnx_("serve: cannot start the committer thread");
 		ret = EXIT_SOFTWARE;
@@ -1002,6 +1045,14 @@ out:
 		pthread_mutex_unlock(&sv->mu);
 		pthread_join(sv->committer, NULL);
 	}
+	if (sv->checkpointer_started) {
+		pthread_mutex_lock(&sv->mu);
+		sv->quit = true;
+		pthread_cond_signal(&sv->ckpt_cv);
+		pthread_mutex_unlock(&sv->mu);
+		pthread_join(sv->checkpointer, NULL);
+	}
+	store_close(sv->ckpt_store);	/* before the last connection, which removes the WAL */
 	store_close(sv->store);
 	for (size_t i = 0; i < 3; i++)
 		event_free(sigs[i]);
@@ -1010,6 +1061,7 @@ out:
 	close(sv->wake[1]);
 	pthread_mutex_destroy(&sv->mu);
 	pthread_cond_destroy(&sv->cv);
+	pthread_cond_destroy(&sv->ckpt_cv);
 	event_base_free(sv->base);
 	setup_free(&sv->setup);
 	config_free(sv->cfg);

@@ -439,12 +439,22 @@ store_defer_checkpoints(struct store *s)
 	sqlite3_wal_hook(s->db, wal_hook, s);	/* replaces SQLite's automatic checkpoint */
 }
 
+bool
+store_checkpoint_due(struct store *s)
+{
+	if (s->wal_frames < STORE_CHECKPOINT_FRAMES)
+		return false;
+	s->wal_frames = 0;	/* the next commit reports what is left */
+	return true;
+}
+
 int
 store_checkpoint(struct store *s, char **error_r)
 {
-	if (s->in_tx || s->wal_frames < STORE_CHECKPOINT_FRAMES)
-		return STORE_OK;
-	s->wal_frames = 0;	/* the next commit reports what is left */
+	if (s->in_tx) {
+		*error_r = msg("%s: checkpoint inside a transaction", s->path);
+		return STORE_ERR_INTERNAL;
+	}
 	int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	if (rc == SQLITE_OK || (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
 		return STORE_OK;

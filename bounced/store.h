@@ -66,11 +66,14 @@ int store_add(struct store *s, const struct store_msg *m, const struct bounce_re
 
 /* Checkpoints. By default SQLite copies the WAL into the database inside the commit that fills
  * it past 1000 pages, so whoever waits for that commit waits for the copy too. A long-running
- * writer that acknowledges mail (serve) calls store_defer_checkpoints() once, then
- * store_checkpoint() after it has handed back what it committed. Additions (compatible). */
+ * writer that acknowledges mail (serve) calls store_defer_checkpoints() once; after each commit
+ * store_checkpoint_due() tells whether the WAL has grown past the store's threshold, and
+ * store_checkpoint() (on any connection to the same file, outside a transaction) does the copy.
+ * Additions (compatible). */
 void store_defer_checkpoints(struct store *s);
-/* A passive checkpoint when the WAL has grown past the store's threshold, else nothing. A
- * reader in the way is not an error (the next call goes on). Returns STORE_*. */
+bool store_checkpoint_due(struct store *s);
+/* A passive checkpoint: copies what no reader still needs. A reader or writer in the way is
+ * not an error (the next call goes on). Returns STORE_*. */
 int store_checkpoint(struct store *s, char **error_r);
 
 /* Parses m with opt and records it in its own transaction: the common path of `ingest`. */
