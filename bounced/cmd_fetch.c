@@ -20,6 +20,7 @@
 #include "imap_poll.h"
 #include "setup.h"
 #include "store.h"
+#include "store_cli.h"
 #include "strbuf.h"
 
 /* A password file is read up to this size: passwords are short, the file is not trusted to be. */
@@ -341,8 +342,7 @@ cmd_fetch(int argc, char **argv)
 	const char *db_path = db_opt ? db_opt : cfg.db_path;
 	int sr = store_open(db_path, &cfg, STORE_OPEN_CREATE, &st, &err);
 	if (sr != STORE_OK) {
-		ret = sr == STORE_ERR_BUSY || sr == STORE_ERR_IO ? EXIT_TEMPFAIL :
-		    sr == STORE_ERR_SCHEMA ? EXIT_CONFIG : EXIT_SOFTWARE;
+		ret = store_cli_exit(sr);
 		goto out;
 	}
 	int lr = take_lock(db_path, &lock_fd, &err);

@@ -12,6 +12,7 @@
 #include "imap.h"
 #include "limits.h"
 #include "store.h"
+#include "store_cli.h"
 #include "strbuf.h"
 
 /* Test hook: when set, exit right after the first batch is committed, before the mail is
@@ -97,13 +98,6 @@ exit_of_imap(int r)
 {
 	return r == IMAP_ERR_AUTH ? EXIT_NOPERM : r == IMAP_ERR_CONFIG ? EXIT_CONFIG :
 	    EXIT_TEMPFAIL;
-}
-
-static int
-exit_of_store(int r)
-{
-	return r == STORE_ERR_BUSY || r == STORE_ERR_IO ? EXIT_TEMPFAIL :
-	    r == STORE_ERR_SCHEMA ? EXIT_CONFIG : EXIT_SOFTWARE;
 }
 
 /* The RFC822.SIZE fetched for uid in this batch, or UINT32_MAX. */
@@ -262,14 +256,14 @@ run_batch(struct imap *im, struct store *st, const struct bounce_options *opt,
 	};
 	int ret = EXIT_OK, r;
 	if ((r = store_begin(st, error_r)) != STORE_OK)
-		return exit_of_store(r);
+		return store_cli_exit(r);
 	uint64_t max_response = bytes + (uint64_t)n * FETCH_SLACK_PER_MESSAGE + FETCH_SLACK;
 	r = imap_fetch_bodies(im, uids, n, truncated ? LIMIT_MESSAGE_BYTES : 0, max_response,
 	    on_body, &b, error_r);
 	if (r != IMAP_OK || b.store_rc != STORE_OK) {
 		store_rollback(st);
 		if (b.store_rc != STORE_OK) {
-			ret = exit_of_store(b.store_rc);
+			ret = store_cli_exit(b.store_rc);
 			*error_r = b.error ? b.error : xstrdup("cannot record a message");
 			b.error = NULL;
 		} else {
@@ -279,7 +273,7 @@ run_batch(struct imap *im, struct store *st, const struct bounce_options *opt,
 	}
 	if ((r = store_commit(st, error_r)) != STORE_OK) {
 		store_rollback(st);
-		ret = exit_of_store(r);
+		ret = store_cli_exit(r);
 		goto out;
 	}
 	const char *die = getenv(TEST_DIE_ENV);
