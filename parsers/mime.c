@@ -420,6 +420,15 @@ etpan_charconv(const char *tocode, const char *fromcode, const char *str, size_t
 {
 	if (strcasecmp(tocode, "utf-8") != 0 && strcasecmp(tocode, "utf8") != 0)
 		return MAIL_CHARCONV_ERROR_UNKNOWN_CHARSET;
+	/* libetpan converts every plain word of a Content-Type value from us-ascii: codec_to_utf8
+	 * copies those charsets as they are, so copy them here without a buffer of our own. */
+	if (strcasecmp(fromcode, "us-ascii") == 0 || strcasecmp(fromcode, "utf-8") == 0) {
+		if (length > *result_len)
+			return MAIL_CHARCONV_ERROR_MEMORY;
+		memcpy(result, str, length);
+		*result_len = length;
+		return MAIL_CHARCONV_NO_ERROR;
+	}
 	struct strbuf b = STRBUF_INIT;
 	codec_to_utf8(fromcode, str, length, &b);
 	int rc = MAIL_CHARCONV_NO_ERROR;

@@ -2,6 +2,7 @@
  * diagnostics as rules capture them. Pure. */
 #include "rules_int.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -20,11 +21,13 @@ rules_text_field_values(const char *block, size_t len, const char *name, struct 
 {
 	struct strbuf val = STRBUF_INIT;
 	size_t nlen = strlen(name);
+	int first = tolower((unsigned char)name[0]);
 	const char *p = block, *end = block + len;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *le = nl != NULL ? nl : end;
-		if ((size_t)(le - p) > nlen && strncasecmp(p, name, nlen) == 0 && p[nlen] == ':') {
+		if ((size_t)(le - p) > nlen && tolower((unsigned char)*p) == first &&
+		    strncasecmp(p, name, nlen) == 0 && p[nlen] == ':') {
 			strbuf_reset(&val);
 			strbuf_append(&val, p + nlen + 1, (size_t)(le - p - nlen - 1));
 			while (nl != NULL && nl + 1 < end && (nl[1] == ' ' || nl[1] == '\t') &&
