@@ -155,6 +155,52 @@ with tempfile.TemporaryDirectory() as tmp:
     run('ingest', '--db', db, want=2, err='no PATH')
     run('ingest', '--db', db, os.path.join(tmp, 'nope'), want=66, err='nope')
 
+    # --envelope-sender, --queue-id, --quiet: what each puts in the messages row and prints.
+    # name, args, stdin, exit, exact stdout, exact stderr, messages rows after:
+    # (source, envelope_rcpt, envelope_sender, queue_id) in id order.
+    db3 = os.path.join(tmp, 'opts.db')
+    run('db', 'migrate', '--db', db3)
+    hard, blocked = os.path.join(fx, 'dsn-hard.eml'), os.path.join(fx, 'dsn-blocked.eml')
+    with open(os.path.join(fx, 'autoreply.eml'), 'rb') as f:
+        auto = f.read()
+    r_hard = (hard, None, 'bounces@sender.example.com', '4XyZ1k2LmN')
+    r_blocked = (blocked, None, None, None)
+    r_auto = ('-', 'list+u1@bounces.example.com', 'MAILER-DAEMON', 'A1B2C3')
+    opt_rows = [
+        ('sender and queue id recorded',
+         ['--envelope-sender', 'bounces@sender.example.com', '--queue-id', '4XyZ1k2LmN', hard],
+         None, 0, 'ingested 1 messages: 0 duplicates, 1 events, 1 newly suppressed\n', '',
+         [r_hard]),
+        ('a duplicate keeps the first sender and queue id',
+         ['--envelope-sender', 'other@sender.example.com', '--queue-id', 'ZZZ', hard],
+         None, 0, 'ingested 1 messages: 1 duplicates, 0 events, 0 newly suppressed\n', '',
+         [r_hard]),
+        ('--quiet: nothing printed, none recorded', ['--quiet', blocked],
+         None, 0, '', '', [r_hard, r_blocked]),
+        ('-q, stdin, all three envelope options',
+         ['-q', '--envelope-recipient', 'list+u1@bounces.example.com',
+          '--envelope-sender', 'MAILER-DAEMON', '--queue-id', 'A1B2C3', '-'],
+         auto, 0, '', '', [r_hard, r_blocked, r_auto]),
+        ('--quiet keeps errors', ['--quiet', os.path.join(tmp, 'nope')],
+         None, 66, '', f'bounced: ingest: {tmp}/nope: No such file or directory\n',
+         [r_hard, r_blocked, r_auto]),
+        ('--queue-id without a value', ['--queue-id'],
+         None, 2, '', "bounced: ingest: unknown or incomplete option '--queue-id' "
+         "(try 'bounced ingest --help')\n", [r_hard, r_blocked, r_auto]),
+    ]
+    for name, args, stdin, want, want_out, want_err, want_rows in opt_rows:
+        p = subprocess.run([BOUNCED, 'ingest', '--db', db3, *args], input=stdin,
+                           capture_output=True)
+        so, se = p.stdout.decode(), p.stderr.decode()
+        con = sqlite3.connect(db3)
+        got_rows = con.execute('SELECT source, envelope_rcpt, envelope_sender, queue_id '
+                               'FROM messages ORDER BY id').fetchall()
+        con.close()
+        if p.returncode != want or so != want_out or \
+                se != want_err or got_rows != want_rows:
+            fail(f'ingest options: {name}: exit {p.returncode}, stdout {so!r}, stderr {se!r}, '
+                 f'rows {got_rows}')
+
     # Configuration: --db overrides [store] db; errors name file and line.
     conf = os.path.join(tmp, 'bounced.conf')
     with open(conf, 'w') as f:
