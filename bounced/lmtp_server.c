@@ -100,12 +100,16 @@ struct server {
 	bool busy;			/* a batch is with the committer (loop side only) */
 	bool quit;			/* under mu */
 	/* The checkpointer thread: copies the WAL into the database on its own connection when
-	 * the committer finds the WAL long, so no commit (and no 250) waits for the copy. */
+	 * the committer finds the WAL long, so no commit (and no 250) waits for the bulk of the
+	 * copy. A checkpoint that runs while commits go on cannot copy their frames, and the WAL
+	 * starts over only when everything in it was copied before a transaction begins: so the
+	 * committer copies the few frames committed meanwhile itself (CKPT_FINISH), between two
+	 * batches. Without that the WAL would grow for as long as mail keeps coming. */
 	pthread_t checkpointer;
 	bool checkpointer_started;
 	struct store *ckpt_store;
 	pthread_cond_t ckpt_cv;
-	bool ckpt_due;			/* under mu */
+	enum { CKPT_IDLE, CKPT_BULK, CKPT_FINISH } ckpt;	/* under mu */
 	int wake[2];			/* committer -> loop */
 	struct event *wake_ev;
 	bool stopping;
@@ -584,7 +588,7 @@ committer_main(void *arg)
 		if (rc != STORE_OK && rc != STORE_ERR_BUSY && rc != STORE_ERR_IO && n > 1)
 			for (struct msg *m = first; m != NULL; m = m->next)
 				commit_batch(sv, m, 1);
-		bool due = sv->ckpt_store != NULL && store_checkpoint_due(sv->store);
+		bool due = store_checkpoint_due(sv->store);
 		pthread_mutex_lock(&sv->mu);
 		sv->todo = NULL;
 		sv->done = first;
@@ -592,9 +596,19 @@ committer_main(void *arg)
 		if (write(sv->wake[1], &one, 1) < 0) {
 			/* the pipe holds at least one byte already: the loop will look */
 		}
-		if (due) {
-			sv->ckpt_due = true;
+		if (due && sv->ckpt_store != NULL && sv->ckpt == CKPT_IDLE) {
+			sv->ckpt = CKPT_BULK;
 			pthread_cond_signal(&sv->ckpt_cv);
+		} else if (sv->ckpt == CKPT_FINISH) {
+			/* The batch is being answered meanwhile; the next one waits for this short
+			 * copy only. */
+			pthread_mutex_unlock(&sv->mu);
+			char *err = NULL;
+			if (store_checkpoint(sv->store, &err) != STORE_OK)
+				srv_log_now(sv, LOG_WARNING, "store: %s", err != NULL ? err : "checkpoint failed");
+			free(err);
+			pthread_mutex_lock(&sv->mu);
+			sv->ckpt = CKPT_IDLE;
 		}
 	}
 	pthread_mutex_unlock(&sv->mu);
@@ -611,17 +625,17 @@ checkpointer_main(void *arg)
 	pthread_sigmask(SIG_BLOCK, &all, NULL);	/* signals are the loop's */
 	pthread_mutex_lock(&sv->mu);
 	for (;;) {
-		while (!sv->ckpt_due && !sv->quit)
+		while (sv->ckpt != CKPT_BULK && !sv->quit)
 			pthread_cond_wait(&sv->ckpt_cv, &sv->mu);
 		if (sv->quit)
 			break;
-		sv->ckpt_due = false;
 		pthread_mutex_unlock(&sv->mu);
 		char *err = NULL;
 		if (store_checkpoint(sv->ckpt_store, &err) != STORE_OK)
 			srv_log_now(sv, LOG_WARNING, "store: %s", err != NULL ? err : "checkpoint failed");
 		free(err);
 		pthread_mutex_lock(&sv->mu);
+		sv->ckpt = CKPT_FINISH;
 	}
 	pthread_mutex_unlock(&sv->mu);
 	return NULL;
