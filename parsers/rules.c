@@ -47,9 +47,7 @@ rule_clear(struct rule *ru)
 	free(ru->field);
 	free(ru->value);
 	free(ru->origin);
-	for (size_t i = 0; i < ru->nlits; i++)
-		free(ru->lits[i]);
-	free(ru->lits);
+	rules_filter_free(ru->filter);
 	pcre2_code_free(ru->re);
 	memset(ru, 0, sizeof *ru);
 }
@@ -262,10 +260,7 @@ compile_rule(struct rules *rules, const char *name, const char *type, const char
 		free(ru.field);
 		return false;
 	}
-	if (!rules_prefilter_literals(p, &ru.lits, &ru.nlits)) {
-		ru.lits = NULL;
-		ru.nlits = 0;
-	}
+	ru.filter = rules_filter_new(p);
 	ru.name = xstrdup(name);
 	ru.value = xstrdup(value);
 	struct strbuf o = STRBUF_INIT;

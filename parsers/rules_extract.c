@@ -84,7 +84,7 @@ field_values(struct extract *x, const char *name, uint64_t ***cand_r)
 static bool
 may_match(struct extract *x, const struct rule *ru, const char *s, size_t len, uint64_t **cand)
 {
-	if (ru->nlits == 0 || cand == NULL)
+	if (ru->filter == NULL || cand == NULL)
 		return true;
 	if (*cand == NULL) {
 		*cand = xmalloc((rules_cand_words(x->rules) + 1) * sizeof **cand);

@@ -13,6 +13,8 @@
 
 #include "report.h"
 
+struct strbuf;
+
 enum rule_type {
 	RULE_FAMILY,		/* names the MTA family (value) when it matches */
 	RULE_SENDER,		/* the message was sent by a mail system (rules_is_bounce_sender) */
@@ -39,8 +41,7 @@ struct rule {
 	enum bounce_reason reason;	/* RULE_REASON */
 	bool rcpt_only;		/* RULE_REASON "REASON/rcpt": only at RCPT or under an x.1.x code */
 	pcre2_code *re;
-	char **lits;		/* rules_prefilter_literals: any match holds one of these (folded) */
-	size_t nlits;		/* 0: nothing known, the rule is always run */
+	struct rules_filter *filter;	/* what any match holds; NULL: the rule is always run */
 	int g_addr, g_code, g_status, g_diag, g_action;	/* capture group numbers, -1 when absent */
 	char *origin;		/* "FILE:LINE" */
 };
@@ -48,9 +49,20 @@ struct rule {
 /* Bits of a rule set to the rule (v[i]): the candidates a scan left for one text. */
 #define RULES_INDEX_BITS	12	/* 4096 buckets: a few per literal of the shipped rules */
 
+/* rules_prefilter.c: any match of the rule holds, for one of its terms, a literal (folded) of
+ * each of the term's sets. */
+struct rules_filter {
+	char **lits;
+	uint32_t *lit_set;	/* the set of each literal */
+	size_t nlits;
+	uint32_t *term_first;	/* term t's sets are term_first[t] .. term_first[t + 1] - 1 */
+	size_t nterms, nsets;
+};
+
 struct rules_lit {
-	const char *s;		/* folded, owned by the rule */
-	uint32_t len, rule;	/* rule: index in rules->v */
+	const char *s;		/* folded, owned by the rule's filter */
+	uint32_t len;
+	uint32_t set;		/* the set it belongs to, numbered across the index */
 	uint32_t off;		/* the bytes hashed start here in s */
 	uint32_t key;		/* those three bytes */
 	uint32_t next;		/* 1 + next literal of the bucket, 0 at the end */
@@ -63,6 +75,14 @@ struct rules_index {
 	struct rules_lit *v;
 	size_t n;
 	uint64_t *always;	/* bits of this kind's rules without literals */
+	size_t nfrules;		/* rules with literals */
+	struct rules_set {
+		uint32_t rule;		/* index in rules->v */
+		uint32_t first, end;	/* the sets of its term */
+	} *sets;
+	uint64_t *hit, *hit_init;	/* sets found by a scan (scratch), and sets taken as found */
+	size_t nsetwords;
+	uint32_t *found;	/* the sets a scan found, in order (scratch) */
 };
 
 struct rules_fold {
@@ -99,10 +119,14 @@ const struct rule *rules_reason_rule(const struct rules *rules, const char *text
 int rules_match(const struct rules *rules, const struct rule *ru, const char *s, size_t len,
     size_t start, pcre2_match_data *md, bool *limit_hit);
 
-/* rules_prefilter.c. The literals any match of pattern (compiled caseless, UTF, UCP) must
- * contain, lowercased: false when the pattern holds something this reader does not follow or
- * no literal is long enough to be worth indexing (the rule is then always run). */
-bool rules_prefilter_literals(const char *pattern, char ***lits_r, size_t *n_r);
+/* rules_prefilter.c. What any match of pattern (compiled caseless, UTF, UCP) must contain; NULL
+ * when the pattern holds something this reader does not follow or nothing selective enough to
+ * be worth indexing (the rule is then always run). */
+struct rules_filter *rules_filter_new(const char *pattern);
+void rules_filter_free(struct rules_filter *f);	/* NULL-safe */
+/* The filter of pattern for tests: terms joined by '|', their sets by '&', literals by ','.
+ * False when there is none. */
+bool rules_filter_describe(const char *pattern, struct strbuf *out);
 /* Index of the literals of the reason rules (reason) or of all other rules. */
 struct rules_index *rules_index_build(const struct rules *rules, bool reason);
 void rules_index_free(struct rules_index *ix);	/* NULL-safe */
@@ -125,7 +149,6 @@ rules_cand(const uint64_t *cand, size_t i)
 }
 
 /* rules_text.c: the text the rules read and what they capture. */
-struct strbuf;
 /* Appends each unfolded, RFC 2047-decoded, left-trimmed value of the field called name in a
  * header block to out, one per line. */
 void rules_text_field_values(const char *block, size_t len, const char *name, struct strbuf *out);

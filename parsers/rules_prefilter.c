@@ -15,6 +15,8 @@
 #define PREFILTER_LITERAL_MIN	3
 /* Literals of one rule: an alternation wider than this is not worth the index entries. */
 #define PREFILTER_LITERALS_MAX	64
+/* Sets a match must hold each one of, kept per alternative: two or three decide. */
+#define PREFILTER_SETS_MAX	2
 /* Every how many bytes the scan of a diagnostic, and of other texts, hashes a window: reason
  * rules have literals of three bytes ("spf"), the others of six and more, and skipping
  * positions makes a scan of a long report text cheap next to the rules it spares. */
@@ -23,11 +25,22 @@
 /* Group nesting the reader follows; PCRE2 allows deeper, such a rule is simply always run. */
 #define PREFILTER_DEPTH_MAX	32
 
-/* "Any match contains one of v[0..n)" (folded), or, with any, nothing is known. */
-struct litset {
-	bool any;
+/* What any match of a piece of pattern contains (folded): one literal of each set of a term
+ * (AND of ORs), for one of the terms. */
+struct lset {
 	char **v;
 	size_t n;
+};
+
+struct term {
+	struct lset *s;		/* n == 0: nothing known */
+	size_t n;
+};
+
+struct dnf {
+	struct term *t;
+	size_t n;
+	bool any;		/* nothing known */
 };
 
 struct reader {
@@ -37,21 +50,41 @@ struct reader {
 };
 
 static void
-litset_clear(struct litset *s)
+lset_free(struct lset *s)
 {
 	for (size_t i = 0; i < s->n; i++)
 		free(s->v[i]);
 	free(s->v);
 	s->v = NULL;
 	s->n = 0;
-	s->any = true;
 }
 
-/* The weakest literal of a set: a set is only as selective as its shortest member. */
-static size_t
-litset_quality(const struct litset *s)
+static void
+term_free(struct term *t)
 {
-	if (s->any || s->n == 0)
+	for (size_t i = 0; i < t->n; i++)
+		lset_free(&t->s[i]);
+	free(t->s);
+	t->s = NULL;
+	t->n = 0;
+}
+
+static void
+dnf_free(struct dnf *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		term_free(&d->t[i]);
+	free(d->t);
+	d->t = NULL;
+	d->n = 0;
+	d->any = true;
+}
+
+/* A set is only as selective as its shortest literal. */
+static size_t
+lset_quality(const struct lset *s)
+{
+	if (s->n == 0)
 		return 0;
 	size_t q = strlen(s->v[0]);
 	for (size_t i = 1; i < s->n; i++)
@@ -60,18 +93,73 @@ litset_quality(const struct litset *s)
 	return q;
 }
 
-/* Keeps cand in best when it is more selective (longer shortest literal, then fewer). */
-static void
-litset_keep_better(struct litset *best, struct litset *cand)
+static size_t
+term_nlits(const struct term *t)
 {
-	size_t qc = litset_quality(cand), qb = litset_quality(best);
-	if (qc >= PREFILTER_LITERAL_MIN && (qc > qb || (qc == qb && cand->n < best->n))) {
-		litset_clear(best);
-		*best = *cand;
-		cand->v = NULL;
-		cand->n = 0;
+	size_t n = 0;
+	for (size_t i = 0; i < t->n; i++)
+		n += t->s[i].n;
+	return n;
+}
+
+/* Adds set s (taken) to t: a match holds it as well as the others. Kept only when selective,
+ * and at most PREFILTER_SETS_MAX of them, the most selective. */
+static void
+term_add(struct term *t, struct lset *s)
+{
+	size_t q = lset_quality(s);
+	if (q < PREFILTER_LITERAL_MIN || s->n > PREFILTER_LITERALS_MAX) {
+		lset_free(s);
+		return;
 	}
-	litset_clear(cand);
+	if (t->n == PREFILTER_SETS_MAX) {
+		size_t worst = 0;
+		for (size_t i = 1; i < t->n; i++)
+			if (lset_quality(&t->s[i]) < lset_quality(&t->s[worst]))
+				worst = i;
+		if (lset_quality(&t->s[worst]) >= q) {
+			lset_free(s);
+			return;
+		}
+		lset_free(&t->s[worst]);
+		t->s[worst] = *s;
+	} else {
+		t->s = xrealloc(t->s, (t->n + 1) * sizeof *t->s);
+		t->s[t->n++] = *s;
+	}
+	s->v = NULL;
+	s->n = 0;
+}
+
+/* One set for alternatives: each term's most selective set, together. Empty when a term has
+ * none. */
+static struct lset
+dnf_flatten(struct dnf *d)
+{
+	struct lset u = { NULL, 0 };
+	if (d->any)
+		return u;
+	for (size_t i = 0; i < d->n; i++) {
+		struct term *t = &d->t[i];
+		if (t->n == 0) {
+			lset_free(&u);
+			return u;
+		}
+		size_t best = 0;
+		for (size_t k = 1; k < t->n; k++) {
+			size_t qk = lset_quality(&t->s[k]), qb = lset_quality(&t->s[best]);
+			if (qk > qb || (qk == qb && t->s[k].n < t->s[best].n))
+				best = k;
+		}
+		struct lset *b = &t->s[best];
+		u.v = xrealloc(u.v, (u.n + b->n) * sizeof *u.v);
+		memcpy(u.v + u.n, b->v, b->n * sizeof *b->v);
+		u.n += b->n;
+		free(b->v);
+		b->v = NULL;
+		b->n = 0;
+	}
+	return u;
 }
 
 static unsigned char
@@ -82,7 +170,7 @@ fold_ascii(unsigned char c)
 
 enum atom { ATOM_CHAR, ATOM_ZERO, ATOM_OTHER };
 
-static struct litset read_alt(struct reader *r);
+static struct dnf read_alt(struct reader *r);
 
 /* Skips a character class; it matches one character, never a literal we index. */
 static void
@@ -116,7 +204,7 @@ skip_class(struct reader *r)
 
 /* A group after its '(': which kind, then its alternation up to ')'. */
 static enum atom
-read_group(struct reader *r, struct litset *sub)
+read_group(struct reader *r, struct dnf *sub)
 {
 	bool assertion = false;
 	const char *p = r->p;
@@ -168,7 +256,7 @@ read_group(struct reader *r, struct litset *sub)
 	}
 	r->p++;
 	if (assertion) {
-		litset_clear(sub);	/* zero-width: what it looks at need not be in the match */
+		dnf_free(sub);	/* zero-width: what it looks at need not be in the match */
 		return ATOM_ZERO;
 	}
 	return ATOM_OTHER;
@@ -177,7 +265,7 @@ read_group(struct reader *r, struct litset *sub)
 /* One atom: a literal character (*c), a zero-width assertion, or anything else (*sub says what
  * its matches contain). */
 static enum atom
-read_atom(struct reader *r, unsigned char *c, struct litset *sub)
+read_atom(struct reader *r, unsigned char *c, struct dnf *sub)
 {
 	unsigned char b = (unsigned char)*r->p;
 	if (b == '(') {
@@ -286,25 +374,26 @@ read_quantifier(struct reader *r, bool *quantified)
 }
 
 static void
-flush_run(struct strbuf *run, struct litset *best)
+flush_run(struct strbuf *run, struct term *t)
 {
 	if (run->len >= PREFILTER_LITERAL_MIN) {
-		struct litset one = { false, xmalloc(sizeof(char *)), 1 };
+		struct lset one = { xmalloc(sizeof(char *)), 1 };
 		one.v[0] = xstrndup(run->s, run->len);
-		litset_keep_better(best, &one);
+		term_add(t, &one);
 	}
 	strbuf_reset(run);
 }
 
-/* A concatenation: its most selective run of literal characters or mandatory group. */
-static struct litset
+/* A concatenation: a match holds each of its runs of literal characters and what each of its
+ * mandatory groups holds. */
+static struct term
 read_seq(struct reader *r)
 {
-	struct litset best = { true, NULL, 0 };
+	struct term t = { NULL, 0 };
 	struct strbuf run = STRBUF_INIT;
 	while (!r->fail && r->p < r->end && *r->p != '|' && *r->p != ')') {
 		unsigned char c = 0;
-		struct litset sub = { true, NULL, 0 };
+		struct dnf sub = { NULL, 0, true };
 		enum atom a = read_atom(r, &c, &sub);
 		bool quantified = false;
 		unsigned min = r->fail ? 0 : read_quantifier(r, &quantified);
@@ -312,50 +401,113 @@ read_seq(struct reader *r)
 			strbuf_putc(&run, (char)c);
 			continue;
 		}
-		flush_run(&run, &best);
-		if (a == ATOM_OTHER && min >= 1)
-			litset_keep_better(&best, &sub);
-		else
-			litset_clear(&sub);
+		flush_run(&run, &t);
+		if (a == ATOM_OTHER && min >= 1 && !sub.any && sub.n == 1) {
+			for (size_t i = 0; i < sub.t[0].n; i++)
+				term_add(&t, &sub.t[0].s[i]);
+		} else if (a == ATOM_OTHER && min >= 1 && !sub.any) {
+			struct lset u = dnf_flatten(&sub);
+			term_add(&t, &u);
+		}
+		dnf_free(&sub);
 	}
-	flush_run(&run, &best);
+	flush_run(&run, &t);
 	strbuf_free(&run);
-	return best;
+	return t;
 }
 
-/* Alternatives: a match contains a literal of whichever alternative matched. */
-static struct litset
+/* Alternatives: a match holds what the alternative that matched holds. */
+static struct dnf
 read_alt(struct reader *r)
 {
-	struct litset all = read_seq(r);
-	while (!r->fail && r->p < r->end && *r->p == '|') {
-		r->p++;
-		struct litset s = read_seq(r);
-		if (all.any || s.any || all.n + s.n > PREFILTER_LITERALS_MAX) {
-			litset_clear(&s);
-			litset_clear(&all);
-			/* read on: the rest must still be consumed to find the closing ')' */
-			continue;
+	struct dnf d = { NULL, 0, false };
+	size_t nlits = 0;
+	for (;;) {
+		struct term t = read_seq(r);
+		nlits += term_nlits(&t);
+		if (d.any || t.n == 0 || nlits > PREFILTER_LITERALS_MAX) {
+			term_free(&t);
+			dnf_free(&d);	/* read on: the rest must still be consumed up to ')' */
+		} else {
+			d.t = xrealloc(d.t, (d.n + 1) * sizeof *d.t);
+			d.t[d.n++] = t;
 		}
-		all.v = xrealloc(all.v, (all.n + s.n) * sizeof *all.v);
-		memcpy(all.v + all.n, s.v, s.n * sizeof *s.v);
-		all.n += s.n;
-		free(s.v);
+		if (r->fail || r->p >= r->end || *r->p != '|')
+			break;
+		r->p++;
 	}
-	return all;
+	return d;
+}
+
+void
+rules_filter_free(struct rules_filter *f)
+{
+	if (f == NULL)
+		return;
+	for (size_t i = 0; i < f->nlits; i++)
+		free(f->lits[i]);
+	free(f->lits);
+	free(f->lit_set);
+	free(f->term_first);
+	free(f);
+}
+
+struct rules_filter *
+rules_filter_new(const char *pattern)
+{
+	struct reader r = { pattern, pattern + strlen(pattern), false, 0 };
+	struct dnf d = read_alt(&r);
+	if (r.fail || r.p != r.end || d.any || d.n == 0) {
+		dnf_free(&d);
+		return NULL;
+	}
+	struct rules_filter *f = xcalloc(1, sizeof *f);
+	f->nterms = d.n;
+	f->term_first = xcalloc(d.n + 1, sizeof *f->term_first);
+	for (size_t i = 0; i < d.n; i++) {
+		f->term_first[i] = (uint32_t)f->nsets;
+		for (size_t k = 0; k < d.t[i].n; k++) {
+			struct lset *ls = &d.t[i].s[k];
+			f->lits = xrealloc(f->lits, (f->nlits + ls->n) * sizeof *f->lits);
+			f->lit_set = xrealloc(f->lit_set, (f->nlits + ls->n) * sizeof *f->lit_set);
+			for (size_t j = 0; j < ls->n; j++) {
+				f->lits[f->nlits] = ls->v[j];
+				f->lit_set[f->nlits++] = (uint32_t)f->nsets;
+			}
+			free(ls->v);
+			ls->v = NULL;
+			ls->n = 0;
+			f->nsets++;
+		}
+	}
+	f->term_first[d.n] = (uint32_t)f->nsets;
+	dnf_free(&d);
+	return f;
 }
 
 bool
-rules_prefilter_literals(const char *pattern, char ***lits_r, size_t *n_r)
+rules_filter_describe(const char *pattern, struct strbuf *out)
 {
-	struct reader r = { pattern, pattern + strlen(pattern), false, 0 };
-	struct litset s = read_alt(&r);
-	if (r.fail || r.p != r.end || s.any || litset_quality(&s) < PREFILTER_LITERAL_MIN) {
-		litset_clear(&s);
+	struct rules_filter *f = rules_filter_new(pattern);
+	if (f == NULL)
 		return false;
+	for (size_t t = 0; t < f->nterms; t++) {
+		if (t > 0)
+			strbuf_putc(out, '|');
+		for (uint32_t s = f->term_first[t]; s < f->term_first[t + 1]; s++) {
+			if (s > f->term_first[t])
+				strbuf_putc(out, '&');
+			bool first = true;
+			for (size_t i = 0; i < f->nlits; i++)
+				if (f->lit_set[i] == s) {
+					if (!first)
+						strbuf_putc(out, ',');
+					strbuf_puts(out, f->lits[i]);
+					first = false;
+				}
+		}
 	}
-	*lits_r = s.v;
-	*n_r = s.n;
+	rules_filter_free(f);
 	return true;
 }
 
@@ -407,6 +559,31 @@ rarest_window(const char *lit, unsigned step)
 	return best;
 }
 
+/* Can the scan use set s of f (every literal long enough for its step)? */
+static bool
+set_indexable(const struct rules_filter *f, uint32_t s, unsigned step)
+{
+	for (size_t i = 0; i < f->nlits; i++)
+		if (f->lit_set[i] == s && strlen(f->lits[i]) < step + 2)
+			return false;
+	return true;
+}
+
+/* Is every term of f left with a set the scan can use? A set it cannot use is taken as found:
+ * a term then asks less, never more. */
+static bool
+filter_indexable(const struct rules_filter *f, unsigned step)
+{
+	for (size_t t = 0; t < f->nterms; t++) {
+		bool any = false;
+		for (uint32_t s = f->term_first[t]; s < f->term_first[t + 1] && !any; s++)
+			any = set_indexable(f, s, step);
+		if (!any)
+			return false;
+	}
+	return true;
+}
+
 struct rules_index *
 rules_index_build(const struct rules *rules, bool reason)
 {
@@ -417,37 +594,56 @@ rules_index_build(const struct rules *rules, bool reason)
 	ix->step = reason ? PREFILTER_STEP_REASON : PREFILTER_STEP_TEXT;
 	size_t nwords = rules_cand_words(rules);
 	ix->always = xcalloc(nwords > 0 ? nwords : 1, sizeof *ix->always);
-	size_t total = 0;
+	size_t total = 0, nsets = 0;
 	for (size_t i = 0; i < rules->n; i++)
-		total += rules->v[i].nlits * ix->step;
+		if (rules->v[i].filter != NULL) {
+			total += rules->v[i].filter->nlits * ix->step;
+			nsets += rules->v[i].filter->nsets;
+		}
 	ix->v = xcalloc(total > 0 ? total : 1, sizeof *ix->v);
+	ix->nsetwords = (nsets + 63) / 64 + 1;
+	ix->hit = xcalloc(ix->nsetwords, sizeof *ix->hit);
+	ix->hit_init = xcalloc(ix->nsetwords, sizeof *ix->hit_init);
+	ix->sets = xcalloc(nsets > 0 ? nsets : 1, sizeof *ix->sets);
+	ix->found = xcalloc(nsets > 0 ? nsets : 1, sizeof *ix->found);
+	uint32_t base = 0;
 	for (size_t i = 0; i < rules->n; i++) {
 		const struct rule *ru = &rules->v[i];
+		const struct rules_filter *f = ru->filter;
 		if ((ru->type == RULE_REASON) != reason)
 			continue;
-		bool usable = ru->nlits > 0;
-		for (size_t k = 0; k < ru->nlits; k++)
-			if (strlen(ru->lits[k]) < ix->step + 2)
-				usable = false;
-		if (!usable) {
+		if (f == NULL || !filter_indexable(f, ix->step)) {
 			ix->always[i / 64] |= (uint64_t)1 << (i % 64);
 			continue;
 		}
-		for (size_t k = 0; k < ru->nlits; k++) {
-			size_t first = rarest_window(ru->lits[k], ix->step);
+		ix->nfrules++;
+		for (uint32_t s = 0; s < f->nsets; s++)
+			if (!set_indexable(f, s, ix->step))
+				ix->hit_init[(base + s) / 64] |= (uint64_t)1 << ((base + s) % 64);
+		for (size_t t = 0; t < f->nterms; t++)
+			for (uint32_t s = f->term_first[t]; s < f->term_first[t + 1]; s++) {
+				ix->sets[base + s].rule = (uint32_t)i;
+				ix->sets[base + s].first = base + f->term_first[t];
+				ix->sets[base + s].end = base + f->term_first[t + 1];
+			}
+		for (size_t k = 0; k < f->nlits; k++) {
+			if (!set_indexable(f, f->lit_set[k], ix->step))
+				continue;
+			size_t first = rarest_window(f->lits[k], ix->step);
 			for (unsigned off = (unsigned)first; off < first + ix->step; off++) {
 				struct rules_lit *l = &ix->v[ix->n];
-				const unsigned char *q = (const unsigned char *)ru->lits[k] + off;
-				l->s = ru->lits[k];
-				l->len = (uint32_t)strlen(ru->lits[k]);
+				const unsigned char *q = (const unsigned char *)f->lits[k] + off;
+				l->s = f->lits[k];
+				l->len = (uint32_t)strlen(f->lits[k]);
 				l->off = off;
-				l->rule = (uint32_t)i;
+				l->set = base + f->lit_set[k];
 				l->key = key3(q[0], q[1], q[2]);
 				uint32_t h = hash3(l->key);
 				l->next = ix->head[h];
 				ix->head[h] = (uint32_t)++ix->n;
 			}
 		}
+		base += (uint32_t)f->nsets;
 	}
 	return ix;
 }
@@ -459,6 +655,10 @@ rules_index_free(struct rules_index *ix)
 		return;
 	free(ix->v);
 	free(ix->always);
+	free(ix->hit);
+	free(ix->hit_init);
+	free(ix->sets);
+	free(ix->found);
 	free(ix);
 }
 
@@ -500,14 +700,22 @@ has_foldable(const char *s, size_t len)
 	return false;
 }
 
+static bool
+bit(const uint64_t *b, size_t i)
+{
+	return (b[i / 64] >> (i % 64)) & 1;
+}
+
 void
 rules_index_scan(const struct rules *rules, const struct rules_index *ix, const char *s,
     size_t len, uint64_t *cand)
 {
 	size_t nwords = rules_cand_words(rules);
 	memcpy(cand, ix->always, nwords * sizeof *cand);
-	if (ix->n == 0 || len < 3)
+	if (ix->nfrules == 0 || len < 3)
 		return;
+	uint64_t *hit = ix->hit;
+	memcpy(hit, ix->hit_init, ix->nsetwords * sizeof *hit);
 	const unsigned char *t = (const unsigned char *)s;
 	size_t n = len;
 	if (has_foldable(s, len)) {
@@ -515,19 +723,33 @@ rules_index_scan(const struct rules *rules, const struct rules_index *ix, const 
 		t = (const unsigned char *)rules->fold->s;
 	}
 	const unsigned char *ft = fold_table;
+	size_t nfound = 0;
 	for (size_t i = 0; i + 3 <= n; i += ix->step) {
 		uint32_t key = key3(ft[t[i]], ft[t[i + 1]], ft[t[i + 2]]);
 		for (uint32_t e = ix->head[hash3(key)]; e != 0; e = ix->v[e - 1].next) {
 			const struct rules_lit *l = &ix->v[e - 1];
-			if (l->key != key || rules_cand(cand, l->rule) || i < l->off ||
-			    l->len > n - (i - l->off))
+			if (l->key != key || bit(hit, l->set) || i < l->off || l->len > n - (i - l->off))
 				continue;
 			const unsigned char *a = t + i - l->off, *b = (const unsigned char *)l->s;
 			size_t k = 0;
 			while (k < l->len && ft[a[k]] == b[k])
 				k++;
-			if (k == l->len)
-				cand[l->rule / 64] |= (uint64_t)1 << (l->rule % 64);
+			if (k == l->len) {
+				hit[l->set / 64] |= (uint64_t)1 << (l->set % 64);
+				ix->found[nfound++] = l->set;
+			}
 		}
+	}
+	/* A rule may match when every set of one of its terms was found: look at the terms of the
+	 * sets found. */
+	for (size_t h = 0; h < nfound; h++) {
+		const struct rules_set *st = &ix->sets[ix->found[h]];
+		if (rules_cand(cand, st->rule))
+			continue;
+		uint32_t sv = st->first;
+		while (sv < st->end && bit(hit, sv))
+			sv++;
+		if (sv == st->end)
+			cand[st->rule / 64] |= (uint64_t)1 << (st->rule % 64);
 	}
 }
