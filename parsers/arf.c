@@ -5,63 +5,16 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fieldscan.h"
 #include "header.h"
 #include "limits.h"
 #include "strbuf.h"
 
 /* Complaint recipients taken from one report: an abuse report lists one, a few aggregate. */
 #define ARF_MAX_FIELDS 256
-
-/* Finds the next line of text, from *cursor on, starting with "name:" at column 0 and appends
- * its value, unfolded and trimmed, to out; moves *cursor past it. Works on report bodies that
- * mix prose and fields. */
-static bool
-text_field_next(const char *text, size_t len, const char **cursor, const char *name, struct strbuf *out)
-{
-	size_t nl = strlen(name);
-	const char *p = *cursor != NULL ? *cursor : text, *end = text + len;
-	while (p < end) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		const char *next = eol != NULL ? eol + 1 : end;
-		size_t n = (size_t)((eol != NULL ? eol : end) - p);
-		if (n > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
-			struct strbuf raw = STRBUF_INIT;
-			strbuf_append(&raw, p + nl + 1, n - nl - 1);
-			while (next < end && (*next == ' ' || *next == '\t') && raw.len < LIMIT_FIELD_BYTES) {
-				const char *e2 = memchr(next, '\n', (size_t)(end - next));
-				const char *s2 = next, *f2 = e2 != NULL ? e2 : end;
-				while (s2 < f2 && (*s2 == ' ' || *s2 == '\t'))
-					s2++;
-				strbuf_putc(&raw, ' ');
-				strbuf_append(&raw, s2, (size_t)(f2 - s2));
-				next = e2 != NULL ? e2 + 1 : end;
-			}
-			const char *s = raw.s;
-			size_t sl = raw.len;
-			while (sl > 0 && (*s == ' ' || *s == '\t')) {
-				s++;
-				sl--;
-			}
-			while (sl > 0 && (s[sl - 1] == ' ' || s[sl - 1] == '\t' || s[sl - 1] == '\r'))
-				sl--;
-			strbuf_append(out, s, sl);
-			strbuf_free(&raw);
-			*cursor = next;
-			return true;
-		}
-		p = next;
-	}
-	*cursor = end;
-	return false;
-}
-
-/* The first such field. */
-static bool
-text_field(const char *text, size_t len, const char *name, struct strbuf *out)
-{
-	const char *cursor = NULL;
-	return text_field_next(text, len, &cursor, name, out);
-}
+/* Longest Feedback-Type kept: the registered types (abuse, fraud, not-spam, ...) are under 20
+ * characters; it is printed and stored per recipient, so a longer token is cut. */
+#define ARF_FEEDBACK_TYPE_MAX 64
 
 /* Adds every address of a comma-separated list (quoted commas respected). */
 static size_t
@@ -113,7 +66,8 @@ feedback_type(const char *v)
 	struct strbuf t = STRBUF_INIT;
 	while (*v == ' ' || *v == '\t')
 		v++;
-	for (; *v != '\0' && *v != ' ' && *v != ';' && *v != '(' && t.len < 64; v++)
+	for (; *v != '\0' && *v != ' ' && *v != ';' && *v != '(' && t.len < ARF_FEEDBACK_TYPE_MAX;
+	    v++)
 		strbuf_putc(&t, (char)((*v >= 'A' && *v <= 'Z') ? *v + 32 : *v));
 	if (t.len == 0)
 		strbuf_puts(&t, "abuse");
@@ -124,7 +78,7 @@ static bool
 has_line_field(const char *text, size_t len, const char *name)
 {
 	struct strbuf v = STRBUF_INIT;
-	bool ok = text_field(text, len, name, &v);
+	bool ok = fieldscan_first(text, len, name, &v);
 	strbuf_free(&v);
 	return ok;
 }
@@ -173,7 +127,7 @@ add_report_recipients(const struct mime_message *m, const char *text, size_t len
 	const char *cursor = NULL;
 	for (size_t i = 0; i < ARF_MAX_FIELDS; i++) {
 		strbuf_reset(&v);
-		if (!text_field_next(text, len, &cursor, "Original-Rcpt-To", &v))
+		if (!fieldscan_next(text, len, &cursor, "Original-Rcpt-To", &v))
 			break;
 		added += add_list(r, v.s, ftype, "Original-Rcpt-To");
 	}
@@ -184,7 +138,7 @@ add_report_recipients(const struct mime_message *m, const char *text, size_t len
 	}
 	if (added == 0) {
 		strbuf_reset(&v);
-		if (text_field(text, len, "Removal-Recipient", &v))
+		if (fieldscan_first(text, len, "Removal-Recipient", &v))
 			added += add_list(r, v.s, ftype, "Removal-Recipient");
 	}
 	if (added == 0) {
@@ -208,7 +162,7 @@ arf_parse(const struct mime_message *m, struct bounce_report *r)
 	const struct mime_part *pt = find_report_part(m);
 	if (pt != NULL) {
 		char *ftype = NULL;
-		if (text_field(pt->body, pt->body_len, "Feedback-Type", &v))
+		if (fieldscan_first(pt->body, pt->body_len, "Feedback-Type", &v))
 			ftype = feedback_type(v.s);
 		else
 			ftype = xstrdup("abuse");

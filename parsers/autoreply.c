@@ -5,8 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fieldscan.h"
 #include "header.h"
-#include "limits.h"
 #include "strbuf.h"
 
 /* Subject words of vacation and auto-reply messages, lowercase (ASCII letters are compared
@@ -217,47 +217,6 @@ out:
 	return ok;
 }
 
-/* Finds "name:" at the start of a line of a report body and copies the unfolded value. */
-static bool
-body_field(const char *text, size_t len, const char *name, struct strbuf *out)
-{
-	size_t nl = strlen(name);
-	const char *p = text, *end = text + len;
-	while (p < end) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		const char *next = eol != NULL ? eol + 1 : end;
-		size_t n = (size_t)((eol != NULL ? eol : end) - p);
-		if (n > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
-			const char *s = p + nl + 1;
-			size_t sl = n - nl - 1;
-			strbuf_append(out, s, sl);
-			while (next < end && (*next == ' ' || *next == '\t') && out->len < LIMIT_FIELD_BYTES) {
-				const char *e2 = memchr(next, '\n', (size_t)(end - next));
-				const char *s2 = next, *f2 = e2 != NULL ? e2 : end;
-				while (s2 < f2 && (*s2 == ' ' || *s2 == '\t'))
-					s2++;
-				strbuf_putc(out, ' ');
-				strbuf_append(out, s2, (size_t)(f2 - s2));
-				next = e2 != NULL ? e2 + 1 : end;
-			}
-			/* trim */
-			size_t b = 0;
-			while (b < out->len && (out->s[b] == ' ' || out->s[b] == '\t'))
-				b++;
-			size_t e = out->len;
-			while (e > b && (out->s[e - 1] == ' ' || out->s[e - 1] == '\t' || out->s[e - 1] == '\r'))
-				e--;
-			char *c = xstrndup(out->s + b, e - b);
-			strbuf_reset(out);
-			strbuf_puts(out, c);
-			free(c);
-			return true;
-		}
-		p = next;
-	}
-	return false;
-}
-
 bool
 mdn_parse(const struct mime_message *m, struct bounce_report *r)
 {
@@ -277,7 +236,7 @@ mdn_parse(const struct mime_message *m, struct bounce_report *r)
 	for (size_t i = 0; i < 2 && a.len == 0; i++) {
 		strbuf_reset(&v);
 		strbuf_reset(&a);
-		if (body_field(pt->body, pt->body_len, fields[i], &v) && v.len > 0 &&
+		if (fieldscan_first(pt->body, pt->body_len, fields[i], &v) && v.len > 0 &&
 		    !address_extract(v.s, v.len, &a))
 			strbuf_reset(&a);
 	}
@@ -288,7 +247,7 @@ mdn_parse(const struct mime_message *m, struct bounce_report *r)
 			rc->reason = REASON_DELIVERED;
 			rc->blame = BLAME_NONE;
 			bounce_set(&rc->action, "");
-			body_field(pt->body, pt->body_len, "Disposition", &disp);
+			fieldscan_first(pt->body, pt->body_len, "Disposition", &disp);
 			struct strbuf ev = STRBUF_INIT;
 			strbuf_printf(&ev, "read receipt (Disposition: %.128s)", disp.s != NULL ? disp.s : "");
 			free(rc->evidence);

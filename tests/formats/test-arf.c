@@ -1,6 +1,7 @@
 /* arf_parse: RFC 5965 feedback reports and the common complaint forms around them. */
 #include "../core/test.h"
 #include "arf.h"
+#include "limits.h"
 #include "msg.h"
 #include "report.h"
 
@@ -101,6 +102,31 @@ check_many(void)
 	strbuf_free(&b);
 }
 
+/* A field value is cut at LIMIT_FIELD_BYTES from its first line on, as a header field is: an
+ * Original-Rcpt-To whose address comes after 16 KiB of blanks names nobody, and the returned
+ * message's To is used. */
+static void
+check_long_first_line(void)
+{
+	struct strbuf b = STRBUF_INIT;
+	strbuf_puts(&b, "Feedback-Type: abuse\nOriginal-Rcpt-To: ");
+	for (size_t i = 0; i < LIMIT_FIELD_BYTES; i++)
+		strbuf_putc(&b, ' ');
+	strbuf_puts(&b, "far@example.org\nVersion: 1\n");
+	struct msg_spec spec = { "From: fbl@isp.example\n", "To: near@example.org\n",
+		{ REPORT_TOP, { "message/feedback-report", NULL, 1, false, b.s }, ORIGINAL } };
+	struct mime_message *m = msg_build(&spec);
+	struct bounce_report *r = bounce_report_new();
+	printf("# Original-Rcpt-To over LIMIT_FIELD_BYTES on its first line\n");
+	CHECK_INT("is_arf", arf_parse(m, r), 1);
+	CHECK_INT("nrcpts", r->nrcpts, 1);
+	if (r->nrcpts == 1)
+		CHECK_STR("address", r->rcpts[0].address, "near@example.org");
+	bounce_report_free(r);
+	msg_free(m);
+	strbuf_free(&b);
+}
+
 /* Hostile report bodies (random bytes drawn from field-ish characters) never crash or hang. */
 static void
 check_random(void)
@@ -133,6 +159,7 @@ main(void)
 {
 	check_random();
 	check_many();
+	check_long_first_line();
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const struct arf_case *c = &cases[i];
 		struct mime_message *m = msg_build(&c->msg);

@@ -1,6 +1,7 @@
 /* autoreply_parse and mdn_parse: RFC 3834 auto-replies, vacation subjects, read receipts. */
 #include "../core/test.h"
 #include "autoreply.h"
+#include "limits.h"
 #include "msg.h"
 #include "report.h"
 
@@ -90,9 +91,36 @@ static const struct mdn_case mdn_cases[] = {
 	{ "not a read receipt", HDR("From: w@example.org\nSubject: Read: report\n"), false, NULL, NULL },
 };
 
+/* A field value is cut at LIMIT_FIELD_BYTES from its first line on, as a header field is: a
+ * Final-Recipient whose address comes after 16 KiB of blanks names nobody, and
+ * Original-Recipient is used. */
+static void
+check_long_first_line(void)
+{
+	struct strbuf b = STRBUF_INIT;
+	strbuf_puts(&b, "Final-Recipient: rfc822;");
+	for (size_t i = 0; i < LIMIT_FIELD_BYTES; i++)
+		strbuf_putc(&b, ' ');
+	strbuf_puts(&b, "far@example.org\nOriginal-Recipient: rfc822; near@example.org\n"
+	    "Disposition: manual-action/MDN-sent-manually; displayed\n");
+	struct msg_spec spec = { "From: reader@example.org\n", NULL,
+		{ MDN_TOP, { "message/disposition-notification", NULL, 1, false, b.s } } };
+	struct mime_message *m = msg_build(&spec);
+	struct bounce_report *r = bounce_report_new();
+	printf("# Final-Recipient over LIMIT_FIELD_BYTES on its first line\n");
+	CHECK_INT("is_mdn", mdn_parse(m, r), 1);
+	CHECK_INT("nrcpts", r->nrcpts, 1);
+	if (r->nrcpts == 1)
+		CHECK_STR("address", r->rcpts[0].address, "near@example.org");
+	bounce_report_free(r);
+	msg_free(m);
+	strbuf_free(&b);
+}
+
 int
 main(void)
 {
+	check_long_first_line();
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const struct ar_case *c = &cases[i];
 		struct mime_message *m = msg_build(&c->msg);
