@@ -148,6 +148,41 @@ codec_qp(const char *p, size_t len, bool q_word, struct strbuf *out)
 	return ok;
 }
 
+size_t
+codec_utf8_seq(const unsigned char *p, size_t len)
+{
+	unsigned char c = p[0];
+	if (c == 0)
+		return 0;
+	if (c < 0x80)
+		return 1;
+	size_t n;
+	unsigned char lo = 0x80, hi = 0xBF;	/* the second byte's range (RFC 3629 table) */
+	if (c >= 0xC2 && c <= 0xDF) {
+		n = 2;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		n = 3;
+		if (c == 0xE0)
+			lo = 0xA0;	/* overlong */
+		else if (c == 0xED)
+			hi = 0x9F;	/* surrogates */
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		n = 4;
+		if (c == 0xF0)
+			lo = 0x90;	/* overlong */
+		else if (c == 0xF4)
+			hi = 0x8F;	/* above U+10FFFF */
+	} else {
+		return 0;
+	}
+	if (len < n || p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xBF)
+			return 0;
+	return n;
+}
+
 bool
 codec_utf8_valid(const char *s, size_t len)
 {
@@ -164,36 +199,14 @@ codec_utf8_valid(const char *s, size_t len)
 		}
 		if (p >= end)
 			break;
-		unsigned char c = *p;
-		if (c < 0x80) {
-			p++;
+		if (*p < 0x80) {
+			p++;	/* NUL included */
 			continue;
 		}
-		size_t n;
-		unsigned int cp;
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
+		size_t n = codec_utf8_seq(p, (size_t)(end - p));
+		if (n == 0)
 			return false;
-		}
-		if ((size_t)(end - p) <= n)
-			return false;
-		for (size_t k = 1; k <= n; k++) {
-			if ((p[k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		p += n + 1;
+		p += n;
 	}
 	return true;
 }

@@ -26,7 +26,12 @@ bool codec_qp(const char *p, size_t len, bool q_word, struct strbuf *out);
 bool codec_to_utf8(const char *charset, const char *p, size_t len, struct strbuf *out);
 /* Starts a new message: resets the LIMIT_CHARSET_OPENS budget of this thread. */
 void codec_new_message(void);
+/* True when p is valid UTF-8 (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF);
+ * NUL bytes are allowed. */
 bool codec_utf8_valid(const char *p, size_t len);
+/* Length (1-4) of the valid UTF-8 sequence at p[0, len), len > 0; 0 when it is invalid or
+ * cut short, or p[0] is NUL. */
+size_t codec_utf8_seq(const unsigned char *p, size_t len);
 /* True for NULL, "" and the names of UTF-8 and its subsets (us-ascii): no conversion needed. */
 bool codec_charset_is_utf8(const char *charset);
 
