@@ -14,7 +14,7 @@
 /* Shortest literal worth indexing: the scan hashes the first three bytes of each. */
 #define PREFILTER_LITERAL_MIN	3
 /* Literals of one rule: an alternation wider than this is not worth the index entries. */
-#define PREFILTER_LITERALS_MAX	64
+#define PREFILTER_LITERALS_MAX	128
 /* Sets a match must hold each one of, kept per alternative: two or three decide. */
 #define PREFILTER_SETS_MAX	2
 /* Every how many bytes the scan of a diagnostic, and of other texts, hashes a window: reason
