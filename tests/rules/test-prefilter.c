@@ -174,7 +174,7 @@ test_scan(void)
 	CHECK_INT("filter", r->v[0].filter != NULL, 1);
 	for (size_t i = 0; i < sizeof scan_cases / sizeof scan_cases[0]; i++) {
 		/* every alignment of the text against the scan's step */
-		for (size_t pad = 0; pad < 8; pad++) {
+		for (size_t pad = 0; pad < 16; pad++) {
 			struct strbuf b = STRBUF_INIT;
 			for (size_t k = 0; k < pad; k++)
 				strbuf_putc(&b, '.');
