@@ -218,6 +218,49 @@ run_row(const struct row *r, size_t inlen)
 	run(r, inlen, 7);
 }
 
+/* The lone "." line against LMTP_MAX_DATA_CHUNK, the size in which data is handed over and the
+ * size of the reads the server feeds it (step LMTP_MAX_DATA_CHUNK below). Each row: the length
+ * of the filler line before the dot ('x's, without its CRLF) and whether it is measured from the
+ * start of the input (to put the dot at the end of a read) or of the data. */
+static const struct chunk_row {
+	const char *name;
+	long fill;		/* filler length; negative: relative to LMTP_MAX_DATA_CHUNK */
+	bool from_input;	/* the filler ends where a read of the input would */
+	const char *tail;	/* what follows the filler */
+	const char *want_tail;	/* the message ends with the filler and this */
+} chunk_rows[] = {
+	{ "a line of exactly one chunk (CRLF included), then the dot", -2, false, "\r\n.\r\n",
+	  "\r\n" },
+	{ "the CR of a line ends the chunk, then LF and the dot", -1, false, "\r\n.\r\n", "\r\n" },
+	{ "a chunk of a long line ends just before \".\\r\\n\": it continues the line", 0, false,
+	  ".\r\n.\r\n", ".\r\n" },
+	{ "the dot line is the last 3 bytes of a read", -5, true, "\r\n.\r\n", "\r\n" },
+	{ "the dot is the last byte of a read", -3, true, "\r\n.\r\n", "\r\n" },
+	{ "the dot is the first byte of a read", -2, true, "\r\n.\r\n", "\r\n" },
+	{ "the CRLF before the dot is split by a read", -1, true, "\r\n.\r\n", "\r\n" },
+};
+
+static void
+test_chunk_boundary(void)
+{
+	static char in[2 * LMTP_MAX_DATA_CHUNK + 256];
+	static char data[2 * LMTP_MAX_DATA_CHUNK + 16];
+	const size_t head = strlen(HELLO ENV);
+	for (size_t i = 0; i < sizeof chunk_rows / sizeof chunk_rows[0]; i++) {
+		const struct chunk_row *c = &chunk_rows[i];
+		long fill = (long)LMTP_MAX_DATA_CHUNK + c->fill - (c->from_input ? (long)head : 0);
+		char x[LMTP_MAX_DATA_CHUNK + 1];
+		memset(x, 'x', (size_t)fill);
+		x[fill] = '\0';
+		snprintf(in, sizeof in, HELLO ENV "%s%s", x, c->tail);
+		snprintf(data, sizeof data, "%s%s", x, c->want_tail);
+		struct row r = { c->name, in, G LHLO_REPLY ENV_OK "250 2.0.0 Ok\r\n", data,
+		    "b@x.example", "", 0, 0, LMTP_S_READY, 0 };
+		run_row(&r, strlen(in));
+		run(&r, strlen(in), LMTP_MAX_DATA_CHUNK);
+	}
+}
+
 /* The answer arrives later: input after the final dot is not consumed until then. */
 static void
 test_async(void)
@@ -339,6 +382,7 @@ main(void)
 	    want.s, "b@x.example", "", 0, 0, LMTP_S_READY, 0 };
 	run_row(&r3, strlen(long_data_in));
 
+	test_chunk_boundary();
 	test_async();
 	test_queue_id();
 	strbuf_free(&b);
