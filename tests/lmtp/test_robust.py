@@ -4,6 +4,8 @@
 - a message over the size limit is stored truncated and gets 250;
 - a parse worker killed while parsing leaves its message stored unparsed with 250, and the next
   message is parsed by a restarted worker;
+- a peer that goes away while its message is being stored: the message is committed once, the
+  server keeps serving, and the re-sent message is recognised;
 - SIGTERM during DATA: the message is still answered 250, then 421, and the exit status is 0;
 - a client pipelining without reading its replies is throttled, not buffered without bound;
 - the cap on sessions answers 421; the command timeout answers 421;
@@ -252,6 +254,39 @@ def main():
         check(rows == [["1"]], "only the second one has an event", rows)
         check("unparsed=\"parse worker killed by signal 9\"" in b.read_log(),
               "the log says why the first was not parsed", b.read_log())
+        c.close()
+
+        # The peer goes away while its message is being stored (its worker is stopped, so the
+        # message is certainly in flight): it is committed all the same, once, and the server
+        # keeps serving; Postfix re-sending it later is recognised.
+        w = workers(b.proc.pid)
+        os.kill(w[0], signal.SIGSTOP)
+        gone = harness.Lmtp(b.sock)
+        gone.hello()
+        gone.send("MAIL FROM:<>\r\nRCPT TO:<%s>\r\nDATA\r\n" % verp)
+        pre = [gone.line() for _ in range(3)]
+        lost = harness.dsn("gone@example.com", verp, "gone-1@x", qid="4GONE12345")
+        gone.send(lost + ".\r\n")
+        gone.s.shutdown(socket.SHUT_RDWR)
+        gone.close()
+        os.kill(w[0], signal.SIGCONT)
+        check(pre[2].startswith("354"), "DATA accepted before the peer went away", pre)
+        deadline = time.time() + 20
+        while "qid=4GONE12345" not in b.read_log() and time.time() < deadline:
+            time.sleep(0.05)
+        check("qid=4GONE12345" in b.read_log() and "stored=" in b.read_log().split("qid=4GONE12345")[1],
+              "the message of the peer that went away is stored (logged)", b.read_log())
+        rows = b.sql("SELECT count(*) FROM messages WHERE queue_id = '4GONE12345'")
+        check(rows == [["1"]], "once", rows)
+        c = harness.Lmtp(b.sock)
+        c.hello()
+        r = c.deliver([verp], harness.dsn("w3@example.com", verp, "worker-3@x"))
+        check(r[0] is not None and r[0].startswith(OK % verp), "the server keeps serving", r)
+        r = c.deliver([verp], lost)
+        check(r[0] is not None and r[0].startswith("250 2.0.0 <%s> Ok: already stored as " % verp),
+              "the re-sent message is recognised as already stored", r)
+        rows = b.sql("SELECT count(*) FROM messages WHERE queue_id = '4GONE12345'")
+        check(rows == [["1"]], "and still counts once", rows)
         c.close()
     finally:
         b.stop()
