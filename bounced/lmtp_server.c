@@ -69,7 +69,6 @@ struct msg {
 struct listener {
 	struct evconnlistener *l;
 	char *unix_path;		/* removed at exit */
-	bool tcp;
 };
 
 struct server {
@@ -727,7 +726,7 @@ make_parent(const char *path)
 }
 
 static int
-add_listener(struct server *sv, evutil_socket_t fd, const char *unix_path, bool tcp, char **error_r)
+add_listener(struct server *sv, evutil_socket_t fd, const char *unix_path, char **error_r)
 {
 	if (sv->nlisteners >= sizeof sv->listeners / sizeof sv->listeners[0]) {
 		close(fd);
@@ -737,7 +736,6 @@ add_listener(struct server *sv, evutil_socket_t fd, const char *unix_path, bool 
 	struct listener *l = &sv->listeners[sv->nlisteners++];
 	l->l = evconnlistener_new(sv->base, on_accept, sv, LEV_OPT_CLOSE_ON_FREE, 0, fd);
 	l->unix_path = unix_path != NULL ? xstrdup(unix_path) : NULL;
-	l->tcp = tcp;
 	return 0;
 }
 
@@ -787,7 +785,7 @@ listen_unix(struct server *sv, const char *path, char **error_r)
 		close(fd);
 		return fail(error_r, "unix:%s: chmod: %s", path, strerror(e));
 	}
-	return add_listener(sv, fd, path, false, error_r);
+	return add_listener(sv, fd, path, error_r);
 }
 
 static int
@@ -833,7 +831,7 @@ listen_tcp(struct server *sv, const char *spec, char **error_r)
 			freeaddrinfo(res);
 			return fail(error_r, "tcp:%s: %s", spec, strerror(e));
 		}
-		if (add_listener(sv, fd, NULL, true, error_r) != 0) {
+		if (add_listener(sv, fd, NULL, error_r) != 0) {
 			freeaddrinfo(res);
 			return -1;
 		}

@@ -59,7 +59,6 @@ struct worker_pool {
 	size_t nslots;
 	size_t n;		/* target count: slots at or over n are not refilled */
 	struct pjob *head, **tail;
-	size_t pending;		/* queued + being parsed */
 	struct event *kick;	/* fails queued jobs when no worker can be started */
 };
 
@@ -228,7 +227,6 @@ worker_main(int fd, const struct worker_limits *lim, const struct bounce_options
 static void
 finish(struct worker_pool *p, struct pjob *j, struct bounce_report *rep, const char *why)
 {
-	p->pending--;
 	void *job = j->job;
 	free(j);
 	p->done(p->ctx, job, rep, why);
@@ -500,14 +498,7 @@ worker_pool_submit(struct worker_pool *p, void *job, const char *rcpt, const cha
 	j->len = len;
 	*p->tail = j;
 	p->tail = &j->next;
-	p->pending++;
 	event_active(p->kick, 0, 0);
-}
-
-size_t
-worker_pool_pending(const struct worker_pool *p)
-{
-	return p->pending;
 }
 
 void

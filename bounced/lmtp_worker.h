@@ -40,8 +40,6 @@ void worker_pool_reload(struct worker_pool *p, size_t n, const struct worker_lim
 /* Queues a message for parsing. data must stay valid until done() is called for job. rcpt is
  * the envelope recipient (may be NULL). done() is never called from inside this function. */
 void worker_pool_submit(struct worker_pool *p, void *job, const char *rcpt, const char *data, size_t len);
-/* Jobs submitted and not yet done. */
-size_t worker_pool_pending(const struct worker_pool *p);
 /* Kills the workers (jobs still queued get done(NULL)) and frees the pool. NULL-safe. */
 void worker_pool_free(struct worker_pool *p);
 

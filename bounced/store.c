@@ -275,7 +275,6 @@ store_open(const char *path, const struct config *cfg, int flags, struct store *
 	}
 	struct store *s = xcalloc(1, sizeof *s);
 	s->path = xstrdup(path);
-	s->flags = flags;
 	s->busy_timeout_ms = cfg->busy_timeout_ms;
 	s->keep_raw_days = cfg->keep_raw_days;
 	s->suppress_hard = cfg->suppress_hard;

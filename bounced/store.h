@@ -81,10 +81,6 @@ struct bounce_options;
 int store_ingest(struct store *s, const struct store_msg *m, const struct bounce_options *opt,
     struct store_add_result *res_r, char **error_r);
 
-/* Has this exact content (or Message-ID + recipients) been taken in already? For IMAP re-runs.
- * Compares the content hash only (no parsing); store_add catches the Message-ID case too. */
-bool store_seen(struct store *s, const char *data, size_t len);
-
 /* --- Additions (compatible): the clock, lookups and manual changes used by the CLI. --- */
 
 /* Fixes the store's clock (unix seconds; 0 = the real clock). received_at 0, the expiry of soft

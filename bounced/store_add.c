@@ -458,17 +458,3 @@ store_ingest(struct store *s, const struct store_msg *m, const struct bounce_opt
 	bounce_report_free(rep);
 	return rc;
 }
-
-bool
-store_seen(struct store *s, const char *data, size_t len)
-{
-	char hash[SHA256_HEX];
-	sha256_hex(data != NULL ? data : "", len, hash);
-	sqlite3_stmt *st = store_stmt(s, SQL_MSG_BY_HASH, NULL);
-	if (st == NULL)
-		return false;
-	bind_text(st, 1, hash);
-	bool row = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_reset(st);
-	return row;
-}

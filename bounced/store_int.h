@@ -29,7 +29,6 @@ enum store_stmt {
 struct store {
 	sqlite3 *db;
 	char *path;
-	int flags;
 	/* What the store keeps of the config. */
 	unsigned int busy_timeout_ms;
 	unsigned int keep_raw_days;
