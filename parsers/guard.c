@@ -34,6 +34,11 @@
 #define GUARD_BOUNDARY_LEN (sizeof GUARD_BOUNDARY_PREFIX - 1 + 6)
 /* Ids are given while the part count is within LIMIT_MIME_PARTS: six digits always suffice. */
 _Static_assert(LIMIT_MIME_PARTS < 100000, "rewritten boundaries must keep a fixed width");
+/* What follows the delimiter of the one part the guard gives a multipart without parts. */
+#define GUARD_EMPTY_PART_HEADER "\r\nContent-Type: text/plain\r\n\r\n"
+/* Longest name of a Content-Type parameter on a line of its own ("boundary=", "charset=" are
+ * short): a longer token before '=' is taken for text, not for a parameter to refold. */
+#define GUARD_PARAM_NAME_MAX	64
 /* Open multiparts tracked: one per nesting level, and the guard stops at LIMIT_MIME_DEPTH. */
 #define GUARD_STACK (LIMIT_MIME_DEPTH + 2)
 
@@ -471,10 +476,9 @@ pop_to(struct guard *g, int k)
 		if (lv->nparts == 0) {
 			if (!new_part(g, lv->child_depth))
 				return;
-			char d[64];
+			char d[2 + GUARD_BOUNDARY_LEN + sizeof GUARD_EMPTY_PART_HEADER];
 			/* With a header of its own: libetpan would read a preamble's first lines as one. */
-			int n = snprintf(d, sizeof d, "--" GUARD_BOUNDARY_FMT "\r\nContent-Type: text/plain\r\n\r\n",
-					 lv->id);
+			int n = snprintf(d, sizeof d, "--" GUARD_BOUNDARY_FMT GUARD_EMPTY_PART_HEADER, lv->id);
 			if (n <= 0 || (size_t)n >= sizeof d || lv->body_start > g->olen) {
 				unsafe(g, BOUNCE_F_MIME_ERROR);	/* broken invariant: never expected */
 				return;
@@ -605,7 +609,7 @@ param_line(const char *p, size_t n)
 		return false;	/* a delimiter line ("------=_Part_1") */
 	while (i < n && tok_char((unsigned char)p[i]))
 		i++;
-	if (i == 0 || i > 64)
+	if (i == 0 || i > GUARD_PARAM_NAME_MAX)
 		return false;
 	while (i < n && (p[i] == ' ' || p[i] == '\t'))
 		i++;
