@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 #include "strbuf.h"
 
@@ -48,11 +50,62 @@ announced(struct imap_guard *g, bool bare_lf)
 		return refuse(g, "the server announced a literal with blanks around its size");
 	if (bare_lf)
 		return refuse(g, "the server announced a literal with a bare LF instead of CRLF");
+	if (g->status)
+		return refuse(g, "the server ended a status response with a literal announcement");
 	if (g->size > g->literal_max)
 		return refuse(g, "the server announced a literal larger than %llu bytes",
 		    (unsigned long long)g->literal_max);
 	g->literal_left = g->size;
 	return true;
+}
+
+/* Case-insensitive: is the word after the tag one that makes the rest of the line text? */
+static bool
+status_word(const struct imap_guard *g)
+{
+	static const char *const words[] = { "OK", "NO", "BAD", "BYE", "PREAUTH" };
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+		size_t n = strlen(words[i]);
+		if (g->word_len == n && strncasecmp(g->word, words[i], n) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Follows "TAG WORD" at the start of a response; sets g->status. Over-approximates (any tag,
+ * blanks of any length): a response taken for a status one is only refused sooner. */
+static void
+head_byte(struct imap_guard *g, char c)
+{
+	bool end = c == '\r' || c == '\n';
+	switch (g->head) {
+	case IMAP_GUARD_HEAD_TAG:
+		if (c == '+') {
+			g->status = true;	/* continuation request: "+" text */
+			g->head = IMAP_GUARD_HEAD_DONE;
+		} else if (c == ' ' || c == '\t') {
+			g->head = IMAP_GUARD_HEAD_SP;
+		} else if (end) {
+			g->head = IMAP_GUARD_HEAD_DONE;
+		}
+		break;
+	case IMAP_GUARD_HEAD_SP:
+		if (c == ' ' || c == '\t')
+			break;
+		g->head = IMAP_GUARD_HEAD_WORD;
+		g->word_len = 0;
+		/* fall through */
+	case IMAP_GUARD_HEAD_WORD:
+		if (end || c == ' ' || c == '\t' || c == '[') {
+			g->status = status_word(g);
+			g->head = IMAP_GUARD_HEAD_DONE;
+		} else if (g->word_len < IMAP_GUARD_WORD_MAX) {
+			g->word[g->word_len++] = c;
+		}
+		break;
+	case IMAP_GUARD_HEAD_DONE:
+		break;
+	}
 }
 
 /* The state machine of one line, one byte at a time. libetpan (1.9.4) takes blanks after "{",
@@ -61,11 +114,15 @@ announced(struct imap_guard *g, bool bare_lf)
 static bool
 line_byte(struct imap_guard *g, char c)
 {
+	head_byte(g, c);
 	if (c == '\n') {
 		enum imap_guard_lit lit = g->lit;
 		g->lit = IMAP_GUARD_LIT_NONE;
 		if (lit == IMAP_GUARD_LIT_CR || lit == IMAP_GUARD_LIT_CLOSED)
 			return announced(g, lit == IMAP_GUARD_LIT_CLOSED);
+		/* The response ends here (after a literal it goes on on the next line). */
+		g->head = IMAP_GUARD_HEAD_TAG;
+		g->status = false;
 		return true;
 	}
 	if (c == '{') {

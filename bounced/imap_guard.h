@@ -22,6 +22,17 @@ enum imap_guard_lit {
 	IMAP_GUARD_LIT_CR,	/* "{N}\r" */
 };
 
+/* How far the start of the current response ("TAG WORD") has been read. */
+enum imap_guard_head {
+	IMAP_GUARD_HEAD_TAG,	/* at or in the tag ("*", "A1", "+") */
+	IMAP_GUARD_HEAD_SP,	/* blanks after the tag */
+	IMAP_GUARD_HEAD_WORD,	/* the word after it */
+	IMAP_GUARD_HEAD_DONE,
+};
+
+/* Longest word after the tag compared with the status words (PREAUTH has 7 letters). */
+#define IMAP_GUARD_WORD_MAX	8
+
 struct imap_guard {
 	uint64_t literal_max;	/* largest literal accepted */
 	uint64_t budget;	/* bytes the current command's responses may take */
@@ -31,6 +42,10 @@ struct imap_guard {
 	unsigned digits;	/* digits of N so far */
 	uint64_t size;		/* N so far (exact while digits <= IMAP_LITERAL_DIGITS_MAX) */
 	bool odd;		/* blanks in or after "{N}": libetpan takes them, we refuse */
+	enum imap_guard_head head;
+	char word[IMAP_GUARD_WORD_MAX];
+	size_t word_len;
+	bool status;		/* a status response or "+": its text ends in "{N}" as text */
 	char *error;		/* why the guard cut the connection; owned, freed by imap_guard_clear */
 };
 
@@ -41,7 +56,10 @@ void imap_guard_set(struct imap_guard *g, uint64_t literal_max, uint64_t budget)
 /* Follows n bytes the server sent. Returns false, with g->error set, when they cross a limit or
  * announce a literal in a form the guard refuses: a size of more than IMAP_LITERAL_DIGITS_MAX
  * digits, blanks inside or after the braces, or a bare LF after "}" (RFC 3501 wants
- * "{" number "}" CRLF; libetpan 1.9.4 also takes "{ 5 } \n"). Once false, stays false. */
+ * "{" number "}" CRLF; libetpan 1.9.4 also takes "{ 5 } \n"); or "{N}" CRLF at the end of a
+ * status response (OK, NO, BAD, BYE, PREAUTH, "+"), which libetpan reads as text after the
+ * text and as a literal inside a "[...]" code, so the guard could not tell what follows. Once
+ * false, stays false. */
 bool imap_guard_scan(struct imap_guard *g, const char *p, size_t n);
 
 /* Frees g->error. */

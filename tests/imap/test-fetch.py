@@ -389,6 +389,13 @@ def bare_lf_literal(conn, tag):	# libetpan takes "{N}\n" as a literal too
     return True
 
 
+def literal_after_text(conn, tag):	# libetpan reads "{5}" here as text, not as a literal
+    body = b'Subject: x\r\n\r\n' + b'x' * 86	# the 100 bytes RFC822.SIZE announced
+    conn.sendall(b'* OK {5}\r\n* 1 FETCH (UID 1 BODY[] {100}\r\n%s)\r\n%s OK done\r\n'
+                 % (body, tag.encode()))
+    return True
+
+
 def endless_line(conn, tag):
     try:
         conn.sendall(b'* 1 FETCH (UID 1 FLAGS (')
@@ -405,6 +412,7 @@ def test_hostile(dv, tmp):
         ('endless response line', endless_line, 'more than'),
         ('literal size of 31 digits', zero_padded_literal, 'more than 10 digits'),
         ('literal announced with a bare LF', bare_lf_literal, 'bare LF'),
+        ('"{N}" ending a status response', literal_after_text, 'status response'),
     ]
     for name, behaviour, needle in rows:
         srv = HostileServer(dv, behaviour)

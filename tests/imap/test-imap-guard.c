@@ -44,6 +44,24 @@ static const struct {
 	{ "100 blanks after {",
 	  "* X {                                                  "
 	  "                                                  5}\r\n", false, 0, "blanks" },
+	/* libetpan reads "{N}" at the end of a status response as text (and inside "[...]" as a
+	 * literal): skipping N bytes there could hide the next line's announcement. */
+	{ "untagged OK", "* OK {5}\r\n", false, 0, "status response" },
+	{ "in a response code", "* OK [BADCHARSET ({5}\r\n", false, 0, "status response" },
+	{ "tagged OK", "A1 OK done {5}\r\n", false, 0, "status response" },
+	{ "tagged NO", "A1 NO {5}\r\n", false, 0, "status response" },
+	{ "lowercase, several blanks", "*   bad {5}\r\n", false, 0, "status response" },
+	{ "BYE", "* BYE {5}\r\n", false, 0, "status response" },
+	{ "PREAUTH", "* PREAUTH[x] {5}\r\n", false, 0, "status response" },
+	{ "continuation request", "+ go {5}\r\n", false, 0, "status response" },
+	{ "status line after a response with a literal",
+	  "* 1 FETCH (BODY[] {2}\r\nab FLAGS ())\r\n* OK {3}\r\n", false, 0, "status response" },
+	{ "not a status word", "* OKAY {3}\r\n", true, 3, NULL },
+	{ "a literal's next line goes on with the response",
+	  "* 1 FETCH (X {2}\r\nab OK {3}\r\n", true, 3, NULL },
+	{ "a very long tag", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA OK {3}\r\n", false, 0,
+	  "status response" },
 	/* Not announcements: text that merely looks like one. */
 	{ "braces inside a line", "* OK {5} more\r\n", true, 0, NULL },
 	{ "empty braces", "* OK {}\r\n", true, 0, NULL },
