@@ -268,6 +268,7 @@ compile_rule(struct rules *rules, const char *name, const char *type, const char
 		return false;
 	}
 	ru.filter = rules_filter_new(p);
+	ru.any_family = rules_text_in_list(value, "*");
 	ru.name = xstrdup(name);
 	ru.value = xstrdup(value);
 	struct strbuf o = STRBUF_INIT;

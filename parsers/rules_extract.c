@@ -304,23 +304,6 @@ excluded(struct extract *x, const char *addr)
 	return false;
 }
 
-/* Is name in the comma-separated list? */
-static bool
-in_list(const char *list, const char *name)
-{
-	size_t n = strlen(name);
-	for (const char *p = list; *p != '\0';) {
-		const char *e = strchr(p, ',');
-		size_t l = e != NULL ? (size_t)(e - p) : strlen(p);
-		if (l == n && strncmp(p, name, n) == 0)
-			return true;
-		if (e == NULL)
-			break;
-		p = e + 1;
-	}
-	return false;
-}
-
 /* Applies one recipient rule to the whole text. With add, new recipients are appended;
  * recipients already in r get the diagnostic, status and code they lack. Returns the number of
  * recipients the rule named. */
@@ -328,7 +311,7 @@ static size_t
 run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size_t len,
     struct bounce_report *r, bool add, bool delayed)
 {
-	bool generic = x->family == NULL || !in_list(ru->value, x->family);
+	bool generic = x->family == NULL || !rules_text_in_list(ru->value, x->family);
 	size_t start = 0, found = 0;
 	bool from_text = ru->where == WHERE_TEXT;
 	/* the set's match data: nothing below matches another rule until the loop ends */
@@ -399,8 +382,8 @@ rule_applies(const struct extract *x, const struct rule *ru, int pass)
 	if (ru->type != RULE_RECIPIENT)
 		return false;
 	if (pass == 0)
-		return x->family != NULL && in_list(ru->value, x->family);
-	return in_list(ru->value, "*");
+		return x->family != NULL && rules_text_in_list(ru->value, x->family);
+	return ru->any_family;
 }
 
 static size_t

@@ -40,6 +40,7 @@ struct rule {
 	char *value;		/* family name, "*" or "-" */
 	enum bounce_reason reason;	/* RULE_REASON */
 	bool rcpt_only;		/* RULE_REASON "REASON/rcpt": only at RCPT or under an x.1.x code */
+	bool any_family;	/* "*" is among the families of value (a generic recipient rule) */
 	pcre2_code *re;
 	struct rules_filter *filter;	/* what any match holds; NULL: the rule is always run */
 	int g_addr, g_code, g_status, g_diag, g_action;	/* capture group numbers, -1 when absent */
@@ -165,6 +166,8 @@ char *rules_text_diag(const char *p, size_t len);
 char *rules_text_paragraph_after(const char *s, size_t len, size_t from);
 /* The paragraph around s[pos]; with extend, the paragraphs before and after it too. */
 char *rules_text_paragraph_around(const char *s, size_t len, size_t pos, bool extend);
+/* Is name in the comma-separated list? */
+bool rules_text_in_list(const char *list, const char *name);
 /* Is diag nothing but addr with brackets and punctuation? */
 bool rules_text_only_address(const char *diag, const char *addr);
 

@@ -228,3 +228,20 @@ rules_text_only_address(const char *diag, const char *addr)
 			return false;
 	return true;
 }
+
+/* Is name in the comma-separated list? */
+bool
+rules_text_in_list(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = list; *p != '\0';) {
+		const char *e = strchr(p, ',');
+		size_t l = e != NULL ? (size_t)(e - p) : strlen(p);
+		if (l == n && strncmp(p, name, n) == 0)
+			return true;
+		if (e == NULL)
+			break;
+		p = e + 1;
+	}
+	return false;
+}
