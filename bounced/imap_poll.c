@@ -46,7 +46,8 @@ struct pending {
 	struct uidlist bounces, nonbounces;
 };
 
-/* Messages whose body came shorter than their RFC822.SIZE: left in the mailbox. */
+/* Messages whose body came shorter than their RFC822.SIZE, seen for the first time: stored,
+ * left in the mailbox. */
 struct short_bodies {
 	size_t n;
 	uint32_t uid[SHORT_UIDS_LISTED];
@@ -120,30 +121,25 @@ static int
 on_body(void *ctx, uint32_t uid, const char *data, size_t len)
 {
 	struct batch *b = ctx;
-	/* Fewer bytes than the server announced (RFC822.SIZE, or the partial fetch's limit): the
-	 * server lost part of it (a broken cache, a file cut on disk). Storing it would record and
-	 * then move or delete a cut message; it stays in the mailbox, is reported, and the run
-	 * exits 75 so the next one tries again. */
+	/* Fewer bytes than the server announced (RFC822.SIZE, or the partial fetch's limit): part
+	 * may be lost on the server (a damaged index or file), or the size was only an estimate
+	 * (Exchange without EnableExactRFC822Size). What came is stored, marked truncated, but the
+	 * message is not acted on: it stays in the mailbox and the run exits 75. The next run
+	 * fetches it again: the whole message is recorded if the server now sends it (unless the
+	 * store finds it a duplicate: same Message-ID and recipients), the same bytes are a
+	 * duplicate of what is stored; either way it is acted on then. So nothing is lost, and a
+	 * server that always answers so costs one extra run, not a loop. */
 	uint32_t size = announced_size(b, uid);
 	uint64_t want = size == UINT32_MAX ? 0 : size < LIMIT_MESSAGE_BYTES ? size :
 	    LIMIT_MESSAGE_BYTES;
-	if ((uint64_t)len < want) {
-		struct short_bodies *sb = b->short_bodies;
-		if (sb->n < SHORT_UIDS_LISTED) {
-			sb->uid[sb->n] = uid;
-			sb->got[sb->n] = len;
-			sb->announced[sb->n] = size;
-		}
-		sb->n++;
-		return 0;
-	}
+	bool cut = (uint64_t)len < want;
 	char source[2 * IMAP_URL_MAX + 128];	/* prefix (2 * IMAP_URL_MAX + 64) and the UID */
 	int n = snprintf(source, sizeof source, "%s/;UID=%u", b->source_prefix, uid);
 	if (n < 0 || (size_t)n >= sizeof source)
 		source[0] = '\0';	/* names are bounded by IMAP_URL_MAX: cannot happen */
 	struct bounce_report *rep = bounce_parse(data, len, b->opt);
 	struct store_msg m = {
-		.data = data, .len = len, .source = source, .truncated = b->truncated,
+		.data = data, .len = len, .source = source, .truncated = b->truncated || cut,
 	};
 	struct store_add_result res = { 0 };
 	int r = store_add(b->st, &m, rep, &res, &b->error);
@@ -154,11 +150,21 @@ on_body(void *ctx, uint32_t uid, const char *data, size_t len)
 		return 1;
 	}
 	b->stats->messages++;
-	b->stats->truncated += b->truncated;
+	b->stats->truncated += b->truncated || cut;
 	if (res.duplicate)
 		b->stats->duplicates++;
 	b->stats->events += res.events;
 	b->stats->suppressed += res.suppressed;
+	if (cut && !res.duplicate) {
+		struct short_bodies *sb = b->short_bodies;
+		if (sb->n < SHORT_UIDS_LISTED) {
+			sb->uid[sb->n] = uid;
+			sb->got[sb->n] = len;
+			sb->announced[sb->n] = size;
+		}
+		sb->n++;
+		return 0;
+	}
 	if (is_bounce) {
 		b->stats->bounces++;
 		uidlist_add(&b->bounces, uid);
@@ -232,13 +238,15 @@ static char *
 short_bodies_error(const struct short_bodies *sb)
 {
 	struct strbuf e = STRBUF_INIT;
-	strbuf_printf(&e, "%zu message%s came shorter than the size the server announced and "
-	    "stayed in the mailbox for the next run (", sb->n, sb->n == 1 ? "" : "s");
+	strbuf_printf(&e, "%zu message%s came shorter than the size the server announced (",
+	    sb->n, sb->n == 1 ? "" : "s");
 	for (size_t i = 0; i < sb->n && i < SHORT_UIDS_LISTED; i++)
 		strbuf_printf(&e, "%sUID %u: %zu of %u bytes", i ? ", " : "", sb->uid[i],
 		    sb->got[i], sb->announced[i]);
-	strbuf_printf(&e, "%s); if it repeats, the server's index may need repair "
-	    "(Dovecot: doveadm force-resync)", sb->n > SHORT_UIDS_LISTED ? ", ..." : "");
+	strbuf_printf(&e, "%s): stored marked truncated and left in the mailbox; the next run "
+	    "fetches it again (the whole message, if the server now sends it) and acts on it. "
+	    "Causes: a damaged server index (Dovecot: doveadm force-resync) or estimated sizes "
+	    "(Exchange: EnableExactRFC822Size)", sb->n > SHORT_UIDS_LISTED ? ", ..." : "");
 	return strbuf_detach(&e);
 }
 
