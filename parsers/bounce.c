@@ -34,8 +34,26 @@ field_dup(const char *block, size_t len, const char *name, bool decode)
 	return strbuf_detach(&b);
 }
 
+/* A field's value as field_dup keeps it: NULL when empty. */
+static char *
+value_dup(const struct strbuf *val, bool decode)
+{
+	struct strbuf b = STRBUF_INIT;
+	if (decode)
+		header_decode_2047(val->s, val->len, &b);
+	else
+		strbuf_append(&b, val->s, val->len);
+	if (b.len == 0) {
+		strbuf_free(&b);
+		return NULL;
+	}
+	return strbuf_detach(&b);
+}
+
 /* The returned original: its Message-ID, From, To, Subject and the X- tags the sender put there
- * (applications use these to match a bounce to what they sent). */
+ * (applications use these to match a bounce to what they sent). One pass over its header
+ * block: the first field of each name, as header_get finds it (it reads the field with
+ * header_next too). */
 static void
 read_original(const struct mime_message *m, struct bounce_report *r)
 {
@@ -43,21 +61,36 @@ read_original(const struct mime_message *m, struct bounce_report *r)
 	size_t hl = m->returned_headers_len;
 	if (h == NULL)
 		return;
-	r->original_message_id = field_dup(h, hl, "Message-ID", false);
-	r->original_from = field_dup(h, hl, "From", true);
-	r->original_to = field_dup(h, hl, "To", true);
-	r->original_subject = field_dup(h, hl, "Subject", true);
-
+	const struct {
+		const char *name;
+		bool decode;
+		char **dst;
+	} want[] = {
+		{ "Message-ID", false, &r->original_message_id },
+		{ "From", true, &r->original_from },
+		{ "To", true, &r->original_to },
+		{ "Subject", true, &r->original_subject },
+	};
+	bool got[sizeof want / sizeof want[0]] = { false };
+	bool tags_full = false;
 	struct header_iter it;
 	struct strbuf val = STRBUF_INIT, tags = STRBUF_INIT;
 	const char *name;
 	size_t nlen;
 	header_iter_init(&it, h, hl);
 	while (header_next(&it, &name, &nlen, &val)) {
-		if (nlen < 3 || strncasecmp(name, "X-", 2) != 0)
+		for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+			if (!got[i] && nlen == strlen(want[i].name) &&
+			    strncasecmp(name, want[i].name, nlen) == 0) {
+				got[i] = true;
+				*want[i].dst = value_dup(&val, want[i].decode);
+			}
+		if (tags_full || nlen < 3 || strncasecmp(name, "X-", 2) != 0)
 			continue;
-		if (tags.len + nlen + val.len > LIMIT_FIELD_BYTES)
-			break;
+		if (tags.len + nlen + val.len > LIMIT_FIELD_BYTES) {
+			tags_full = true;	/* no more tags; the fields above may still come */
+			continue;
+		}
 		strbuf_append(&tags, name, nlen);
 		strbuf_puts(&tags, ": ");
 		strbuf_append(&tags, val.s, val.len);
