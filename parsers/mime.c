@@ -460,7 +460,8 @@ mime_fields(char *o, size_t *n, const char *p, size_t len)
 		const char *e = memchr(p, '\n', (size_t)(end - p));
 		e = e ? e + 1 : end;
 		if (*p != ' ' && *p != '\t')
-			keep = strncasecmp(p, "content-", 8) == 0 || strncasecmp(p, "mime-version", 12) == 0;
+			keep = ((*p | 0x20) == 'c' && strncasecmp(p, "content-", 8) == 0) ||
+			    ((*p | 0x20) == 'm' && strncasecmp(p, "mime-version", 12) == 0);
 		if (keep) {
 			memcpy(o + *n, p, (size_t)(e - p));
 			*n += (size_t)(e - p);
