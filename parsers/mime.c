@@ -46,8 +46,12 @@ header_block_len(const char *p, const char *end)
 		return 0;
 	if (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
 		return 0;
-	const char *e = memmem(p, (size_t)(end - p), "\r\n\r\n", 4);
-	return e ? (size_t)(e - p) + 2 : (size_t)(end - p);
+	/* The first "\r\n\r\n", line by line: memchr skips a line at a time, which memmem's
+	 * search for four bytes does not. */
+	for (const char *q = p; (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++)
+		if (q > p && q[-1] == '\r' && end - q >= 3 && q[1] == '\r' && q[2] == '\n')
+			return (size_t)(q - 1 - p) + 2;
+	return (size_t)(end - p);
 }
 
 /* A NUL-terminated copy of [p, p+len) with LF line endings (codec_lf). */
