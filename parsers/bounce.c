@@ -55,10 +55,8 @@ value_dup(const struct strbuf *val, bool decode)
  * block: the first field of each name, as header_get finds it (it reads the field with
  * header_next too). */
 static void
-read_original(const struct mime_message *m, struct bounce_report *r)
+read_original(const char *h, size_t hl, struct bounce_report *r)
 {
-	const char *h = m->returned_headers;
-	size_t hl = m->returned_headers_len;
 	if (h == NULL)
 		return;
 	const struct {
@@ -102,13 +100,39 @@ read_original(const struct mime_message *m, struct bounce_report *r)
 	strbuf_free(&tags);
 }
 
-/* The human-readable explanation: the first text part outside the returned original. */
+static bool
+is_message_part(const struct mime_part *p)
+{
+	return strcmp(p->content_type, "message/rfc822") == 0 ||
+	    strcmp(p->content_type, "message/global") == 0;
+}
+
+/* The embedded message a part belongs to: the index of its nearest message/rfc822 (or
+ * message/global) ancestor, -1 for the message's own parts. */
+static int
+owner_of(const struct mime_message *m, const struct mime_part *p)
+{
+	for (int i = p->parent; i >= 0 && (size_t)i < m->nparts; i = m->parts[i].parent)
+		if (is_message_part(&m->parts[i]))
+			return i;
+	return -1;
+}
+
+/* The parts a report speaks with: the message's own (owner -1), or those of a report that came
+ * attached whole (owner = its message part). */
+static bool
+spoken_by(const struct mime_message *m, const struct mime_part *p, int owner)
+{
+	return owner < 0 ? !p->in_returned : owner_of(m, p) == owner;
+}
+
+/* The human-readable explanation: the first text part of the report. */
 static const struct mime_part *
-human_part(const struct mime_message *m)
+human_part(const struct mime_message *m, int owner)
 {
 	for (size_t i = 0; i < m->nparts; i++) {
 		const struct mime_part *p = &m->parts[i];
-		if (!p->in_returned && strncmp(p->content_type, "text/", 5) == 0 &&
+		if (spoken_by(m, p, owner) && strncmp(p->content_type, "text/", 5) == 0 &&
 		    strcmp(p->content_type, "text/rfc822-headers") != 0 && p->body_len > 0)
 			return p;
 	}
@@ -116,19 +140,59 @@ human_part(const struct mime_message *m)
 }
 
 static bool
-is_dsn_part(const struct mime_part *p)
+is_dsn_part(const struct mime_message *m, const struct mime_part *p, int owner)
 {
-	return !p->in_returned && (strcmp(p->content_type, "message/delivery-status") == 0 ||
+	return spoken_by(m, p, owner) && (strcmp(p->content_type, "message/delivery-status") == 0 ||
 	    strcmp(p->content_type, "message/global-delivery-status") == 0);
 }
 
-static void
-read_dsn(const struct mime_message *m, const struct rules *rules, struct bounce_report *r)
+/* A delivery report that came attached whole, as the message's first embedded message: a
+ * gateway relaying a bounce it could not deliver itself, or a bounce forwarded as an
+ * attachment. It counts only when it is a multipart/report of delivery status sent by a mail
+ * system; the user's original mail inside it stays the returned original. Returns the index of
+ * its message part, or -1. */
+static int
+attached_report(const struct mime_message *m, const struct rules *rules)
 {
+	for (size_t i = 0; i + 1 < m->nparts; i++) {
+		const struct mime_part *p = &m->parts[i], *body = &m->parts[i + 1];
+		if (!is_message_part(p))
+			continue;
+		if (body->parent != (int)i || strcmp(body->content_type, "multipart/report") != 0 ||
+		    body->report_type == NULL || (strcmp(body->report_type, "delivery-status") != 0 &&
+		    strcmp(body->report_type, "global-delivery-status") != 0))
+			return -1;
+		struct mime_message view;
+		memset(&view, 0, sizeof view);
+		view.headers = p->headers;
+		view.headers_len = p->headers_len;
+		return rules_is_bounce_sender(rules, &view) ? (int)i : -1;
+	}
+	return -1;
+}
+
+/* Reads the DSN parts of the report; *owner_r says whose they were (see spoken_by). */
+static void
+read_dsn(const struct mime_message *m, const struct rules *rules, struct bounce_report *r,
+    int *owner_r)
+{
+	*owner_r = -1;
 	for (size_t i = 0; i < m->nparts; i++)
-		if (is_dsn_part(&m->parts[i]))
+		if (is_dsn_part(m, &m->parts[i], -1))
 			dsn_parse(m->parts[i].body, m->parts[i].body_len, r);
-	if (r->nrcpts > 0 || !rules_is_bounce_sender(rules, m))
+	if (r->nrcpts > 0)
+		return;
+	int attached = attached_report(m, rules);
+	if (attached >= 0) {
+		for (size_t i = (size_t)attached + 1; i < m->nparts; i++)
+			if (is_dsn_part(m, &m->parts[i], attached))
+				dsn_parse(m->parts[i].body, m->parts[i].body_len, r);
+		if (r->nrcpts > 0) {
+			*owner_r = attached;
+			return;
+		}
+	}
+	if (!rules_is_bounce_sender(rules, m))
 		return;
 	/* A report from a mail system whose MIME is broken (no or a mangled boundary): the
 	 * delivery-status fields are in the text. */
@@ -241,17 +305,18 @@ bounce_parse(const char *msg, size_t len, const struct bounce_options *opt)
 	struct mime_message *m = mime_parse(msg, len);
 	r->flags |= m->flags;
 	r->message_id = field_dup(m->headers, m->headers_len, "Message-ID", false);
-	read_original(m, r);
 
+	int owner = -1;		/* whose report parts speak: see spoken_by */
 	if (arf_parse(m, r)) {
 		r->kind = KIND_ARF;
 		if (r->evidence == NULL)
 			bounce_set(&r->evidence, "feedback report (RFC 5965)");
 	} else {
-		read_dsn(m, rules, r);
+		read_dsn(m, rules, r, &owner);
 		if (r->nrcpts > 0) {
 			r->kind = KIND_DSN;
-			bounce_set(&r->evidence, "delivery-status part (RFC 3464)");
+			bounce_set(&r->evidence, owner < 0 ? "delivery-status part (RFC 3464)" :
+			    "delivery-status part of a report attached whole (a relayed or forwarded bounce)");
 			/* DSN groups without Status or Diagnostic-Code: the text part says why (with
 			 * recipients present, rules_extract only fills fields in). */
 			rules_extract(rules, m, r);
@@ -264,7 +329,18 @@ bounce_parse(const char *msg, size_t len, const struct bounce_options *opt)
 		}
 	}
 
-	const struct mime_part *hp = human_part(m);
+	/* The returned original: the report's own, or the one inside a report attached whole. */
+	const char *oh = m->returned_headers;
+	size_t ohl = m->returned_headers_len;
+	for (size_t i = (size_t)owner + 1; owner >= 0 && i < m->nparts; i++)
+		if (is_message_part(&m->parts[i]) && owner_of(m, &m->parts[i]) == owner) {
+			oh = m->parts[i].headers;
+			ohl = m->parts[i].headers_len;
+			break;
+		}
+	read_original(oh, ohl, r);
+
+	const struct mime_part *hp = human_part(m, owner);
 	for (size_t i = 0; i < r->nrcpts; i++) {
 		struct bounce_recipient *rc = &r->rcpts[i];
 		address_lower_domain(rc->address);
