@@ -563,6 +563,16 @@ answer(struct server *sv, struct msg *m)
 	conn_process(c);
 }
 
+/* One WAL checkpoint on the given connection; trouble is logged, the next one tries again. */
+static void
+checkpoint_logged(struct server *sv, struct store *st)
+{
+	char *err = NULL;
+	if (store_checkpoint(st, &err) != STORE_OK)
+		srv_log_now(sv, LOG_WARNING, "store: %s", err != NULL ? err : "checkpoint failed");
+	free(err);
+}
+
 /* The committer thread: commits one batch at a time. */
 static void *
 committer_main(void *arg)
@@ -602,10 +612,7 @@ committer_main(void *arg)
 			/* The batch is being answered meanwhile; the next one waits for this short
 			 * copy only. */
 			pthread_mutex_unlock(&sv->mu);
-			char *err = NULL;
-			if (store_checkpoint(sv->store, &err) != STORE_OK)
-				srv_log_now(sv, LOG_WARNING, "store: %s", err != NULL ? err : "checkpoint failed");
-			free(err);
+			checkpoint_logged(sv, sv->store);
 			pthread_mutex_lock(&sv->mu);
 			sv->ckpt = CKPT_IDLE;
 		}
@@ -629,10 +636,7 @@ checkpointer_main(void *arg)
 		if (sv->quit)
 			break;
 		pthread_mutex_unlock(&sv->mu);
-		char *err = NULL;
-		if (store_checkpoint(sv->ckpt_store, &err) != STORE_OK)
-			srv_log_now(sv, LOG_WARNING, "store: %s", err != NULL ? err : "checkpoint failed");
-		free(err);
+		checkpoint_logged(sv, sv->ckpt_store);
 		pthread_mutex_lock(&sv->mu);
 		sv->ckpt = CKPT_FINISH;
 	}
