@@ -303,10 +303,7 @@ store_open(const char *path, const struct config *cfg, int flags, struct store *
 	}
 	int oflags = (flags & STORE_OPEN_READONLY) ? SQLITE_OPEN_READONLY :
 	    SQLITE_OPEN_READWRITE | ((flags & STORE_OPEN_CREATE) ? SQLITE_OPEN_CREATE : 0);
-	/* Writers gather each commit's WAL appends into one write (store_wal.c); every writer
-	 * gets synchronous=FULL below, which that needs. */
-	rc = sqlite3_open_v2(path, &s->db, oflags | SQLITE_OPEN_NOMUTEX,
-	    (flags & STORE_OPEN_READONLY) ? NULL : store_wal_vfs());
+	rc = sqlite3_open_v2(path, &s->db, oflags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		rc = store_fail(s, rc, "open", error_r);
 		goto fail;

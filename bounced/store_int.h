@@ -55,11 +55,6 @@ int store_fail(struct store *s, int rc, const char *what, char **error_r);
 struct schema_migration;
 int store_migrate_list(struct store *s, const struct schema_migration *migs, int n, int *from_r,
     int *to_r, char **error_r);
-/* The name of the VFS of store_wal.c (registered on first call), which writes the WAL of a
- * commit with one system call; NULL when it cannot be set up (the default VFS is used). Only for
- * connections with synchronous=FULL (see store_wal.c). */
-#define STORE_WAL_VFS	"bounced-wal"
-const char *store_wal_vfs(void);
 /* Runs sql (no rows expected). */
 int store_exec(struct store *s, const char *sql, char **error_r);
 

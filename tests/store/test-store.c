@@ -470,104 +470,6 @@ test_prune(void)
 	free(path);
 }
 
-/* store_wal.c gathers a commit's WAL appends: whatever the shape of the commit, another
- * connection with SQLite's default VFS reads back exactly what was committed, and a checkpoint on
- * a second store connection copies all of it. */
-static const struct wal_row {
-	const char *name;
-	size_t messages;	/* in one transaction */
-	size_t bytes;		/* each */
-} wal_rows[] = {
-	{ "one small message", 1, 100 },
-	{ "one message over the gather buffer (written in pieces mid-commit)", 1, 700 * 1024 },
-	{ "a message of exactly two 64 KiB pieces", 1, 128 * 1024 },
-	{ "300 messages in one transaction", 300, 2048 },
-};
-
-static void
-test_wal(void)
-{
-	char *path = db_path("wal.db");
-	struct store *s, *s2;
-	char *error = NULL;
-	if (store_open(path, NULL, STORE_OPEN_CREATE, &s, &error) != STORE_OK ||
-	    store_open(path, NULL, 0, &s2, &error) != STORE_OK) {
-		fail("wal open", "%s", error);
-		return;
-	}
-	store_defer_checkpoints(s);
-	sqlite3 *plain;
-	if (sqlite3_open_v2(path, &plain, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		fail("wal", "plain open: %s", sqlite3_errmsg(plain));
-		return;
-	}
-	unsigned int seq = 0;
-	for (size_t i = 0; i < sizeof wal_rows / sizeof wal_rows[0]; i++) {
-		const struct wal_row *r = &wal_rows[i];
-		char *body = xmalloc(r->bytes + 1);
-		int rc = store_begin(s, &error);
-		int64_t first = 0;
-		for (size_t k = 0; rc == STORE_OK && k < r->messages; k++) {
-			seq++;
-			for (size_t j = 0; j < r->bytes; j++)
-				body[j] = (char)('a' + (j * 7 + seq) % 26);
-			char head[32];	/* every row is longer: distinct content, no duplicates */
-			int n = snprintf(head, sizeof head, "Subject: %u\n\n", seq);
-			memcpy(body, head, (size_t)n);
-			body[r->bytes] = '\0';
-			struct store_msg m = { .data = body, .len = r->bytes, .source = "test" };
-			struct store_add_result res;
-			rc = store_add(s, &m, NULL, &res, &error);
-			if (k == 0)
-				first = res.message_rowid;
-		}
-		if (rc == STORE_OK)
-			rc = store_commit(s, &error);
-		if (rc != STORE_OK) {
-			fail(r->name, "rc %d: %s", rc, error ? error : "");
-			free(error);
-			error = NULL;
-			store_rollback(s);
-			free(body);
-			continue;
-		}
-		/* The last message of the commit, read with the default VFS. */
-		sqlite3_stmt *st;
-		sqlite3_prepare_v2(plain, "SELECT raw FROM messages WHERE id = ?1", -1, &st, NULL);
-		sqlite3_bind_int64(st, 1, first + (int64_t)r->messages - 1);
-		bool same = sqlite3_step(st) == SQLITE_ROW &&
-		    (size_t)sqlite3_column_bytes(st, 0) == r->bytes &&
-		    memcmp(sqlite3_column_blob(st, 0), body, r->bytes) == 0;
-		sqlite3_finalize(st);
-		if (!same)
-			fail(r->name, "another connection does not read back what was committed");
-		free(body);
-	}
-	if (store_checkpoint(s2, &error) != STORE_OK)
-		fail("wal checkpoint", "%s", error ? error : "");
-	int log = -1, done = -2;
-	sqlite3_wal_checkpoint_v2(plain, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-	if (log != done || log <= 0)
-		fail("wal checkpoint", "%d WAL frames, %d copied, want all", log, done);
-	if (one(s, "SELECT count(*) FROM messages") != (long long)seq)
-		fail("wal", "%lld messages, want %u", one(s, "SELECT count(*) FROM messages"), seq);
-	sqlite3_close(plain);
-	store_close(s2);
-	store_close(s);
-	/* Reopened (the WAL is gone after the last close): still whole. */
-	if (sqlite3_open_v2(path, &plain, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		fail("wal", "reopen: %s", sqlite3_errmsg(plain));
-		return;
-	}
-	sqlite3_stmt *st;
-	sqlite3_prepare_v2(plain, "PRAGMA integrity_check", -1, &st, NULL);
-	if (sqlite3_step(st) != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0)
-		fail("wal", "integrity_check: %s", sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	sqlite3_close(plain);
-	free(path);
-}
-
 int
 main(void)
 {
@@ -581,7 +483,6 @@ main(void)
 	test_views();
 	test_busy();
 	test_prune();
-	test_wal();
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
