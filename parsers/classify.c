@@ -398,7 +398,9 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 	rc->class_ = bounce_reason_class(reason);
 	rc->blame = bounce_reason_blame(reason);
 	/* Hard means permanently undeliverable: never for a temporary failure or a delay. */
-	bool unknown_for_good = reason == REASON_USER_UNKNOWN && gave_up && !delayed;
+	/* Only the remote server's own words: a bare 4.1.1 is also Postfix's "unverified address"
+	 * while its probe cannot reach the recipient's server, which says nothing of the user. */
+	bool unknown_for_good = reason == REASON_USER_UNKNOWN && rule != NULL && gave_up && !delayed;
 	if (rc->class_ == CLASS_HARD && ((temporary && !unknown_for_good) || !is_hard(reason)))
 		rc->class_ = CLASS_SOFT;
 	if (rc->class_ != CLASS_HARD && is_hard(reason) && temporary)
