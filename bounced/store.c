@@ -469,3 +469,12 @@ store_rollback(struct store *s)
 	(void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	s->in_tx = false;
 }
+
+int
+store_end(struct store *s, int rc, char **error_r)
+{
+	if (rc == STORE_OK)
+		return store_commit(s, error_r);
+	store_rollback(s);
+	return rc;
+}

@@ -58,6 +58,9 @@ struct store_add_result {
 int store_begin(struct store *s, char **error_r);
 int store_commit(struct store *s, char **error_r);
 void store_rollback(struct store *s);
+/* Ends the open transaction: COMMIT when rc is STORE_OK (returning the commit's result), else
+ * ROLLBACK (returning rc). */
+int store_end(struct store *s, int rc, char **error_r);
 
 /* Records m and its parsed report (NULL when the message could not be parsed: it is stored and
  * marked unparsed) inside the open transaction, applying the suppression policy. */

@@ -449,11 +449,7 @@ store_ingest(struct store *s, const struct store_msg *m, const struct bounce_opt
 	struct bounce_report *rep = bounce_parse(m->data, m->len, opt);
 	int rc = store_begin(s, error_r);
 	if (rc == STORE_OK) {
-		rc = store_add(s, m, rep, res_r, error_r);
-		if (rc == STORE_OK)
-			rc = store_commit(s, error_r);
-		else
-			store_rollback(s);
+		rc = store_end(s, store_add(s, m, rep, res_r, error_r), error_r);
 	}
 	bounce_report_free(rep);
 	return rc;

@@ -161,10 +161,7 @@ store_suppress_add(struct store *s, const char *address, const char *reason,
 		if (rc == STORE_OK)
 			rc = audit(s, "add", address, key, reason, actor, error_r);
 	}
-	if (rc == STORE_OK)
-		rc = store_commit(s, error_r);
-	else
-		store_rollback(s);
+	rc = store_end(s, rc, error_r);
 	if (rc == STORE_OK)
 		*added_r = !found;
 	free(key);
@@ -204,10 +201,7 @@ store_suppress_remove(struct store *s, const char *address, const char *actor,
 		if (rc == STORE_OK)
 			rc = audit(s, "remove", address, key, NULL, actor, error_r);
 	}
-	if (rc == STORE_OK)
-		rc = store_commit(s, error_r);
-	else
-		store_rollback(s);
+	rc = store_end(s, rc, error_r);
 	if (rc == STORE_OK)
 		*removed_r = found;
 	free(key);
