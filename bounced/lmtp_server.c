@@ -573,14 +573,21 @@ checkpoint_logged(struct server *sv, struct store *st)
 	free(err);
 }
 
+/* The committer's and the checkpointer's threads take no signals: they are the loop's. */
+static void
+block_signals(void)
+{
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+}
+
 /* The committer thread: commits one batch at a time. */
 static void *
 committer_main(void *arg)
 {
 	struct server *sv = arg;
-	sigset_t all;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);	/* signals are the loop's */
+	block_signals();
 	pthread_mutex_lock(&sv->mu);
 	for (;;) {
 		while (sv->todo == NULL && !sv->quit)
@@ -626,9 +633,7 @@ static void *
 checkpointer_main(void *arg)
 {
 	struct server *sv = arg;
-	sigset_t all;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);	/* signals are the loop's */
+	block_signals();
 	pthread_mutex_lock(&sv->mu);
 	for (;;) {
 		while (sv->ckpt != CKPT_BULK && !sv->quit)
