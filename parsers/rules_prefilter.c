@@ -26,6 +26,10 @@
 #define PREFILTER_STEP_TEXT	8
 /* Group nesting the reader follows; PCRE2 allows deeper, such a rule is simply always run. */
 #define PREFILTER_DEPTH_MAX	32
+/* Repeat counts {n} the reader follows stop growing here, and the digits left unread make it
+ * give up on the rule, which is then always run (never wrongly skipped). PCRE2's own limit is
+ * 65535, so no valid rule reaches it. */
+#define PREFILTER_REPEAT_MAX	100000
 
 /* What any match of a piece of pattern contains (folded): one literal of each set of a term
  * (AND of ORs), for one of the terms. */
@@ -335,7 +339,7 @@ read_number(struct reader *r, unsigned *n)
 {
 	const char *s = r->p;
 	*n = 0;
-	while (r->p < r->end && *r->p >= '0' && *r->p <= '9' && *n < 100000)
+	while (r->p < r->end && *r->p >= '0' && *r->p <= '9' && *n < PREFILTER_REPEAT_MAX)
 		*n = *n * 10 + (unsigned)(*r->p++ - '0');
 	return r->p > s;
 }
