@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "codec.h"
 #include "imap_guard.h"
 #include "limits.h"
 #include "strbuf.h"
@@ -458,11 +459,87 @@ imap_close(struct imap *im)
 	free(im);
 }
 
+/* Modified BASE64 of RFC 3501 5.1.3: ',' where BASE64 has '/', and no padding. */
+static const char mutf7_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+
+/* Ends a run of UTF-16 units: the bits left over, then '-'. */
+static void
+mutf7_flush(struct strbuf *out, uint32_t bits, unsigned nbits)
+{
+	if (nbits > 0)
+		strbuf_putc(out, mutf7_alphabet[(bits << (6 - nbits)) & 0x3f]);
+	strbuf_putc(out, '-');
+}
+
+char *
+imap_mutf7_encode(const char *utf8)
+{
+	const unsigned char *p = (const unsigned char *)utf8;
+	size_t len = strlen(utf8);
+	struct strbuf out = STRBUF_INIT;
+	uint32_t bits = 0;
+	unsigned nbits = 0;
+	bool in_run = false;
+	while (len > 0) {
+		if (*p >= 0x20 && *p <= 0x7e) {
+			if (in_run)
+				mutf7_flush(&out, bits, nbits);
+			in_run = false;
+			nbits = 0;
+			strbuf_putc(&out, (char)*p);
+			if (*p == '&')
+				strbuf_putc(&out, '-');
+			p++, len--;
+			continue;
+		}
+		size_t n = codec_utf8_seq(p, len);
+		if (n == 0) {
+			strbuf_free(&out);
+			return NULL;
+		}
+		uint32_t cp = n == 1 ? p[0] : n == 2 ? (p[0] & 0x1fu) << 6 | (p[1] & 0x3fu) :
+		    n == 3 ? (p[0] & 0x0fu) << 12 | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu) :
+		    (p[0] & 0x07u) << 18 | (p[1] & 0x3fu) << 12 | (p[2] & 0x3fu) << 6 | (p[3] & 0x3fu);
+		p += n, len -= n;
+		uint16_t units[2];
+		size_t nunits = 1;
+		if (cp >= 0x10000) {
+			cp -= 0x10000;
+			units[0] = (uint16_t)(0xd800 | cp >> 10);
+			units[1] = (uint16_t)(0xdc00 | (cp & 0x3ff));
+			nunits = 2;
+		} else
+			units[0] = (uint16_t)cp;
+		if (!in_run)
+			strbuf_putc(&out, '&');
+		in_run = true;
+		for (size_t i = 0; i < nunits; i++) {
+			bits = bits << 16 | units[i];
+			nbits += 16;
+			while (nbits >= 6) {
+				nbits -= 6;
+				strbuf_putc(&out, mutf7_alphabet[(bits >> nbits) & 0x3f]);
+			}
+			bits &= (1u << nbits) - 1;
+		}
+	}
+	if (in_run)
+		mutf7_flush(&out, bits, nbits);
+	return strbuf_detach(&out);
+}
+
 int
 imap_select(struct imap *im, const char *mailbox, uint32_t *uidvalidity_r, char **error_r)
 {
+	char *wire = imap_mutf7_encode(mailbox);
+	if (wire == NULL) {
+		*error_r = errorf("mailbox name '%s' is not valid UTF-8", mailbox);
+		return IMAP_ERR_CONFIG;
+	}
 	guard_default(im);
-	int r = mailimap_select(im->mi, mailbox);
+	int r = mailimap_select(im->mi, wire);
+	free(wire);
 	if (r != MAILIMAP_NO_ERROR) {
 		char what[300];
 		snprintf(what, sizeof what, "SELECT %s", mailbox);
@@ -731,6 +808,13 @@ imap_ensure_folder(struct imap *im, const char *folder, char **server_name_r, ch
 			if (*p == '/')
 				*p = im->delim;
 	}
+	char *wire = imap_mutf7_encode(name);
+	free(name);
+	if (wire == NULL) {
+		*error_r = errorf("folder name '%s' is not valid UTF-8", folder);
+		return IMAP_ERR_CONFIG;
+	}
+	name = wire;
 	bool exists;
 	if ((ret = folder_exists(im, name, &exists, error_r)) != IMAP_OK)
 		goto err;

@@ -41,6 +41,12 @@ struct imap_url {
 int imap_url_parse(const char *url, struct imap_url *u_r, char **error_r);
 void imap_url_clear(struct imap_url *u);
 
+/* The name a server knows a mailbox by: IMAP4rev1 (RFC 3501 5.1.3) writes names in modified
+ * UTF-7, so "Rückläufer" goes on the wire as "R&APw-ckl&AOQ-ufer" and "&" as "&-". Operators
+ * write names in UTF-8, as their mail client shows them. NULL when utf8 is not valid UTF-8.
+ * Caller frees. */
+char *imap_mutf7_encode(const char *utf8);
+
 struct imap;
 
 /* Connects, sets up TLS per sec (verifying against ca_file, NULL = system store), logs in.
@@ -77,7 +83,7 @@ int imap_fetch_bodies(struct imap *im, const uint32_t *uids, size_t n, uint32_t 
 
 /* Makes sure folder exists (CREATE when LIST does not show it). folder uses '/' between
  * levels; it is translated to the server's hierarchy delimiter. *server_name_r gets the name
- * to use with imap_move (caller frees). */
+ * to use with imap_move: delimiter translated, modified UTF-7 (caller frees). */
 int imap_ensure_folder(struct imap *im, const char *folder, char **server_name_r,
     char **error_r);
 

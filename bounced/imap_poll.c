@@ -344,8 +344,12 @@ imap_poll(struct store *st, const struct imap_account *a, const struct bounce_op
 		ret = exit_of_imap(r);
 		goto out;
 	}
-	if ((move_to != NULL && strcmp(move_to, u.mailbox) == 0) ||
-	    (nb_move_to != NULL && strcmp(nb_move_to, u.mailbox) == 0)) {
+	/* Server names compared: imap_select took u.mailbox, so it encodes. */
+	char *wire = imap_mutf7_encode(u.mailbox);
+	bool same = wire != NULL && ((move_to != NULL && strcmp(move_to, wire) == 0) ||
+	    (nb_move_to != NULL && strcmp(nb_move_to, wire) == 0));
+	free(wire);
+	if (same) {
 		*error_r = xstrdup("move_to or nonbounce_move_to is the mailbox being processed");
 		ret = EXIT_CONFIG;
 		goto out;

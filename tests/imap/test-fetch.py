@@ -223,6 +223,41 @@ nonbounce_action = leave
                                       "'imap:deleting/Other;%'") == '2')
 
 
+def test_utf8_names(dv, tmp):
+    """Mailbox and folder names in UTF-8, as an operator writes them, reach Dovecot in modified
+    UTF-7 (RFC 3501 5.1.3): the URL's mailbox, and a move_to folder that fetch creates."""
+    db = f'{tmp}/utf8.db'
+    m = dv.client()
+    typ, _ = m.create('"Unzustellbar-&AOk-"')		# "Unzustellbar-é"
+    m.logout()
+    check('utf8: test mailbox created', typ == 'OK', typ)
+    dv.append([mailgen.dsn(400)], mailbox='Unzustellbar-&AOk-')
+    conf = f'{tmp}/utf8.conf'
+    with open(conf, 'w', encoding='utf-8') as f:
+        f.write(f"""[store]
+db = {db}
+
+[imap umlaut]
+url = {dv.url(mailbox='Unzustellbar-%C3%A9')}
+password_file = {dv.dir}/password
+tls_ca = {dv.dir}/ca.pem
+move_to = R\u00fcckl\u00e4ufer/Gepr\u00fcft & erledigt
+""")
+    rc, out, err = fetch_config(conf)
+    check('utf8: exit 0', rc == 0, f'{rc} {err}')
+    check('utf8: the bounce left the UTF-8 mailbox', dv.count('Unzustellbar-&AOk-') == 0,
+          f'{dv.count("Unzustellbar-&AOk-")}')
+    m = dv.client()
+    typ, data = m.list('""', '""')			# (\\Noselect) "." ""
+    m.logout()
+    folder = 'R&APw-ckl&AOQ-ufer' + data[0].decode().split('"')[1] + 'Gepr&APw-ft &- erledigt'
+    check('utf8: moved to the folder under its modified UTF-7 name',
+          dv.count(folder) == 1, f'{folder}: {dv.count(folder)}')
+    check('utf8: recorded with the UTF-8 name in the source',
+          sql(db, "SELECT count(*) FROM messages WHERE source LIKE "
+                  "'imap:umlaut/Unzustellbar-\u00e9;%'") == '1')
+
+
 def test_oversized(dv, tmp):
     """A message over LIMIT_MESSAGE_BYTES (64 MiB) is fetched up to the limit, stored marked
     truncated, and moved like any other: never dropped, never left behind."""
@@ -498,6 +533,7 @@ def main():
         test_kill_after_commit(dv, tmp)
         test_concurrent(dv, tmp)
         test_actions(dv, tmp)
+        test_utf8_names(dv, tmp)
         test_oversized(dv, tmp)
         test_hostile(dv, tmp)
         test_db_busy(dv, tmp)

@@ -45,9 +45,38 @@ static const struct {
 	{ "imaps://u@host/%25", false, NULL, NULL, NULL, NULL, false },
 };
 
+/* imap_mutf7_encode: RFC 3501 5.1.3, with the RFC's own example and names in several scripts
+ * (checked against Python's imaplib-style encoder and Dovecot's on-disk names). */
+static const struct {
+	const char *utf8, *wire;
+} mutf7_rows[] = {
+	{ "INBOX", "INBOX" },
+	{ "Bounces & Complaints", "Bounces &- Complaints" },
+	{ "&", "&-" },
+	{ "R\xc3\xbc" "ckl\xc3\xa4ufer", "R&APw-ckl&AOQ-ufer" },
+	{ "~peter/mail/\xe5\x8f\xb0\xe5\x8c\x97/\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e",
+	  "~peter/mail/&U,BTFw-/&ZeVnLIqe-" },			/* RFC 3501's example */
+	{ "\xd0\x9e\xd1\x82\xd0\xba\xd0\xb0\xd0\xb7\xd1\x8b", "&BB4EQgQ6BDAENwRL-" },
+	{ "\xc3\xa9", "&AOk-" },
+	{ "a\xc3\xa9&b", "a&AOk-&-b" },
+	{ "\xf0\x9f\x93\xa8", "&2D3c6A-" },			/* outside the BMP: a surrogate pair */
+	{ "tab\there", "tab&AAk-here" },			/* controls are encoded too */
+	{ "\xc3", NULL },					/* cut short */
+	{ "\xff", NULL },
+	{ "\xed\xa0\x80", NULL },				/* a lone surrogate in UTF-8 */
+};
+
 int
 main(void)
 {
+	for (size_t i = 0; i < sizeof mutf7_rows / sizeof mutf7_rows[0]; i++) {
+		char *w = imap_mutf7_encode(mutf7_rows[i].utf8);
+		if (mutf7_rows[i].wire == NULL)
+			CHECK_INT(mutf7_rows[i].utf8, w == NULL, true);
+		else
+			CHECK_STR(mutf7_rows[i].utf8, w, mutf7_rows[i].wire);
+		free(w);
+	}
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		struct imap_url u = { 0 };
 		char *err = NULL;
