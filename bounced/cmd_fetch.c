@@ -135,6 +135,7 @@ account_from_config(const struct config_imap *ci, struct imap_account *a, char *
 	a->nonbounce_move_to = ci->nonbounce_move_to ? ci->nonbounce_move_to :
 	    "bounced/not-bounces";
 	a->batch = ci->batch;
+	a->timeout_s = ci->timeout_s;
 	return 0;
 }
 

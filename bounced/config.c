@@ -10,6 +10,8 @@
 #include <strings.h>
 
 #include "config.h"
+#include "imap.h"
+#include "imap_poll.h"
 #include "strbuf.h"
 
 /* Longest line of bounced.conf: an [lmtp] allow list of many addresses fits; longer is a typo. */
@@ -266,10 +268,19 @@ imap_key(struct load *l, const char *name, const char *v)
 	STR("nonbounce_move_to", m->nonbounce_move_to)
 	if (strcmp(name, "batch") == 0) {
 		unsigned int n;
-		if (!parse_uint(v, 10, 1, 10000, &n))
-			fail(l, l->line, "batch: '%s' is not a number from 1 to 10000", v);
+		if (!parse_uint(v, 10, 1, IMAP_BATCH_MAX, &n))
+			fail(l, l->line, "batch: '%s' is not a number from 1 to %d", v, IMAP_BATCH_MAX);
 		else
 			m->batch = n;
+		return 1;
+	}
+	if (strcmp(name, "timeout") == 0) {
+		unsigned int n;
+		if (!parse_uint(v, 10, IMAP_TIMEOUT_MIN_S, IMAP_TIMEOUT_MAX_S, &n))
+			fail(l, l->line, "timeout: '%s' is not a number of seconds from %d to %d", v,
+			    IMAP_TIMEOUT_MIN_S, IMAP_TIMEOUT_MAX_S);
+		else
+			m->timeout_s = n;
 		return 1;
 	}
 	return 0;
@@ -285,6 +296,7 @@ imap_defaults(struct config_imap *m, const char *name)
 	m->nonbounce_action = xstrdup("move");
 	m->nonbounce_move_to = xstrdup("bounced/not-bounces");
 	m->batch = 100;
+	m->timeout_s = IMAP_COMMAND_TIMEOUT_S;
 }
 
 /* A section header seen by the reader: checked here, so an empty or unknown section is an error

@@ -21,6 +21,7 @@ struct config_imap {
 	char *nonbounce_action;	/* "move" (default), "leave", "delete" */
 	char *nonbounce_move_to;	/* default "bounced/not-bounces" */
 	size_t batch;		/* messages per transaction, default 100 */
+	unsigned int timeout_s;	/* seconds per IMAP command, default IMAP_COMMAND_TIMEOUT_S */
 };
 
 struct config {

@@ -28,12 +28,6 @@
 /* Bytes one command's response may take outside a body fetch: a UID SEARCH of a million
  * messages is about 8 MiB. */
 #define IMAP_RESPONSE_MAX	(64u * 1024 * 1024)
-/* Seconds one command may take, with the processing of what it fetched. The read timeout
- * alone does not bound a server that trickles a byte a minute; past this the process exits
- * 75, which is safe at any moment (nothing is moved before its commit). */
-#define IMAP_COMMAND_TIMEOUT_S	600
-#define IMAP_STR_(x)	#x
-#define IMAP_STR(x)	IMAP_STR_(x)
 
 struct imap {
 	mailimap *mi;
@@ -46,6 +40,7 @@ struct imap {
 	char delim;		/* hierarchy delimiter, 0 until known */
 	bool delim_known;
 	bool broken;		/* connection lost or cut: no LOGOUT */
+	unsigned int timeout_s;	/* per command, see imap_open */
 };
 
 static char *
@@ -193,19 +188,23 @@ bad:
 
 /* ---- libetpan stream over tls_conn ---- */
 
+/* What the alarm handler writes: made before the alarm is first set, so the handler only
+ * calls write(2) and _exit(2). */
+static char alarm_msg[128];
+static size_t alarm_msg_len;
+
 static void
 on_alarm(int sig)
 {
-	static const char msg[] = "bounced: fetch: an IMAP command took longer than "
-	    IMAP_STR(IMAP_COMMAND_TIMEOUT_S) " s; giving up, the next run goes on\n";
-	(void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+	(void)sig;
+	(void)!write(STDERR_FILENO, alarm_msg, alarm_msg_len);
 	_exit(EXIT_TEMPFAIL);
 }
 
 static void
 guard_set(struct imap *im, uint64_t literal_max, uint64_t budget)
 {
-	alarm(IMAP_COMMAND_TIMEOUT_S);
+	alarm(im->timeout_s);
 	imap_guard_set(&im->guard, literal_max, budget);
 }
 
@@ -349,10 +348,14 @@ refresh_capabilities(struct imap *im, char **error_r)
 
 int
 imap_open(const struct imap_url *u, enum imap_security sec, const char *password,
-    const char *ca_file, struct imap **imap_r, char **error_r)
+    const char *ca_file, unsigned int timeout_s, struct imap **imap_r, char **error_r)
 {
 	struct imap *im = xcalloc(1, sizeof *im);
 	im->host = xstrdup(u->host);
+	im->timeout_s = timeout_s != 0 ? timeout_s : IMAP_COMMAND_TIMEOUT_S;
+	int n = snprintf(alarm_msg, sizeof alarm_msg, "bounced: fetch: an IMAP command took "
+	    "longer than %u s; giving up, the next run goes on\n", im->timeout_s);
+	alarm_msg_len = n > 0 && (size_t)n < sizeof alarm_msg ? (size_t)n : 0;
 	int ret = IMAP_ERR_TEMP, r;
 
 	r = tls_connect(u->host, u->port, &im->conn, error_r);

@@ -49,11 +49,21 @@ char *imap_mutf7_encode(const char *utf8);
 
 struct imap;
 
+/* Seconds one command may take, with the processing of what it fetched, unless an account sets
+ * its own (timeout = N). The read timeout alone does not bound a server that trickles a byte a
+ * minute; past this the process exits 75, which is safe at any moment (nothing is moved before
+ * its commit). */
+#define IMAP_COMMAND_TIMEOUT_S	600
+/* The range an account's timeout may take. */
+#define IMAP_TIMEOUT_MIN_S	1
+#define IMAP_TIMEOUT_MAX_S	86400
+
 /* Connects, sets up TLS per sec (verifying against ca_file, NULL = system store), logs in.
- * Each command then runs under alarm(2) (SIGALRM handler installed here: exit 75). 
+ * Each command then runs under alarm(2) for timeout_s seconds (0: IMAP_COMMAND_TIMEOUT_S;
+ * SIGALRM handler installed here: exit 75).
  * Returns IMAP_*; on error *error_r says what failed (caller frees). */
 int imap_open(const struct imap_url *u, enum imap_security sec, const char *password,
-    const char *ca_file, struct imap **imap_r, char **error_r);
+    const char *ca_file, unsigned int timeout_s, struct imap **imap_r, char **error_r);
 /* Logs out when still connected and frees. NULL-safe. */
 void imap_close(struct imap *im);
 

@@ -319,7 +319,7 @@ imap_poll(struct store *st, const struct imap_account *a, const struct bounce_op
 	}
 	enum imap_security sec = u.implicit_tls ? IMAP_SEC_IMPLICIT :
 	    a->allow_plaintext ? IMAP_SEC_PLAIN : IMAP_SEC_STARTTLS;
-	if ((r = imap_open(&u, sec, a->password, a->tls_ca, &im, error_r)) != IMAP_OK) {
+	if ((r = imap_open(&u, sec, a->password, a->tls_ca, a->timeout_s, &im, error_r)) != IMAP_OK) {
 		ret = exit_of_imap(r);
 		goto out;
 	}

@@ -36,6 +36,7 @@ struct imap_account {
 	enum imap_action nonbounce_action;	/* MOVE, DELETE or LEAVE */
 	const char *nonbounce_move_to;
 	size_t batch;			/* 0 = IMAP_BATCH_DEFAULT */
+	unsigned int timeout_s;		/* per IMAP command; 0 = IMAP_COMMAND_TIMEOUT_S */
 };
 
 struct imap_poll_stats {

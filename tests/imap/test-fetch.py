@@ -431,6 +431,16 @@ def literal_after_text(conn, tag):	# libetpan reads "{5}" here as text, not as a
     return True
 
 
+def trickle(conn, tag):	# a byte every 0.2 s: each read succeeds, the fetch never ends
+    conn.sendall(b'* 1 FETCH (UID 1 BODY[] {100000}\r\n')
+    try:
+        for _ in range(600):
+            conn.sendall(b'x')
+            time.sleep(0.2)
+    except OSError:
+        pass
+
+
 def endless_line(conn, tag):
     try:
         conn.sendall(b'* 1 FETCH (UID 1 FLAGS (')
@@ -506,6 +516,29 @@ def test_hostile(dv, tmp):
                   (a == [] if moved is None else len(a) == 1 and a[0].startswith(moved)),
                   f'{rc} {a} {got!r} {err}')
             srv.sock.close()
+
+    # A server that trickles: only the account's command timeout (timeout = 2 here, 600 s by
+    # default) ends the run, with exit 75 and nothing recorded or moved.
+    srv = HostileServer(dv, trickle, sizes={1: 100000})
+    db = f'{tmp}/hostile-trickle.db'
+    conf = f'{tmp}/trickle.conf'
+    with open(conf, 'w') as f:
+        f.write(f"""[store]
+db = {db}
+
+[imap slow]
+url = imaps://bounces@localhost:{srv.port}/INBOX
+password_file = {dv.dir}/password
+tls_ca = {dv.dir}/ca.pem
+timeout = 2
+""")
+    t = time.time()
+    rc, out, err = fetch_config(conf)
+    secs = time.time() - t
+    check('hostile: trickling server: exit 75 after the configured timeout, nothing recorded',
+          rc == 75 and 'longer than 2 s' in err and secs < 30 and acted(srv) == [] and
+          sql(db, 'SELECT count(*) FROM messages') == '0', f'{rc} {secs:.1f}s {err}')
+    srv.sock.close()
 
     # BODY[] NIL: nothing is stored, and the message is neither moved nor deleted.
     srv = HostileServer(dv, nil_body)

@@ -108,6 +108,7 @@ check_full(const struct config *c)
 	EXPECT_STR(c->imap[0].move_to, "bounced/processed");
 	EXPECT_STR(c->imap[0].nonbounce_action, "leave");
 	EXPECT_INT(c->imap[0].batch, 50);
+	EXPECT_INT(c->imap[0].timeout_s, 120);
 	EXPECT_INT(c->imap[0].allow_plaintext, 0);
 	EXPECT_STR(c->imap[1].name, "old box");
 	EXPECT_STR(c->imap[1].url, "imap://b@127.0.0.1:1143/Bounces");
@@ -118,6 +119,7 @@ check_full(const struct config *c)
 	EXPECT_STR(c->imap[1].move_to, "Done");
 	EXPECT_STR(c->imap[1].nonbounce_move_to, "Other");
 	EXPECT_INT(c->imap[1].batch, 100);
+	EXPECT_INT(c->imap[1].timeout_s, 600);
 }
 
 static void
@@ -175,6 +177,7 @@ static const char full[] =
     "action = flag\n"
     "nonbounce_action = leave\n"
     "batch = 50\n"
+    "timeout = 120\n"
     "[imap old box]\n"
     "url = imap://b@127.0.0.1:1143/Bounces\n"
     "password_file = /etc/bounced/imap.pw\n"
@@ -239,7 +242,13 @@ static const struct row {
 	    "[imap a]\nurl = imaps://u@h/INBOX\npassword = x\npassword_file = /p\n",
 	    "1: [imap a] has both password and password_file", NULL },
 	{ "imap batch", "[imap a]\nurl = imaps://u@h/INBOX\nbatch = 0\n",
-	    "3: batch: '0' is not a number from 1 to 10000", NULL },
+	    "3: batch: '0' is not a number from 1 to 1000", NULL },
+	{ "imap batch over the maximum", "[imap a]\nurl = imaps://u@h/INBOX\nbatch = 5000\n",
+	    "3: batch: '5000' is not a number from 1 to 1000", NULL },
+	{ "imap timeout 0", "[imap a]\nurl = imaps://u@h/INBOX\ntimeout = 0\n",
+	    "3: timeout: '0' is not a number of seconds from 1 to 86400", NULL },
+	{ "imap timeout words", "[imap a]\nurl = imaps://u@h/INBOX\ntimeout = 10m\n",
+	    "3: timeout: '10m' is not a number of seconds from 1 to 86400", NULL },
 	{ "imap unknown key", "[imap a]\nurl = imaps://u@h/INBOX\nuser = x\n",
 	    "3: unknown key 'user' in [imap a]", NULL },
 	{ "the first error is reported", "[store]\n\nfoo = 1\n[bar]\nbroken\n",
