@@ -40,7 +40,7 @@ load_rules(struct parse_setup *s, const struct config *c, char **error_r)
 	if (c->rules_dir == NULL)
 		s->rules = rules_load_with_builtin(paths, n, error_r);
 	else
-		s->rules = rules_load(paths, n, error_r);
+		s->rules = rules_load_dir(c->rules_dir, c->rules_local, error_r);
 	if (s->rules == NULL)
 		return -1;
 	s->opt.rules = s->rules;

@@ -109,6 +109,7 @@ rules_ready(struct rules *rules)
 	return rules;
 }
 
+/* Sets *error_r to "ORIGIN:LINE: what", or "ORIGIN: what" when line is 0 (the whole file). */
 static void set_error(char **error_r, const char *origin, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
@@ -125,7 +126,10 @@ set_error(char **error_r, const char *origin, int line, const char *fmt, ...)
 	if (n < 0)
 		msg[0] = '\0';	/* a cut message is still a useful one */
 	struct strbuf b = STRBUF_INIT;
-	strbuf_printf(&b, "%s:%d: %s", origin, line, msg);
+	if (line > 0)
+		strbuf_printf(&b, "%s:%d: %s", origin, line, msg);
+	else
+		strbuf_printf(&b, "%s: %s", origin, msg);	/* about the whole file */
 	*error_r = strbuf_detach(&b);
 }
 
@@ -165,14 +169,50 @@ group(const pcre2_code *re, const char *name)
 	return n > 0 ? n : -1;
 }
 
-static bool compile_rule(struct rules *rules, const char *name, const char *type,
-    const char *where, const char *value, const char *p, const char *origin, int lineno,
-    char **error_r);
+/* One physical line's share of a rule's pattern: a compile error is reported at the line and
+ * column where PCRE2's offset in the joined pattern falls, not at the rule's first line. */
+struct piece {
+	size_t off;		/* where the piece starts in the joined pattern (or in cont) */
+	int line;		/* the file's line it comes from */
+	size_t col;		/* the byte of that line it starts at, from 0 */
+};
 
-/* Compiles one rule "NAME TYPE WHERE VALUE PATTERN" (line) whose pattern goes on in cont. */
+struct pieces {
+	struct piece *v;
+	size_t n, cap;
+};
+
+static void
+pieces_add(struct pieces *ps, size_t off, int line, size_t col)
+{
+	if (ps->n == ps->cap) {
+		ps->cap = ps->cap ? ps->cap * 2 : 8;
+		ps->v = xrealloc(ps->v, ps->cap * sizeof *ps->v);
+	}
+	ps->v[ps->n++] = (struct piece){ .off = off, .line = line, .col = col };
+}
+
+/* The line and 1-based column of offset off of the joined pattern: in the last piece that
+ * starts at or before it (an offset at the very end falls at the end of the last line). */
+static void
+pieces_locate(const struct pieces *ps, size_t off, int *line_r, size_t *col_r)
+{
+	size_t i = 0;
+	while (i + 1 < ps->n && ps->v[i + 1].off <= off)
+		i++;
+	*line_r = ps->v[i].line;
+	*col_r = ps->v[i].col + (off - ps->v[i].off) + 1;
+}
+
+static bool compile_rule(struct rules *rules, const char *name, const char *type,
+    const char *where, const char *value, const char *p, const struct pieces *map,
+    const char *origin, int lineno, char **error_r);
+
+/* Compiles one rule "NAME TYPE WHERE VALUE PATTERN" (line, the file's line lineno) whose
+ * pattern goes on in cont, whose pieces say where each of its lines starts in it. */
 static bool
-add_rule(struct rules *rules, char *line, const char *cont, const char *origin, int lineno,
-    char **error_r)
+add_rule(struct rules *rules, char *line, const char *cont, const struct pieces *cont_pieces,
+    const char *origin, int lineno, char **error_r)
 {
 	char *p = line;
 	char *name = next_word(&p), *type = next_word(&p), *where = next_word(&p);
@@ -186,15 +226,23 @@ add_rule(struct rules *rules, char *line, const char *cont, const char *origin, 
 	}
 	struct strbuf pat = STRBUF_INIT;
 	strbuf_puts(&pat, p);
+	struct pieces map = { 0 };
+	pieces_add(&map, 0, lineno, (size_t)(p - line));
+	for (size_t i = 0; i < cont_pieces->n; i++)
+		pieces_add(&map, pat.len + cont_pieces->v[i].off, cont_pieces->v[i].line,
+		    cont_pieces->v[i].col);
 	strbuf_puts(&pat, cont);
-	bool ok = compile_rule(rules, name, type, where, value, pat.s, origin, lineno, error_r);
+	bool ok = compile_rule(rules, name, type, where, value, pat.s, &map, origin, lineno,
+	    error_r);
+	free(map.v);
 	strbuf_free(&pat);
 	return ok;
 }
 
 static bool
 compile_rule(struct rules *rules, const char *name, const char *type, const char *where,
-    const char *value, const char *p, const char *origin, int lineno, char **error_r)
+    const char *value, const char *p, const struct pieces *map, const char *origin, int lineno,
+    char **error_r)
 {
 	struct rule ru;
 	memset(&ru, 0, sizeof ru);
@@ -248,7 +296,10 @@ compile_rule(struct rules *rules, const char *name, const char *type, const char
 	if (ru.re == NULL) {
 		PCRE2_UCHAR msg[256];
 		pcre2_get_error_message(errcode, msg, sizeof msg);
-		set_error(error_r, origin, lineno, "%s at offset %zu", (const char *)msg, (size_t)erroff);
+		int eline;
+		size_t ecol;
+		pieces_locate(map, (size_t)erroff, &eline, &ecol);
+		set_error(error_r, origin, eline, "%s at column %zu", (const char *)msg, ecol);
 		free(ru.field);
 		return false;
 	}
@@ -288,6 +339,7 @@ static bool
 add_text(struct rules *rules, const char *origin, const char *text, size_t len, char **error_r)
 {
 	struct strbuf cur = STRBUF_INIT, cont = STRBUF_INIT;
+	struct pieces cont_pieces = { 0 };	/* where each continuation line starts in cont */
 	int cur_line = 0, lineno = 0;
 	bool ok = true;
 	const char *p = text, *end = text + len;
@@ -314,6 +366,7 @@ add_text(struct rules *rules, const char *origin, const char *text, size_t len, 
 			set_error(error_r, origin, lineno, "continuation line without a rule");
 			ok = false;
 		} else if (cont_line) {
+			pieces_add(&cont_pieces, cont.len, lineno, (size_t)(q - p));
 			strbuf_append(&cont, q, (size_t)(p + ll - q));
 			if (cur.len + cont.len > RULES_PATTERN_MAX) {
 				set_error(error_r, origin, cur_line, "rule too long");
@@ -321,10 +374,11 @@ add_text(struct rules *rules, const char *origin, const char *text, size_t len, 
 			}
 		} else {
 			if (cur.len > 0)
-				ok = add_rule(rules, cur.s, cont.s != NULL ? cont.s : "", origin, cur_line,
-				    error_r);
+				ok = add_rule(rules, cur.s, cont.s != NULL ? cont.s : "", &cont_pieces,
+				    origin, cur_line, error_r);
 			strbuf_reset(&cur);
 			strbuf_reset(&cont);
+			cont_pieces.n = 0;
 			strbuf_append(&cur, p, ll);
 			cur_line = lineno;
 		}
@@ -333,9 +387,11 @@ add_text(struct rules *rules, const char *origin, const char *text, size_t len, 
 		p = nl + 1;
 	}
 	if (ok && cur.len > 0)
-		ok = add_rule(rules, cur.s, cont.s != NULL ? cont.s : "", origin, cur_line, error_r);
+		ok = add_rule(rules, cur.s, cont.s != NULL ? cont.s : "", &cont_pieces, origin,
+		    cur_line, error_r);
 	strbuf_free(&cur);
 	strbuf_free(&cont);
+	free(cont_pieces.v);
 	return ok;
 }
 
@@ -344,7 +400,7 @@ add_file(struct rules *rules, const char *path, char **error_r)
 {
 	FILE *f = fopen(path, "rb");
 	if (f == NULL) {
-		set_error(error_r, path, 0, "%s", strerror(errno));
+		set_error(error_r, path, 0, "cannot open: %s", strerror(errno));
 		return false;
 	}
 	struct strbuf b = STRBUF_INIT;
@@ -360,7 +416,7 @@ add_file(struct rules *rules, const char *path, char **error_r)
 		}
 	}
 	if (ok && ferror(f)) {
-		set_error(error_r, path, 0, "%s", strerror(errno));
+		set_error(error_r, path, 0, "cannot read: %s", strerror(errno));
 		ok = false;
 	}
 	fclose(f);
@@ -376,11 +432,24 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* A directory stands for its *.rules files in name order. */
+/* What an operator is told a rules directory must be. */
+#define RULES_DIR_EXPECTED	"expected a directory of rule files named *.rules"
+
+/* A directory stands for its *.rules files in name order; one without any is an error (a
+ * mistyped [rules] dir would otherwise turn every shipped rule off without a word). With
+ * want_dir, path must be such a directory. */
 static bool
-add_path(struct rules *rules, const char *path, char **error_r)
+add_path(struct rules *rules, const char *path, bool want_dir, char **error_r)
 {
 	DIR *d = opendir(path);
+	if (d == NULL && want_dir) {
+		if (errno == ENOTDIR)
+			set_error(error_r, path, 0, "not a directory (%s)", RULES_DIR_EXPECTED);
+		else
+			set_error(error_r, path, 0, "cannot open: %s (%s)", strerror(errno),
+			    RULES_DIR_EXPECTED);
+		return false;
+	}
 	if (d == NULL)
 		return add_file(rules, path, error_r);
 	char **names = NULL;
@@ -399,8 +468,11 @@ add_path(struct rules *rules, const char *path, char **error_r)
 		names[n++] = strbuf_detach(&b);
 	}
 	closedir(d);
-	if (n > 0)
-		qsort(names, n, sizeof *names, cmp_str);
+	if (n == 0) {
+		set_error(error_r, path, 0, "no *.rules file in this directory (%s)", RULES_DIR_EXPECTED);
+		return false;
+	}
+	qsort(names, n, sizeof *names, cmp_str);
 	bool ok = true;
 	for (size_t i = 0; i < n; i++) {
 		if (ok)
@@ -417,10 +489,23 @@ rules_load(const char *const *paths, size_t npaths, char **error_r)
 	struct rules *rules = rules_new();
 	/* Later files first: an operator's local file overrides the shipped ones. */
 	for (size_t i = npaths; i-- > 0;)
-		if (!add_path(rules, paths[i], error_r)) {
+		if (!add_path(rules, paths[i], false, error_r)) {
 			rules_free(rules);
 			return NULL;
 		}
+	return rules_ready(rules);
+}
+
+struct rules *
+rules_load_dir(const char *dir, const char *local, char **error_r)
+{
+	struct rules *rules = rules_new();
+	/* The local file first: it is tried before the shipped rules. */
+	if ((local != NULL && !add_path(rules, local, false, error_r)) ||
+	    !add_path(rules, dir, true, error_r)) {
+		rules_free(rules);
+		return NULL;
+	}
 	return rules_ready(rules);
 }
 
@@ -525,7 +610,7 @@ rules_load_with_builtin(const char *const *paths, size_t npaths, char **error_r)
 	struct rules *rules = rules_new();
 	/* The operator's files first (tried first), then the shipped rules built into the binary. */
 	for (size_t i = npaths; i-- > 0;)
-		if (!add_path(rules, paths[i], error_r)) {
+		if (!add_path(rules, paths[i], false, error_r)) {
 			rules_free(rules);
 			return NULL;
 		}

@@ -12,9 +12,15 @@
 struct rules;
 
 /* Loads and compiles rule files in order (later files are tried first: an operator's local file
- * overrides the shipped ones). On error returns NULL and sets *error_r to "FILE:LINE: what"
- * (caller frees). */
+ * overrides the shipped ones). A directory stands for its *.rules files in name order, and one
+ * without any is an error. On error returns NULL and sets *error_r (caller frees) to
+ * "FILE:LINE: what" for a bad rule (the line of the file where the error is), or "PATH: what"
+ * for a path that cannot be read ("FILE: cannot open: REASON"). */
 struct rules *rules_load(const char *const *paths, size_t npaths, char **error_r);
+/* A rules directory ([rules] dir): its *.rules files, with local (may be NULL; a file or a
+ * directory) tried first. dir that is missing, not a directory or holds no *.rules file is an
+ * error naming it and what was expected. Errors as for rules_load. Addition (compatible). */
+struct rules *rules_load_dir(const char *dir, const char *local, char **error_r);
 /* The same, followed by the shipped rules built into the binary: what an operator's local rules
  * file adds to when no rules directory is configured. */
 struct rules *rules_load_with_builtin(const char *const *paths, size_t npaths, char **error_r);

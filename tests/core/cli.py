@@ -167,7 +167,7 @@ with tempfile.TemporaryDirectory() as tmp:
         f.write("broken reason diag user_unknown\n  (unclosed\n")
     code, out, err = run(["parse", "--config", conf, zebra])
     check("bad rule exit", code, 78)
-    check("bad rule names file:line", f"{local}:4" in err, True)
+    check("bad rule names file:line", f"{local}:5:" in err, True)  # the continuation line where the error is
 
     # An mbox on standard input over 256 MiB: what was read is parsed, and the messages past
     # the limit are reported, not silently dropped.

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../core/test.h"
@@ -24,8 +25,15 @@ static const struct load_case loads[] = {
 	{ "# only a comment\n\n", NULL, 0 },
 	{ "r1 reason diag mailbox_full quota\n", NULL, 1 },
 	{ "r1 reason diag mailbox_full\n  quota|\n  over\\ quota\n# between\nr2 family from x mx\n", NULL, 2 },
-	{ "r1 reason diag mailbox_full (quota\n", "t.rules:1: missing closing parenthesis at offset 6", 0 },
-	{ "ok reason diag mailbox_full a\n\nbad reason diag user_unknown\n  x[\n", "t.rules:3: missing terminating ] for character class at offset 2", 0 },
+	{ "r1 reason diag mailbox_full (quota\n", "t.rules:1: missing closing parenthesis at column 35", 0 },
+	/* A pattern error is reported at the physical line and column where it is, the pattern
+	 * spread over continuation lines (joined without their leading white space). */
+	{ "ok reason diag mailbox_full a\n\nbad reason diag user_unknown\n  x[\n", "t.rules:4: missing terminating ] for character class at column 5", 0 },
+	{ "r1 reason diag mailbox_full\n  ab\n\tc)d\n  ef\n", "t.rules:3: unmatched closing parenthesis at column 3", 0 },
+	{ "r1 reason diag mailbox_full a\n  b\n# note\n\n   (c\n   d\n", "t.rules:6: missing closing parenthesis at column 5", 0 },
+	{ "r1 reason diag mailbox_full a[\n  b\n", "t.rules:2: missing terminating ] for character class at column 4", 0 },
+	{ "r1 reason diag mailbox_full a\r\n  b\\\r\n", "t.rules:2: \\ at end of pattern at column 5", 0 },
+	{ "r1 reason diag mailbox_full (?<n>a)\n  (?<n>b)\n", "t.rules:2: two named subpatterns have the same name (PCRE2_DUPNAMES not set) at column 8", 0 },
 	{ "r1 reason diag no_such_reason x\n", "t.rules:1: unknown reason 'no_such_reason'", 0 },
 	{ "r1 frobnicate diag - x\n", "t.rules:1: unknown rule type 'frobnicate'", 0 },
 	{ "r1 reason diag\n", "t.rules:1: expected NAME TYPE WHERE VALUE PATTERN", 0 },
@@ -93,7 +101,7 @@ test_load(void)
 	r = rules_load(paths2, 2, &err);
 	CHECK_INT("bad file fails", r == NULL, 1);
 	struct strbuf want = STRBUF_INIT;
-	strbuf_printf(&want, "%s:3: syntax error in subpattern name (missing terminator?) at offset 4", bad);
+	strbuf_printf(&want, "%s:3: syntax error in subpattern name (missing terminator?) at column 28", bad);
 	CHECK_STR("bad file error", err, want.s);
 	free(err);
 	err = NULL;
@@ -110,10 +118,59 @@ test_load(void)
 	CHECK_INT("directory rules", r != NULL ? r->n : 0, 2);
 	rules_free(r);
 
-	const char *missing[] = { "/nonexistent/x.rules" };
-	r = rules_load(missing, 1, &err);
-	CHECK_STR("missing file", err, "/nonexistent/x.rules:0: No such file or directory");
-	free(err);
+	/* A path that cannot be read is named without a line. A rules directory ([rules] dir)
+	 * must be a directory that holds *.rules files. */
+	char *empty = xstrdup(dir);
+	empty = xrealloc(empty, strlen(dir) + sizeof "/empty.d");
+	strcat(empty, "/empty.d");
+	if (mkdir(empty, 0700) != 0)
+		abort();
+	char *other = write_temp(dir, "notes.txt", "r1 reason diag policy spf\n");
+	char *subdir_local = xstrdup(empty);	/* a local "file" that is an empty directory */
+	const struct path_case {
+		const char *what;
+		const char *dir;	/* NULL: rules_load(&local, 1) */
+		const char *local;
+		const char *error_tail;	/* after the path named; NULL: loads */
+		const char *named;	/* the path the error names */
+		size_t nrules;
+	} pcases[] = {
+		{ "missing file", NULL, "/nonexistent/x.rules", ": cannot open: No such file or directory",
+		    "/nonexistent/x.rules", 0 },
+		{ "empty dir as a path", NULL, empty, ": no *.rules file in this directory (expected a "
+		    "directory of rule files named *.rules)", empty, 0 },
+		{ "dir", dir, NULL, NULL, NULL, 2 },
+		{ "dir and local", dir, local, NULL, NULL, 3 },
+		{ "dir missing", "/nonexistent/rules.d", NULL, ": cannot open: No such file or directory "
+		    "(expected a directory of rule files named *.rules)", "/nonexistent/rules.d", 0 },
+		{ "dir is a file", local, NULL, ": not a directory (expected a directory of rule files "
+		    "named *.rules)", local, 0 },
+		{ "dir is empty", empty, NULL, ": no *.rules file in this directory (expected a "
+		    "directory of rule files named *.rules)", empty, 0 },
+		{ "local is an empty dir", dir, subdir_local, ": no *.rules file in this directory "
+		    "(expected a directory of rule files named *.rules)", empty, 0 },
+		{ "local missing", dir, "/nonexistent/l.rules", ": cannot open: No such file or "
+		    "directory", "/nonexistent/l.rules", 0 },
+	};
+	for (size_t i = 0; i < sizeof pcases / sizeof pcases[0]; i++) {
+		const struct path_case *c = &pcases[i];
+		err = NULL;
+		r = c->dir != NULL ? rules_load_dir(c->dir, c->local, &err) :
+		    rules_load(&c->local, 1, &err);
+		struct strbuf w = STRBUF_INIT;
+		if (c->error_tail != NULL)
+			strbuf_printf(&w, "%s%s", c->named, c->error_tail);
+		CHECK_STR(c->what, err, w.s);
+		CHECK_INT(c->what, r != NULL ? r->n : 0, c->nrules);
+		strbuf_free(&w);
+		rules_free(r);
+		free(err);
+	}
+	unlink(other);
+	rmdir(empty);
+	free(other);
+	free(empty);
+	free(subdir_local);
 
 	unlink(shipped);
 	unlink(local);
