@@ -45,12 +45,15 @@ static const char *const stmt_sql[SQL__COUNT] = {
 	[SQL_SCORE_GET] = "SELECT score, last_day, last_at FROM soft_scores WHERE address_key = ?1",
 	[SQL_SCORE_PUT] = "INSERT OR REPLACE INTO soft_scores (address_key, score, last_day, "
 	    "last_at) VALUES (?1, ?2, ?3, ?4)",
-	[SQL_SCORE_DELETE] = "DELETE FROM soft_scores WHERE address_key = ?1",
+	/* `suppress remove`: every case variant the view `suppressed` shows for the address. */
+	[SQL_SCORE_DELETE] = "DELETE FROM soft_scores WHERE address_key = ?1 COLLATE NOCASE",
+	/* As the view `suppressed` compares (schema 002): ignoring ASCII case, the row of the
+	 * exact key first. */
 	[SQL_SUPP_ACTIVE] = "SELECT address_key, type, reason, since, expires_at FROM suppressions "
-	    "WHERE address_key = ?1 AND lifted_at IS NULL "
-	    "AND (expires_at IS NULL OR expires_at > ?2)",
+	    "WHERE address_key = ?1 COLLATE NOCASE AND lifted_at IS NULL "
+	    "AND (expires_at IS NULL OR expires_at > ?2) ORDER BY address_key = ?1 DESC LIMIT 1",
 	[SQL_SUPP_LIFT] = "UPDATE suppressions SET lifted_at = ?2, lifted_by = ?3 "
-	    "WHERE address_key = ?1",
+	    "WHERE address_key = ?1 COLLATE NOCASE AND lifted_at IS NULL",
 	[SQL_AUDIT_INSERT] = "INSERT INTO audit (at, action, address, address_key, reason, actor) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[SQL_PRUNE_RAW] = "UPDATE messages SET raw = NULL WHERE id IN (SELECT id FROM messages "
@@ -151,37 +154,29 @@ store_stmt(struct store *s, enum store_stmt id, char **error_r)
 	return s->stmt[id];
 }
 
-/* One integer from a single-row query. */
-static int
-query_int(struct store *s, const char *sql, int64_t *v_r, char **error_r)
-{
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_fail(s, rc, sql, error_r);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*v_r = sqlite3_column_int64(st, 0);
-		rc = SQLITE_OK;
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_OK)
-		return store_fail(s, rc, sql, error_r);
-	return STORE_OK;
-}
-
 /* Tells a bounced database (of a version up to known) from a file that is something else. */
 static int
 check_identity(struct store *s, int known, int64_t *version_r, char **error_r)
 {
+	/* One statement, so one snapshot: read one by one, a migration committed by another
+	 * process in between would look like "no version, but tables" - someone else's file. */
+	static const char sql[] = "SELECT (SELECT application_id FROM pragma_application_id), "
+	    "(SELECT user_version FROM pragma_user_version), (SELECT count(*) FROM sqlite_master)";
 	int64_t app = 0, version = 0, objects = 0;
-	int rc = query_int(s, "PRAGMA application_id", &app, error_r);
-	if (rc == STORE_OK)
-		rc = query_int(s, "PRAGMA user_version", &version, error_r);
-	if (rc == STORE_OK)
-		rc = query_int(s, "SELECT count(*) FROM sqlite_master", &objects, error_r);
-	if (rc != STORE_OK)
-		return rc;
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, "read the schema version", error_r);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		app = sqlite3_column_int64(st, 0);
+		version = sqlite3_column_int64(st, 1);
+		objects = sqlite3_column_int64(st, 2);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK)
+		return store_fail(s, rc, "read the schema version", error_r);
 	if ((app != 0 && app != SCHEMA_APPLICATION_ID) || (version == 0 && objects > 0) ||
 	    (version > 0 && app != SCHEMA_APPLICATION_ID)) {
 		*error_r = msg("%s: not a bounced database (it holds other tables)", s->path);
@@ -251,17 +246,35 @@ store_migrate(struct store *s, int *from_r, int *to_r, char **error_r)
 	return store_migrate_list(s, schema_migrations, schema_version, from_r, to_r, error_r);
 }
 
-/* Creates the directory that will hold a new database (one level, like mkdir without -p). */
-static void
-make_parent(const char *path)
+/* Creates the directories that will hold a new database, as mkdir -p with mode 0750 (an
+ * application reading the database joins bounced's group). Returns 0, or -1 with *error_r. */
+static int
+make_parent(const char *path, char **error_r)
 {
 	char *dir = xstrdup(path);
-	char *slash = strrchr(dir, '/');
-	if (slash != NULL && slash != dir) {
-		*slash = '\0';
-		(void)mkdir(dir, 0750);
+	char *end = strrchr(dir, '/');
+	int ret = 0;
+	if (end == NULL || end == dir) {
+		free(dir);
+		return 0;
+	}
+	*end = '\0';
+	for (char *p = dir + 1; ret == 0; p++) {
+		bool last = *p == '\0';
+		if (*p != '/' && !last)
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+			*error_r = msg("%s: cannot create directory %s: %s", path, dir,
+			    strerror(errno));
+			ret = -1;
+		}
+		if (last)
+			break;
+		*p = '/';
 	}
 	free(dir);
+	return ret;
 }
 
 int
@@ -299,7 +312,10 @@ store_open(const char *path, const struct config *cfg, int flags, struct store *
 			rc = STORE_ERR_IO;
 			goto fail;
 		}
-		make_parent(path);
+		if (make_parent(path, error_r) != 0) {
+			rc = STORE_ERR_IO;
+			goto fail;
+		}
 	}
 	int oflags = (flags & STORE_OPEN_READONLY) ? SQLITE_OPEN_READONLY :
 	    SQLITE_OPEN_READWRITE | ((flags & STORE_OPEN_CREATE) ? SQLITE_OPEN_CREATE : 0);
@@ -310,12 +326,21 @@ store_open(const char *path, const struct config *cfg, int flags, struct store *
 	}
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, (int)s->busy_timeout_ms);
+	/* Someone else's file is refused before anything is written to it. */
+	int64_t version;
+	rc = check_identity(s, schema_version, &version, error_r);
+	if (rc != STORE_OK)
+		goto fail;
 	/* WAL lets the application read while we write; FULL makes each commit durable before
-	 * LMTP answers 250. */
+	 * LMTP answers 250. The -wal and -shm files stay when the last connection closes: an
+	 * application that may only read the database cannot create them, and could not open it
+	 * while no bounced process has it open. */
 	if (!(flags & STORE_OPEN_READONLY)) {
+		int persist = 1;
 		rc = store_exec(s, "PRAGMA journal_mode = WAL", error_r);
 		if (rc != STORE_OK)
 			goto fail;
+		(void)sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
 	}
 	rc = store_exec(s, "PRAGMA synchronous = FULL", error_r);
 	if (rc == STORE_OK) {
@@ -325,10 +350,6 @@ store_open(const char *path, const struct config *cfg, int flags, struct store *
 	}
 	if (rc == STORE_OK)
 		rc = store_exec(s, "PRAGMA foreign_keys = ON", error_r);
-	if (rc != STORE_OK)
-		goto fail;
-	int64_t version;
-	rc = check_identity(s, schema_version, &version, error_r);
 	if (rc != STORE_OK)
 		goto fail;
 	if (version < schema_version) {

@@ -174,11 +174,12 @@ static const struct scenario scenarios[] = {
 		{ EV, 5, "u@example.com", CLASS_COMPLAINT, BLAME_RECIPIENT, "", NO_VERP, "suppressed", 0, 0 },
 		CK(40, "u@example.com", "complaint", -1),
 	} },
-	{ "addresses compare case-insensitively in the domain only", 0, false, false, false, {
+	{ "check ignores case, as the view suppressed does (schema 002)", 0, false, false, false, {
 		H(0, "Joe@Example.COM"),
 		CK(0.1, "Joe@example.com", "hard", 0),
 		CK(0.1, "<Joe@EXAMPLE.com>", "hard", 0),
-		CK(0.1, "joe@example.com", NULL, 0),
+		CK(0.1, "joe@example.com", "hard", 0),
+		CK(0.1, "joe@example.net", NULL, 0),
 	} },
 	{ "a report without a usable address acts on nothing", 0, false, false, false, {
 		{ EV, 0, "", CLASS_COMPLAINT, BLAME_RECIPIENT, "", NO_VERP, "not-an-address", 0, 0 },
