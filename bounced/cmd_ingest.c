@@ -101,13 +101,23 @@ ingest_one(const char *source, const char *data, size_t len, void *arg)
 	};
 	struct store_add_result res;
 	int rc;
+	/* Parse outside the transaction when it is not open yet (store_ingest's order). */
+	struct bounce_report *rep = bounce_parse(data, len, ctx->opt);
+	/* A rule that hit the regex limit counted as no match: the message is kept and flagged,
+	 * and the operator is told which one (a hostile bounce, or a rule to bound better). */
+	if (rep->flags & BOUNCE_F_REGEX_LIMIT)
+		warnx_("ingest: %s%s%s: a rule hit the regex limit (counted as no match; flag "
+		    "regex_limit)", source, ctx->queue_id != NULL ? " queue_id=" : "",
+		    ctx->queue_id != NULL ? ctx->queue_id : "");
 	if (ctx->batch <= 1) {
-		rc = store_ingest(ctx->store, &m, ctx->opt, &res, &ctx->error);
+		rc = store_begin(ctx->store, &ctx->error);
+		if (rc == STORE_OK)
+			rc = store_end(ctx->store, store_add(ctx->store, &m, rep, &res, &ctx->error),
+			    &ctx->error);
+		bounce_report_free(rep);
 		if (rc == STORE_OK)
 			count(&ctx->done, &res);
 	} else {
-		/* Parse outside the transaction when it is not open yet. */
-		struct bounce_report *rep = bounce_parse(data, len, ctx->opt);
 		rc = ctx->in_batch == 0 ? store_begin(ctx->store, &ctx->error) : STORE_OK;
 		if (rc == STORE_OK)
 			rc = store_add(ctx->store, &m, rep, &res, &ctx->error);

@@ -138,6 +138,10 @@ on_body(void *ctx, uint32_t uid, const char *data, size_t len)
 	if (n < 0 || (size_t)n >= sizeof source)
 		source[0] = '\0';	/* names are bounded by IMAP_URL_MAX: cannot happen */
 	struct bounce_report *rep = bounce_parse(data, len, b->opt);
+	/* Counted as no match and flagged; the operator is told which message. */
+	if (rep->flags & BOUNCE_F_REGEX_LIMIT)
+		warnx_("fetch: %s: a rule hit the regex limit (counted as no match; flag regex_limit)",
+		    source);
 	struct store_msg m = {
 		.data = data, .len = len, .source = source, .truncated = b->truncated || cut,
 	};

@@ -525,6 +525,11 @@ log_msg(struct server *sv, const struct msg *m)
 		strbuf_printf(&b, " result=451 store_error=%d", m->rc);
 	srv_log(sv, LOG_INFO, "%s", b.s);
 	strbuf_free(&b);
+	/* Counted as no match and flagged: the operator is told which message. */
+	if (m->rep != NULL && (m->rep->flags & BOUNCE_F_REGEX_LIMIT))
+		srv_log(sv, LOG_WARNING, "lmtp: qid=%s from=<%s>: a rule hit the regex limit (counted "
+		    "as no match; flag regex_limit)", m->qid[0] != '\0' ? m->qid : "-",
+		    m->env.mail_from);
 }
 
 static void

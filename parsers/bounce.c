@@ -349,15 +349,17 @@ bounce_parse(const char *msg, size_t len, const struct bounce_options *opt)
 			continue;
 		if (r->kind == KIND_NONE && rc->reason == REASON_DELIVERED)
 			continue;	/* read receipt */
-		classify_recipient(rc, hp != NULL ? hp->body : NULL, hp != NULL ? hp->body_len : 0, rules);
+		if (classify_recipient(rc, hp != NULL ? hp->body : NULL, hp != NULL ? hp->body_len : 0,
+		    rules))
+			r->flags |= BOUNCE_F_REGEX_LIMIT;
 	}
 
 	decode_verp(m, opt, r);
 	size_t before = r->nrcpts;
 	apply_verp(r, m, rules);
-	if (r->nrcpts > before)
-		classify_recipient(&r->rcpts[before], hp != NULL ? hp->body : NULL,
-		    hp != NULL ? hp->body_len : 0, rules);
+	if (r->nrcpts > before && classify_recipient(&r->rcpts[before], hp != NULL ? hp->body : NULL,
+	    hp != NULL ? hp->body_len : 0, rules))
+		r->flags |= BOUNCE_F_REGEX_LIMIT;
 	if (r->evidence == NULL)
 		bounce_set(&r->evidence, r->kind == KIND_NONE ? "no report part, no auto-reply, no rule matched" : "");
 	mime_message_free(m);

@@ -284,12 +284,12 @@ is_hard(enum bounce_reason r)
 	    r == REASON_NOT_ACCEPT;
 }
 
-void
+bool
 classify_recipient(struct bounce_recipient *rc, const char *context, size_t context_len,
     const struct rules *rules)
 {
 	if (rc->class_ == CLASS_COMPLAINT || rc->class_ == CLASS_AUTOREPLY)
-		return;
+		return false;
 	const char *action = rc->action != NULL ? rc->action : "";
 	struct strbuf ev = STRBUF_INIT;
 	if (strcmp(action, "delivered") == 0 || strcmp(action, "relayed") == 0 ||
@@ -300,7 +300,7 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 		strbuf_printf(&ev, "action %s", action);
 		free(rc->evidence);
 		rc->evidence = strbuf_detach(&ev);
-		return;
+		return false;
 	}
 	const char *diag = rc->diagnostic != NULL ? rc->diagnostic : "";
 	bool status_given = rc->status[0] != '\0';
@@ -412,4 +412,5 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 		bounce_set(&rc->rule, rule);
 	free(rc->evidence);
 	rc->evidence = strbuf_detach(&ev);
+	return limit;
 }

@@ -3,6 +3,7 @@
 #ifndef BOUNCED_CLASSIFY_H
 #define BOUNCED_CLASSIFY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "report.h"
@@ -18,8 +19,10 @@ void classify_extract_codes(const char *text, size_t len, char status[16], char 
  * human-readable text that may explain the failure when the diagnostic is empty (may be NULL).
  * Delivered/relayed/expanded actions give class none; delayed gives soft with reason expired
  * unless the wording says otherwise. Does not touch recipients already classified by ARF or
- * auto-reply parsing (class complaint / autoreply). */
-void classify_recipient(struct bounce_recipient *rc, const char *context, size_t context_len,
+ * auto-reply parsing (class complaint / autoreply). Returns true when a wording rule hit the
+ * regex limit (it counted as no match, and the evidence says so): the caller flags the report
+ * BOUNCE_F_REGEX_LIMIT. (Was void: callers that ignore the result are unchanged.) */
+bool classify_recipient(struct bounce_recipient *rc, const char *context, size_t context_len,
     const struct rules *rules);
 
 #endif
