@@ -60,7 +60,8 @@ HOSTILE = "a" * HOSTILE_RUN + "b"
 
 
 def test_regex_limit(tmp):
-    """Each kind of rule that hits the limit flags the report; the message is still read."""
+    """Each kind of rule that hits the limit (reason, recipient, family, sender) flags the report;
+    the message is still read."""
     # name, local rules, message, flags, kind, first recipient's (address, reason, evidence)
     rows = [
         ("reason rule", "evil reason diag mailbox_full (?:a+)+[cd]\n",
@@ -74,6 +75,9 @@ def test_regex_limit(tmp):
          bounce("<jana@example.de>: 550 5.1.1 user unknown", subject="Undeliverable " + HOSTILE),
          ["regex_limit"], "heuristic",
          ("jana@example.de", "user_unknown", None)),
+        ("sender rule", "evil sender subject - (?:a+)+[cd]\n",
+         bounce("<jana@example.de>: 550 5.1.1 user unknown", subject=HOSTILE,
+                sender="someone@x.example"), ["regex_limit"], "none", None),
         ("no hostile input: no flag", "evil reason diag mailbox_full (?:a+)+[cd]\n",
          bounce("<jana@example.de>: 552 aaac mailbox full"), [], "heuristic",
          ("jana@example.de", "mailbox_full", None)),
