@@ -88,6 +88,12 @@ each_mbox(const char *path, const char *data, size_t len, input_fn fn, void *ctx
 			f++;
 		}
 		size_t mlen = (size_t)(next - start);
+		/* The empty line before the next "From " (or at the end) is the mbox's, not the
+		 * message's (RFC 4155): the message is the same bytes as when saved as a file. */
+		if (mlen >= 2 && start[mlen - 1] == '\n' && start[mlen - 2] == '\n')
+			mlen--;
+		else if (mlen >= 4 && memcmp(start + mlen - 4, "\r\n\r\n", 4) == 0)
+			mlen -= 2;
 		if (mlen > LIMIT_MBOX_MESSAGE_BYTES)
 			mlen = LIMIT_MBOX_MESSAGE_BYTES;
 		strbuf_reset(&msg);
@@ -108,11 +114,30 @@ each_mbox(const char *path, const char *data, size_t len, input_fn fn, void *ctx
 	return ret;
 }
 
+/* True when the first line ends in a bare CR: a file with old Mac line endings. */
+static bool
+cr_only(const char *data, size_t len)
+{
+	const char *cr = memchr(data, '\r', len);
+	const char *lf = memchr(data, '\n', len);
+	return cr != NULL && (lf == NULL || cr < lf) && (cr + 1 == data + len || cr[1] != '\n');
+}
+
 static int
 deliver(const char *path, const char *data, size_t len, input_fn fn, void *ctx)
 {
-	if (input_is_mbox(data, len))
-		return each_mbox(path, data, len, fn, ctx);
+	if (input_is_mbox(data, len)) {
+		if (!cr_only(data, len))
+			return each_mbox(path, data, len, fn, ctx);
+		/* An mbox with CR line endings: its separators are only seen as lines in LF. */
+		char *lf = xmalloc(len);
+		for (size_t i = 0; i < len; i++)
+			lf[i] = data[i] == '\r' && (i + 1 == len || data[i + 1] != '\n') ? '\n' :
+			    data[i];
+		int ret = each_mbox(path, lf, len, fn, ctx);
+		free(lf);
+		return ret;
+	}
 	if (len > LIMIT_MESSAGE_BYTES)
 		len = LIMIT_MESSAGE_BYTES;
 	return fn(path, data, len, ctx);

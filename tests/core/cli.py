@@ -94,6 +94,24 @@ with tempfile.TemporaryDirectory() as tmp:
         check(f"{name} source", o["source"], path)
         del o["source"]
         results[name] = o
+    # The same, saved after a "From " line (one message, and an mbox of two).
+    frm = "From MAILER-DAEMON Mon Jan  1 00:00:00 2024\n"
+    for name, eol in (("lf", "\n"), ("crlf", "\r\n"), ("cr", "\r")):
+        path = os.path.join(tmp, name + "-from.eml")
+        with open(path, "w", newline="") as f:
+            f.write((frm + DSN).replace("\n", eol))
+        code, out, err = run(["parse", path])
+        (o,) = lines(out)
+        del o["source"]
+        check(f"{name} after a From line same as LF", o, results["lf"])
+        path = os.path.join(tmp, name + ".mbox")
+        with open(path, "w", newline="") as f:
+            f.write((frm + DSN + "\n" + frm + DSN + "\n").replace("\n", eol))
+        code, out, err = run(["parse", path])
+        got = lines(out)
+        check(f"{name} mbox: two messages, each as the file",
+              [(o.pop("source"), o) for o in got],
+              [(path + ":1", results["lf"]), (path + ":2", results["lf"])])
     check("CRLF same as LF", results["crlf"], results["lf"])
     check("CR same as LF", results["cr"], results["lf"])
     check("message_id read", results["lf"]["message_id"], "<dsn-1@mx.example.org>")
@@ -114,6 +132,21 @@ with tempfile.TemporaryDirectory() as tmp:
     check("mbox count", len(got), 2)
     check("mbox sources", [o["source"] for o in got], [mbox + ":1", mbox + ":2"])
     check("mbox 2 is not a bounce", got[1]["kind"], "none")
+
+    # The empty line before a separator belongs to the mbox (RFC 4155): a message read from an
+    # mbox is the same bytes as the message saved as a file, so ingest sees a duplicate.
+    nomid = "From: someone@example.org\nSubject: no Message-ID\n\nbody\n"
+    plain = os.path.join(tmp, "nomid.eml")
+    with open(plain, "w") as f:
+        f.write(nomid)
+    boxed = os.path.join(tmp, "nomid.mbox")
+    with open(boxed, "w") as f:
+        f.write(frm + nomid + "\n" + frm + "Subject: other\n\nx\n\n")
+    db = os.path.join(tmp, "dup.db")
+    run(["db", "migrate", "--db", db])
+    code, out, err = run(["ingest", "--db", db, plain, boxed])
+    check("mbox message same bytes as the file: a duplicate", (code, out),
+          (0, "ingested 3 messages: 1 duplicates, 0 events, 0 newly suppressed\n"))
 
     # a single message saved after a "From " line keeps the file's name
     single = os.path.join(tmp, "single.eml")
