@@ -22,7 +22,11 @@ add_list(struct bounce_report *r, const char *v, const char *ftype, const char *
 {
 	size_t added = 0;
 	const char *p = v;
-	while (*p != '\0' && r->nrcpts < LIMIT_RECIPIENTS) {	/* a full report takes no more */
+	while (*p != '\0') {
+		if (r->nrcpts >= LIMIT_RECIPIENTS) {	/* a full report takes no more */
+			r->flags |= BOUNCE_F_TOO_MANY_RCPTS;
+			break;
+		}
 		const char *s = p;
 		bool quoted = false;
 		int angle = 0;
@@ -125,10 +129,14 @@ add_report_recipients(const struct mime_message *m, const char *text, size_t len
 	struct strbuf v = STRBUF_INIT;
 	size_t added = 0;
 	const char *cursor = NULL;
-	for (size_t i = 0; i < ARF_MAX_FIELDS; i++) {
+	for (size_t i = 0;; i++) {
 		strbuf_reset(&v);
 		if (!fieldscan_next(text, len, &cursor, "Original-Rcpt-To", &v))
 			break;
+		if (i == ARF_MAX_FIELDS) {
+			r->flags |= BOUNCE_F_TOO_MANY_RCPTS;
+			break;
+		}
 		added += add_list(r, v.s, ftype, "Original-Rcpt-To");
 	}
 	if (added == 0 && m->returned_headers != NULL) {

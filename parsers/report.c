@@ -54,6 +54,7 @@ static const struct {
 	{ BOUNCE_F_REGEX_LIMIT, "regex_limit" },
 	{ BOUNCE_F_BAD_ENCODING, "bad_encoding" },
 	{ BOUNCE_F_NUL_BYTES, "nul_bytes" },
+	{ BOUNCE_F_TOO_MANY_RCPTS, "too_many_recipients" },
 };
 
 const char *
@@ -162,8 +163,10 @@ bounce_report_free(struct bounce_report *r)
 struct bounce_recipient *
 bounce_report_add(struct bounce_report *r, const char *address)
 {
-	if (r->nrcpts >= LIMIT_RECIPIENTS)
+	if (r->nrcpts >= LIMIT_RECIPIENTS) {
+		r->flags |= BOUNCE_F_TOO_MANY_RCPTS;
 		return NULL;
+	}
 	if (r->nrcpts == r->rcpts_cap) {
 		r->rcpts_cap = r->rcpts_cap ? r->rcpts_cap * 2 : 4;
 		r->rcpts = xrealloc(r->rcpts, r->rcpts_cap * sizeof r->rcpts[0]);

@@ -69,6 +69,7 @@ enum bounce_reason {
 #define BOUNCE_F_REGEX_LIMIT	0x0080u	/* a rule hit the PCRE2 match/depth limit */
 #define BOUNCE_F_BAD_ENCODING	0x0100u	/* broken base64/QP or unknown charset */
 #define BOUNCE_F_NUL_BYTES	0x0200u	/* NUL bytes were replaced */
+#define BOUNCE_F_TOO_MANY_RCPTS	0x0400u	/* over LIMIT_RECIPIENTS: the rest not reported */
 
 struct bounce_recipient {
 	char *address;		/* as found, domain lowercased; never NULL */

@@ -137,12 +137,34 @@ def backtracking_plain():
             + b"The following addresses had permanent fatal errors -----\n" * 5000)
 
 
+def many_dsn_recipients():
+    """A DSN naming 1500 recipients: the first LIMIT_RECIPIENTS (1000) are reported, flagged."""
+    groups = b"".join(b"Final-Recipient: rfc822; u%d@example.com\nAction: failed\n"
+                      b"Status: 5.1.1\n\n" % i for i in range(1500))
+    return (HEAD + b"Content-Type: multipart/report; report-type=delivery-status; boundary=R\n\n"
+            b"--R\nContent-Type: text/plain\n\nfailed\n"
+            b"--R\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\n"
+            + groups + b"--R--\n")
+
+
+def many_arf_recipients():
+    """An ARF report with 1500 Original-Rcpt-To fields."""
+    rcpts = b"".join(b"Original-Rcpt-To: u%d@example.com\n" % i for i in range(1500))
+    return (b"From: fbl@isp.example\nTo: abuse@example.org\nMIME-Version: 1.0\n"
+            b"Content-Type: multipart/report; report-type=feedback-report; boundary=F\n\n"
+            b"--F\nContent-Type: text/plain\n\ncomplaint\n"
+            b"--F\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\nVersion: 1\n"
+            + rcpts + b"--F--\n")
+
+
 # name, generator, flags that must be reported (with --explain)
 CASES = [
     ("20000 nested multiparts", deep_nesting, {"too_deep"}),
     ("20000 nested multiparts reusing one boundary", deep_reused_boundary, {"too_deep"}),
     ("5000 nested message/rfc822", deep_rfc822, {"too_deep"}),
     ("100000 parts", many_parts, {"too_many_parts"}),
+    ("DSN with 1500 recipients", many_dsn_recipients, {"too_many_recipients"}),
+    ("ARF with 1500 Original-Rcpt-To", many_arf_recipients, {"too_many_recipients"}),
     ("50 MB message", fifty_megabytes, {"truncated"}),
     ("1 MB header line", megabyte_header_line, {"long_line"}),
     ("1.5 MB folded header", megabyte_folded_header, {"header_cut"}),
