@@ -9,33 +9,72 @@
 #include "header.h"
 #include "strbuf.h"
 
-/* Subject words of vacation and auto-reply messages, lowercase (ASCII letters are compared
- * case-insensitively; the other scripts are listed in the case they are written in). */
-static const char *const vacation_subjects[] = {
-	/* English */
-	"out of office", "out of the office", "automatic reply", "auto reply", "auto-reply",
-	"autoreply", "automatic response", "auto response", "auto-response", "autoresponse",
-	"vacation reply", "vacation notice", "on vacation", "away from the office",
-	"away from my office", "away until",
-	/* German */
-	"abwesenheitsnotiz", "automatische antwort", "abwesend",
-	/* French */
-	"réponse automatique", "reponse automatique", "absence", "absent du bureau",
-	/* Spanish */
-	"respuesta automática", "respuesta automatica", "fuera de la oficina",
-	/* Portuguese */
-	"resposta automática", "resposta automatica", "ausência", "ausencia",
-	/* Italian */
-	"risposta automatica", "fuori sede", "fuori ufficio",
-	/* Dutch */
-	"automatisch antwoord", "afwezig",
-	/* Japanese */
-	"自動応答", "自動返信", "不在",
-	/* Chinese */
-	"自动回复", "自動回覆", "自動回复",
-	/* Russian */
-	"автоответ", "Автоответ", "автоматический ответ", "Автоматический ответ",
+/* How a vacation phrase may stand at the start of a subject. */
+enum phrase_form {
+	/* Alone, or before a separator (":", "-", "]"...): "Out of Office: Re: report". Followed by
+	 * more words it is a person's subject ("Out of office schedule for December"). */
+	PHRASE_WHOLE,
+	/* Followed by anything: "Away until May 5", "不在のお知らせ". */
+	PHRASE_LEAD,
 };
+
+/* Subject phrases of vacation and auto-reply messages, as responders write them at the start of
+ * the subject (alone, or as their own prefix before the original subject). ASCII letters are
+ * compared case-insensitively; other letters are listed in the case responders write them. */
+static const struct {
+	const char *text;
+	enum phrase_form form;
+} vacation_subjects[] = {
+	/* English (Outlook, Exchange, Apple Mail, Zimbra, vacation(1)) */
+	{ "out of office autoreply", PHRASE_WHOLE }, { "out of office auto reply", PHRASE_WHOLE },
+	{ "out of office reply", PHRASE_WHOLE }, { "out of office", PHRASE_WHOLE },
+	{ "out of the office", PHRASE_WHOLE }, { "out of office until", PHRASE_LEAD },
+	{ "out of the office until", PHRASE_LEAD }, { "automatic reply", PHRASE_WHOLE },
+	{ "auto reply", PHRASE_WHOLE }, { "auto-reply", PHRASE_WHOLE }, { "autoreply", PHRASE_WHOLE },
+	{ "automatic response", PHRASE_WHOLE }, { "auto response", PHRASE_WHOLE },
+	{ "auto-response", PHRASE_WHOLE }, { "autoresponse", PHRASE_WHOLE },
+	{ "vacation reply", PHRASE_WHOLE }, { "vacation notice", PHRASE_WHOLE },
+	{ "on vacation", PHRASE_WHOLE }, { "on vacation until", PHRASE_LEAD },
+	{ "away from the office", PHRASE_WHOLE }, { "away from my office", PHRASE_WHOLE },
+	{ "away until", PHRASE_LEAD },
+	/* German */
+	{ "abwesenheitsnotiz", PHRASE_WHOLE }, { "automatische antwort", PHRASE_WHOLE },
+	{ "abwesend", PHRASE_WHOLE },
+	/* French */
+	{ "réponse automatique", PHRASE_WHOLE },
+	{ "reponse automatique", PHRASE_WHOLE }, { "absence", PHRASE_WHOLE },
+	{ "absent du bureau", PHRASE_WHOLE }, { "absence du bureau", PHRASE_WHOLE },
+	/* Spanish */
+	{ "respuesta automática", PHRASE_WHOLE }, { "respuesta automatica", PHRASE_WHOLE },
+	{ "fuera de la oficina", PHRASE_WHOLE },
+	/* Portuguese */
+	{ "resposta automática", PHRASE_WHOLE }, { "resposta automatica", PHRASE_WHOLE },
+	{ "ausência", PHRASE_WHOLE }, { "ausencia", PHRASE_WHOLE },
+	/* Italian */
+	{ "risposta automatica", PHRASE_WHOLE }, { "fuori sede", PHRASE_WHOLE },
+	{ "fuori ufficio", PHRASE_WHOLE },
+	/* Dutch */
+	{ "automatisch antwoord", PHRASE_WHOLE }, { "afwezig", PHRASE_WHOLE },
+	/* Scandinavian, Finnish, Polish, Czech (Outlook's "Automatic reply" in those languages) */
+	{ "automatiskt svar", PHRASE_WHOLE }, { "automatisk svar", PHRASE_WHOLE },
+	{ "automaattinen vastaus", PHRASE_WHOLE }, { "automatyczna odpowiedź", PHRASE_WHOLE },
+	{ "automatická odpověď", PHRASE_WHOLE },
+	/* Japanese */
+	{ "自動応答", PHRASE_LEAD }, { "自動返信", PHRASE_LEAD }, { "不在のお知らせ", PHRASE_LEAD },
+	{ "不在", PHRASE_WHOLE },
+	/* Chinese */
+	{ "自动回复", PHRASE_LEAD }, { "自動回覆", PHRASE_LEAD }, { "自動回复", PHRASE_LEAD },
+	{ "自动答复", PHRASE_LEAD },
+	/* Russian */
+	{ "автоответ", PHRASE_WHOLE }, { "Автоответ", PHRASE_WHOLE },
+	{ "автоматический ответ", PHRASE_WHOLE }, { "Автоматический ответ", PHRASE_WHOLE },
+};
+
+/* Bracketed tags skipped before the phrase ("[EXTERNAL] Automatic reply: ..."): gateways add
+ * one or two; responders themselves never put more than one ("[Auto-Reply] ..."). */
+#define SUBJECT_TAGS_MAX 2
+/* Longest bracketed tag skipped: "[EXTERNAL]", "[SPAM?]"; a longer bracket is the subject. */
+#define SUBJECT_TAG_BYTES 32
 
 /* Local parts of the senders of delivery reports: never an auto-reply. */
 static const char *const daemon_locals[] = {
@@ -120,6 +159,81 @@ has_report_part(const struct mime_message *m)
 	return false;
 }
 
+/* Skips blanks, including U+00A0 and U+202F (French typography puts one before the colon). */
+static const char *
+skip_blanks(const char *p)
+{
+	for (;;) {
+		if (*p == ' ' || *p == '\t')
+			p++;
+		else if ((unsigned char)p[0] == 0xc2 && (unsigned char)p[1] == 0xa0)
+			p += 2;
+		else if ((unsigned char)p[0] == 0xe2 && (unsigned char)p[1] == 0x80 &&
+		    (unsigned char)p[2] == 0xaf)
+			p += 3;
+		else
+			return p;
+	}
+}
+
+/* True when p (after a phrase) ends the subject or is a separator a responder puts between its
+ * phrase and the original subject or a date. */
+static bool
+phrase_ends(const char *p)
+{
+	static const char *const seps[] = {
+		":", "-", "]", ")", ".", "!", ",", ";", "|", "/",
+		"\xef\xbc\x9a",	/* U+FF1A fullwidth colon */
+		"\xe2\x80\x93", "\xe2\x80\x94",	/* en and em dash */
+		"\xe3\x80\x91",	/* U+3011 right black lenticular bracket */
+	};
+	p = skip_blanks(p);
+	if (*p == '\0')
+		return true;
+	for (size_t i = 0; i < sizeof seps / sizeof seps[0]; i++)
+		if (strncmp(p, seps[i], strlen(seps[i])) == 0)
+			return true;
+	return false;
+}
+
+/* The vacation phrase p starts with, in a form it may take there; NULL when none. */
+static const char *
+phrase_at(const char *p)
+{
+	for (size_t i = 0; i < sizeof vacation_subjects / sizeof vacation_subjects[0]; i++) {
+		size_t n = strlen(vacation_subjects[i].text);
+		if (strncasecmp(p, vacation_subjects[i].text, n) == 0 &&
+		    (vacation_subjects[i].form == PHRASE_LEAD || phrase_ends(p + n)))
+			return vacation_subjects[i].text;
+	}
+	return NULL;
+}
+
+/* The phrase a vacation subject starts with: at the start, inside a leading bracket
+ * ("[Auto-Reply] ..."), or after a gateway's tags ("[EXTERNAL] Automatic reply: ..."). A phrase
+ * anywhere else is a person's subject: "Re: Out of Office" or "AW: Abwesenheitsnotiz: ..."
+ * answers an auto-reply, "Fwd: Automatic reply: ..." forwards one. NULL when none. */
+static const char *
+vacation_subject(const char *subject)
+{
+	const char *p = skip_blanks(subject), *hit;
+	for (int tags = 0; ; tags++) {
+		if ((hit = phrase_at(p)) != NULL)
+			return hit;
+		if (*p != '[' && strncmp(p, "\xe3\x80\x90", 3) != 0)	/* '[', U+3010 */
+			return NULL;
+		const char *in = skip_blanks(p + (*p == '[' ? 1 : 3));
+		if ((hit = phrase_at(in)) != NULL)
+			return hit;
+		if (tags == SUBJECT_TAGS_MAX)
+			return NULL;
+		const char *close = memchr(p, ']', strnlen(p, SUBJECT_TAG_BYTES));
+		if (close == NULL)
+			return NULL;
+		p = skip_blanks(close + 1);
+	}
+}
+
 /* Why m is an auto-reply, into ev; false when nothing says so. */
 static bool
 autoreply_evidence(const struct mime_message *m, struct strbuf *ev)
@@ -128,8 +242,11 @@ autoreply_evidence(const struct mime_message *m, struct strbuf *ev)
 	bool yes = false;
 	const char *hit = NULL;
 
-	if (header_get(m->headers, m->headers_len, "Auto-Submitted", &v) && v.len > 0 &&
-	    !first_token_is(v.s, "no")) {
+	/* RFC 3834 5: only "auto-replied" is a response. "auto-generated" (a notification, a
+	 * report, a newsletter robot) and "auto-notified" (RFC 5436) are not replies: alone they
+	 * make a message kind none; a vacation subject may still decide below. */
+	if (header_get(m->headers, m->headers_len, "Auto-Submitted", &v) &&
+	    first_token_is(v.s, "auto-replied")) {
 		strbuf_printf(ev, "Auto-Submitted: %.64s", v.s);
 		yes = true;
 	}
@@ -162,8 +279,7 @@ autoreply_evidence(const struct mime_message *m, struct strbuf *ev)
 		goto out;
 	strbuf_reset(&v);
 	if (!yes && header_get_decoded(m->headers, m->headers_len, "Subject", &v) && v.len > 0 &&
-	    !first_token_is(v.s, "fwd:") && !first_token_is(v.s, "fw:") &&
-	    contains_any(v.s, vacation_subjects, sizeof vacation_subjects / sizeof vacation_subjects[0], &hit)) {
+	    (hit = vacation_subject(v.s)) != NULL) {
 		strbuf_printf(ev, "vacation subject '%s'", hit);
 		yes = true;
 	}
