@@ -22,9 +22,14 @@ static const char suppress_usage[] =
     "  list    current suppressions, oldest first: address, type, reason, since, expires\n"
     "          (tab-separated; one JSON object per line with --json)\n"
     "  check   exit 0 and print the reason when ADDR is suppressed, exit 1 when not\n"
-    "  add     suppress ADDR by hand (type manual, until removed); audited\n"
-    "  remove  lift the suppression of ADDR, keeping its history; audited. Only a bounce\n"
-    "          newer than the lift can suppress ADDR again\n"
+    "  add     suppress ADDR by hand (type manual, until removed); audited. A soft\n"
+    "          suppression (which would expire) becomes manual; a hard, complaint or manual\n"
+    "          one is kept as it is, and the request is still audited\n"
+    "  remove  lift the suppression of ADDR, whatever its type, keeping its history;\n"
+    "          audited. Only a failure that happened after the lift (by the report's own\n"
+    "          date) can suppress ADDR again\n"
+    "\n"
+    "  ADDR is one address, user@domain (or <user@domain>), as ingest reads them\n"
     "\n"
     "  --type TYPE    hard, soft, complaint or manual\n"
     "  --since DATE   2026-11-01, 2026-11-01T12:00:00Z or 7d (seven days ago), UTC\n"
@@ -33,8 +38,9 @@ static const char suppress_usage[] =
     "  --config FILE  read [store] from FILE\n"
     "  --db PATH      the database (default: [store] db, ./var/bounced.db)\n"
     "\n"
-    "Exit status: 0 done (check: suppressed), 1 check: not suppressed, remove: was not\n"
-    "suppressed, 2 usage, 75 database busy, 78 configuration or missing database.\n";
+    "Exit status: 0 done (check: suppressed; add: also when already suppressed), 1 check: not\n"
+    "suppressed, remove: was not suppressed, 2 usage (also ADDR not an address), 75 database\n"
+    "busy, 78 configuration or missing database.\n";
 
 struct list_ctx {
 	bool json;
@@ -84,9 +90,30 @@ actor(void)
 	return pw != NULL ? pw->pw_name : "unknown";
 }
 
+/* suppress add: what was done, with what was there before. */
+static void
+print_add(const char *addr, bool added, const struct store_suppression *prev)
+{
+	char since_s[32], exp_s[32] = "";
+	if (prev->type != NULL) {
+		store_cli_time(prev->since, since_s, sizeof since_s);
+		if (prev->expires_at != 0)
+			store_cli_time(prev->expires_at, exp_s, sizeof exp_s);
+	}
+	if (added && prev->type == NULL)
+		printf("%s: suppressed (manual)\n", addr);
+	else if (added)
+		printf("%s: suppressed (manual), replacing %s since %s until %s\n", addr,
+		    prev->type, since_s, exp_s);
+	else
+		printf("%s: already suppressed (%s since %s); request recorded\n", addr, prev->type,
+		    since_s);
+}
+
+/* valid: addr passed store_address_valid (only remove runs without it, see cmd_suppress). */
 static int
-run(struct store *s, const char *sub, const char *addr, const char *type, int64_t since,
-    bool json, const char *reason)
+run(struct store *s, const char *sub, const char *addr, bool valid, const char *type,
+    int64_t since, bool json, const char *reason)
 {
 	char *error = NULL;
 	int rc;
@@ -116,14 +143,28 @@ run(struct store *s, const char *sub, const char *addr, const char *type, int64_
 		store_suppression_clear(&sup);
 	} else if (strcmp(sub, "add") == 0) {
 		bool added;
-		rc = store_suppress_add(s, addr, reason, actor(), &added, &error);
+		struct store_suppression prev = { 0 };
+		rc = store_suppress_add_prev(s, addr, reason, actor(), &added, &prev, &error);
 		if (rc == STORE_OK)
-			printf(added ? "%s: suppressed (manual)\n" : "%s: already suppressed\n", addr);
+			print_add(addr, added, &prev);
+		store_suppression_clear(&prev);
 	} else {
-		bool removed;
-		rc = store_suppress_remove(s, addr, actor(), &removed, &error);
+		bool removed = false;
+		rc = STORE_OK;
+		if (!valid) {
+			/* Not an address: lifted only when an older bounced, which took such
+			 * strings, suppressed it; else the same usage error as add and check. */
+			rc = store_check(s, addr, &removed, NULL, &error);
+			if (rc == STORE_OK && !removed) {
+				warnx_("suppress remove: '%s' is not an address (user@domain)", addr);
+				return EXIT_USAGE;
+			}
+		}
+		if (rc == STORE_OK)
+			rc = store_suppress_remove(s, addr, actor(), &removed, &error);
 		if (rc == STORE_OK && removed) {
-			printf("%s: suppression lifted\n", addr);
+			printf(valid ? "%s: suppression lifted\n" :
+			    "%s: suppression lifted (not an address: an older bounced took it)\n", addr);
 		} else if (rc == STORE_OK) {
 			printf("%s: not suppressed\n", addr);
 			status = EXIT_NO;
@@ -186,7 +227,9 @@ cmd_suppress(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	const char *addr = want_args ? argv[optind + 1] : NULL;
-	if (addr != NULL && (addr[0] == '\0' || strchr(addr, '@') == NULL)) {
+	/* The test ingest makes: what it would never suppress cannot be added or checked. */
+	bool valid = addr == NULL || store_address_valid(addr);
+	if (!valid && strcmp(sub, "remove") != 0) {
 		warnx_("suppress %s: '%s' is not an address (user@domain)", sub, addr);
 		return EXIT_USAGE;
 	}
@@ -225,7 +268,7 @@ cmd_suppress(int argc, char **argv)
 	if (status == EXIT_OK)
 		status = store_cli_open(&cfg, readonly ? STORE_OPEN_READONLY : 0, &s);
 	if (status == EXIT_OK)
-		status = run(s, sub, addr, type, since, json, reason);
+		status = run(s, sub, addr, valid, type, since, json, reason);
 	store_close(s);
 	config_free(&cfg);
 	return status;

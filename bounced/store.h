@@ -93,6 +93,14 @@ void store_set_now(struct store *s, int64_t now);
 /* The lookup key of an address: surrounding blanks and <> removed, the local part as is, the
  * domain (after the last '@') lowercased. Caller frees. */
 char *store_address_key(const char *address);
+/* Addition (compatible): is address, as its lookup key, one address the policy acts on? The
+ * same test ingest makes (events.effect not-an-address otherwise): a non-empty local part and
+ * domain, and the whole key one addr-spec by header.h's address_extract. */
+bool store_address_valid(const char *address);
+/* Addition (compatible): parses an RFC 5322 date-time (a Date header, a DSN Last-Attempt-Date)
+ * of len bytes into unix seconds UTC in *t_r; false when it is not one. Two- and three-digit
+ * years are read as RFC 5322 4.3 says; a missing zone is UTC. */
+bool store_date_parse(const char *p, size_t len, int64_t *t_r);
 
 /* One current suppression. Strings owned by the struct (store_suppression_clear). */
 struct store_suppression {
@@ -114,12 +122,18 @@ typedef int (*store_list_fn)(const struct store_suppression *sup, void *ctx);
 int store_list(struct store *s, const char *type, int64_t since, store_list_fn fn, void *ctx,
     char **error_r);
 
-/* Manual changes, each in its own transaction and written to the audit table. add suppresses
- * address (type manual, until removed) unless it is already suppressed (*added_r false); remove
- * lifts a current suppression and restarts its soft score, keeping the history (*removed_r
- * false when it was not suppressed). actor names who did it (may be NULL). */
+/* Manual changes, each in its own transaction; every request is written to the audit table.
+ * add suppresses address (type manual, until removed) when it is not suppressed or only softly
+ * (a soft suppression expires: the operator's block must not); a hard, complaint or manual
+ * suppression is kept as it is (*added_r false). remove lifts the current suppression, whatever
+ * its type, and restarts the soft score, keeping the history (*removed_r false when it was not
+ * suppressed). actor names who did it (may be NULL). */
 int store_suppress_add(struct store *s, const char *address, const char *reason,
     const char *actor, bool *added_r, char **error_r);
+/* Addition (compatible): store_suppress_add that also fills *prev_r (when not NULL) with the
+ * suppression in force before the request: prev_r->type NULL when there was none. */
+int store_suppress_add_prev(struct store *s, const char *address, const char *reason,
+    const char *actor, bool *added_r, struct store_suppression *prev_r, char **error_r);
 int store_suppress_remove(struct store *s, const char *address, const char *actor,
     bool *removed_r, char **error_r);
 

@@ -2,18 +2,35 @@
  * hard (blame recipient) and complaint suppress at once; recipient-blamed soft failures score at
  * most one point per address per day, the score restarts after soft_reset_days without one, and
  * at soft_threshold the address is suppressed for soft_suppress_days; everything else is an event
- * only. An unverified VERP acts on nothing. A lift is final for events not newer than it. */
+ * only. An unverified VERP acts on nothing. A lift is final for failures that happened before it.
+ *
+ * Two clocks: when bounced took a message in (scores, expiry, events.occurred_at) and when the
+ * failure happened (the report's own date, when plausible), which only the lift is compared with:
+ * a bounce fetched late from a mailbox must not undo an operator's remove. */
 #include <gnutls/crypto.h>
+#include <libetpan/libetpan.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bounce.h"
+#include "header.h"
+#include "limits.h"
 #include "store_int.h"
 #include "strbuf.h"
 
 /* A SHA-256 in hex, with its NUL. */
 #define SHA256_HEX	65
+
+/* A report dated later than this after bounced took it in has a wrong clock or zone, not a fast
+ * network: its date is not trusted. Drift between honest clocks stays well under it. */
+#define STORE_REPORT_SKEW	3600
+/* A report dated earlier than this before bounced took it in has a reset clock or a mangled
+ * year, not late mail: MTAs return mail within days, and a year covers re-ingesting an archive. */
+#define STORE_REPORT_MAX_AGE	(365 * (int64_t)STORE_DAY)
+/* Years accepted from a date: outside them the text is not a date of this era. */
+#define STORE_DATE_YEAR_MIN	1970
+#define STORE_DATE_YEAR_MAX	9999
 
 /* What the policy decided for one event. */
 struct decision {
@@ -43,6 +60,111 @@ store_address_key(const char *address)
 			if (*c >= 'A' && *c <= 'Z')
 				*c = (char)(*c - 'A' + 'a');
 	return key;
+}
+
+bool
+store_address_valid(const char *address)
+{
+	char *key = store_address_key(address);
+	const char *at = strrchr(key, '@');
+	bool ok = at != NULL && at != key && at[1] != '\0';
+	if (ok) {
+		/* The parsers hand the store only what address_extract accepts: the same test, and
+		 * the whole key must be the address (not "rfc822; a@b" or "a@b.example."). */
+		struct strbuf out = STRBUF_INIT;
+		ok = address_extract(key, strlen(key), &out) && out.len == strlen(key) &&
+		    memcmp(out.s, key, out.len) == 0;
+		strbuf_free(&out);
+	}
+	free(key);
+	return ok;
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; Howard Hinnant's days_from_civil). */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static int
+month_days(int64_t y, int m)
+{
+	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return m == 2 && leap ? 29 : days[m - 1];
+}
+
+bool
+store_date_parse(const char *p, size_t len, int64_t *t_r)
+{
+	/* libetpan reads the grammar (day names, obsolete zones, comments) but checks no range. */
+	size_t idx = 0;
+	struct mailimf_date_time *dt = NULL;
+	if (len == 0 || mailimf_date_time_parse(p, len, &idx, &dt) != MAILIMF_NO_ERROR)
+		return false;
+	int64_t y = dt->dt_year;
+	int mo = dt->dt_month, d = dt->dt_day, h = dt->dt_hour, mi = dt->dt_min, sec = dt->dt_sec;
+	int zone = dt->dt_zone;	/* +hhmm as a number: +0130 is 130 */
+	mailimf_date_time_free(dt);
+	/* RFC 5322 4.3: a two-digit year below 50 is 20xx, else 19xx; three digits add 1900. */
+	if (y >= 0 && y < 50)
+		y += 2000;
+	else if (y >= 50 && y < 1000)
+		y += 1900;
+	int zabs = zone < 0 ? -zone : zone;
+	if (y < STORE_DATE_YEAR_MIN || y > STORE_DATE_YEAR_MAX || mo < 1 || mo > 12 || d < 1 ||
+	    d > month_days(y, mo) || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 ||
+	    sec > 60 || zabs % 100 > 59 || zabs / 100 > 23)
+		return false;
+	int64_t off = (int64_t)(zabs / 100 * 3600 + zabs % 100 * 60) * (zone < 0 ? -1 : 1);
+	*t_r = days_from_civil(y, mo, d) * STORE_DAY + h * 3600 + mi * 60 + sec - off;
+	return true;
+}
+
+/* The report's date t, when plausible for a message taken in at taken: not later than it by more
+ * than STORE_REPORT_SKEW (and then taken: a failure cannot follow its report's arrival), not
+ * earlier by more than STORE_REPORT_MAX_AGE. 0 when not plausible. */
+static int64_t
+plausible_date(int64_t t, int64_t taken)
+{
+	if (t > taken + STORE_REPORT_SKEW || t < taken - STORE_REPORT_MAX_AGE)
+		return 0;
+	return t < taken ? t : taken;
+}
+
+/* When the message says it was written: its Date header, when plausible; else 0. */
+static int64_t
+message_date(const struct store_msg *m, int64_t taken)
+{
+	if (m->data == NULL)
+		return 0;
+	size_t len = m->len < LIMIT_HEADER_BYTES ? m->len : LIMIT_HEADER_BYTES;
+	struct strbuf v = STRBUF_INIT;
+	int64_t t = 0;
+	if (header_get(m->data, len, "Date", &v) && v.s != NULL && !store_date_parse(v.s, v.len, &t))
+		t = 0;
+	strbuf_free(&v);
+	return t != 0 ? plausible_date(t, taken) : 0;
+}
+
+/* When r's failure happened: its DSN Last-Attempt-Date, else the report's Date header (dated,
+ * from message_date), when plausible; else when bounced took it in. Arrival-Date is not used:
+ * it is when the original reached the reporting MTA, before the failure. */
+static int64_t
+failed_at(const struct bounce_recipient *r, int64_t dated, int64_t taken)
+{
+	int64_t t;
+	if (r->last_attempt != NULL &&
+	    store_date_parse(r->last_attempt, strlen(r->last_attempt), &t) &&
+	    (t = plausible_date(t, taken)) != 0)
+		return t;
+	return dated != 0 ? dated : taken;
 }
 
 static void
@@ -174,20 +296,21 @@ read_supp(struct store *s, const char *key, struct supp_row *row, char **error_r
 	return rc;
 }
 
-/* A lift is final for events not newer than it. */
+/* A lift is final for failures that happened before it (failed: failed_at()). */
 static bool
-before_lift(const struct supp_row *row, int64_t t)
+before_lift(const struct supp_row *row, int64_t failed)
 {
-	return row->found && row->lifted && t <= row->lifted_at;
+	return row->found && row->lifted && failed <= row->lifted_at;
 }
 
-/* Would a suppression of type at time t take effect, given the address's row? Fills d. */
+/* Would a suppression of type, taken in at t for a failure at failed, take effect, given the
+ * address's row? Fills d. */
 static void
-decide_suppress(const struct supp_row *row, const char *type, int64_t t, int64_t expires,
-    struct decision *d)
+decide_suppress(const struct supp_row *row, const char *type, int64_t t, int64_t failed,
+    int64_t expires, struct decision *d)
 {
 	bool active = row->found && !row->lifted && (row->expires_at == 0 || row->expires_at > t);
-	if (before_lift(row, t)) {
+	if (before_lift(row, failed)) {
 		d->effect = "after-lift";
 	} else if (active && !(strcmp(row->type, "soft") == 0 && strcmp(type, "soft") != 0)) {
 		/* Already suppressed; only a permanent type replaces a soft one. */
@@ -203,9 +326,9 @@ decide_suppress(const struct supp_row *row, const char *type, int64_t t, int64_t
 /* A recipient-blamed soft failure: score it, suppress at the threshold. */
 static int
 decide_soft(struct store *s, const char *key, const struct supp_row *row, int64_t t,
-    struct decision *d, char **error_r)
+    int64_t failed, struct decision *d, char **error_r)
 {
-	if (before_lift(row, t)) {
+	if (before_lift(row, failed)) {
 		d->effect = "after-lift";
 		return STORE_OK;
 	}
@@ -244,7 +367,8 @@ decide_soft(struct store *s, const char *key, const struct supp_row *row, int64_
 	d->score_at = last_at;
 	if (score >= (int64_t)s->soft_threshold && strcmp(d->effect, "scored") == 0) {
 		struct decision sd = { 0 };
-		decide_suppress(row, "soft", t, t + (int64_t)s->soft_suppress_days * STORE_DAY, &sd);
+		decide_suppress(row, "soft", t, failed,
+		    t + (int64_t)s->soft_suppress_days * STORE_DAY, &sd);
 		if (sd.type != NULL) {
 			d->effect = sd.effect;
 			d->type = sd.type;
@@ -255,17 +379,17 @@ decide_soft(struct store *s, const char *key, const struct supp_row *row, int64_
 	return STORE_OK;
 }
 
+/* t: when the message was taken in; dated: its plausible Date header or 0 (message_date). */
 static int
 decide(struct store *s, const struct bounce_report *rep, const struct bounce_recipient *r,
-    const char *key, int64_t t, struct decision *d, char **error_r)
+    const char *key, int64_t t, int64_t dated, struct decision *d, char **error_r)
 {
 	d->effect = "none";
 	if (rep->verp_present && !rep->verp_verified) {
 		d->effect = "unverified";	/* a forged bounce must not suppress anyone */
 		return STORE_OK;
 	}
-	const char *at = strrchr(key, '@');
-	if (at == NULL || at == key || at[1] == '\0') {
+	if (!store_address_valid(key)) {
 		d->effect = "not-an-address";	/* a report without a usable address: an event only */
 		return STORE_OK;
 	}
@@ -281,9 +405,10 @@ decide(struct store *s, const struct bounce_report *rep, const struct bounce_rec
 	int rc = read_supp(s, key, &row, error_r);
 	if (rc != STORE_OK)
 		return rc;
+	int64_t failed = failed_at(r, dated, t);
 	if (r->class_ == CLASS_SOFT)
-		return decide_soft(s, key, &row, t, d, error_r);
-	decide_suppress(&row, r->class_ == CLASS_HARD ? "hard" : "complaint", t, 0, d);
+		return decide_soft(s, key, &row, t, failed, d, error_r);
+	decide_suppress(&row, r->class_ == CLASS_HARD ? "hard" : "complaint", t, failed, 0, d);
 	return STORE_OK;
 }
 
@@ -419,12 +544,13 @@ store_add(struct store *s, const struct store_msg *m, const struct bounce_report
 	}
 	rc = insert_message(s, m, rep, hash, set, t, &res.message_rowid, error_r);
 	free(set);
+	int64_t dated = rep != NULL && rep->nrcpts > 0 ? message_date(m, t) : 0;
 	for (size_t i = 0; rc == STORE_OK && rep != NULL && i < rep->nrcpts; i++) {
 		const struct bounce_recipient *r = &rep->rcpts[i];
 		char *key = store_address_key(r->address);
 		struct decision d = { 0 };
 		int64_t ev = 0;
-		rc = decide(s, rep, r, key, t, &d, error_r);
+		rc = decide(s, rep, r, key, t, dated, &d, error_r);
 		if (rc == STORE_OK)
 			rc = insert_event(s, res.message_rowid, rep, r, key, t, &d, &ev, error_r);
 		if (rc == STORE_OK)

@@ -137,35 +137,55 @@ run(struct store *s, sqlite3_stmt *st, const char *what, char **error_r)
 	return STORE_OK;
 }
 
+/* A manual add is the operator's lasting block. A soft suppression expires by itself, so it gives
+ * way to a manual one; hard, complaint and manual suppressions already last until removed and
+ * keep their type (and reason), which says more than the operator's text. Either way the request
+ * is audited. */
 int
-store_suppress_add(struct store *s, const char *address, const char *reason,
-    const char *actor, bool *added_r, char **error_r)
+store_suppress_add_prev(struct store *s, const char *address, const char *reason,
+    const char *actor, bool *added_r, struct store_suppression *prev_r, char **error_r)
 {
 	char *key = store_address_key(address);
 	bool found = false;
+	struct store_suppression prev = { 0 };
 	int rc = store_begin(s, error_r);
 	if (rc == STORE_OK)
-		rc = active(s, key, &found, NULL, error_r);
-	if (rc == STORE_OK && !found) {
+		rc = active(s, key, &found, &prev, error_r);
+	bool put = !found || strcmp(prev.type, "soft") == 0;
+	if (rc == STORE_OK && put) {
 		sqlite3_stmt *st = store_stmt(s, SQL_SUPP_PUT, error_r);
 		if (st == NULL) {
 			rc = STORE_ERR_INTERNAL;
 		} else {
-			sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+			/* Over the soft row found, so the address keeps one row. */
+			sqlite3_bind_text(st, 1, found ? prev.address : key, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 3, "manual", -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(st, 5, store_now(s));
 			rc = run(s, st, "write suppression", error_r);
 		}
-		if (rc == STORE_OK)
-			rc = audit(s, "add", address, key, reason, actor, error_r);
 	}
-	rc = store_end(s, rc, error_r);
 	if (rc == STORE_OK)
-		*added_r = !found;
+		rc = audit(s, "add", address, key, reason, actor, error_r);
+	rc = store_end(s, rc, error_r);
+	if (rc == STORE_OK) {
+		*added_r = put;
+		if (prev_r != NULL) {
+			*prev_r = prev;
+			memset(&prev, 0, sizeof prev);
+		}
+	}
+	store_suppression_clear(&prev);
 	free(key);
 	return rc;
+}
+
+int
+store_suppress_add(struct store *s, const char *address, const char *reason,
+    const char *actor, bool *added_r, char **error_r)
+{
+	return store_suppress_add_prev(s, address, reason, actor, added_r, NULL, error_r);
 }
 
 int
@@ -174,15 +194,17 @@ store_suppress_remove(struct store *s, const char *address, const char *actor,
 {
 	char *key = store_address_key(address);
 	bool found = false;
+	struct store_suppression cur = { 0 };
 	int rc = store_begin(s, error_r);
 	if (rc == STORE_OK)
-		rc = active(s, key, &found, NULL, error_r);
+		rc = active(s, key, &found, &cur, error_r);
 	if (rc == STORE_OK && found) {
 		sqlite3_stmt *st = store_stmt(s, SQL_SUPP_LIFT, error_r);
 		if (st == NULL) {
 			rc = STORE_ERR_INTERNAL;
 		} else {
-			sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+			/* The row found: the lookup may match another spelling of the key. */
+			sqlite3_bind_text(st, 1, cur.address, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(st, 2, store_now(s));
 			if (actor != NULL)
 				sqlite3_bind_text(st, 3, actor, -1, SQLITE_STATIC);
@@ -194,7 +216,7 @@ store_suppress_remove(struct store *s, const char *address, const char *actor,
 			if (st == NULL)
 				rc = STORE_ERR_INTERNAL;
 			else {
-				sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+				sqlite3_bind_text(st, 1, cur.address, -1, SQLITE_STATIC);
 				rc = run(s, st, "reset soft score", error_r);
 			}
 		}
@@ -204,6 +226,7 @@ store_suppress_remove(struct store *s, const char *address, const char *actor,
 	rc = store_end(s, rc, error_r);
 	if (rc == STORE_OK)
 		*removed_r = found;
+	store_suppression_clear(&cur);
 	free(key);
 	return rc;
 }

@@ -11,6 +11,8 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
+from email.utils import formatdate
 
 BOUNCED, FIXTURES = sys.argv[1], sys.argv[2]
 failures = 0
@@ -142,7 +144,8 @@ with tempfile.TemporaryDirectory() as tmp:
     kept = con.execute("SELECT count(*) FROM events WHERE address_key = 'gone@example.com'").fetchone()[0]
     lifted = con.execute("SELECT lifted_at IS NOT NULL FROM suppressions WHERE address_key = 'gone@example.com'").fetchone()[0]
     con.close()
-    if audit != [('add', 'owner@example.com', 'asked to stop'), ('remove', 'owner@example.com', None), ('remove', 'gone@example.com', None)]:
+    if audit != [('add', 'owner@example.com', 'asked to stop'), ('add', 'owner@example.com', 'again'),
+                 ('remove', 'owner@example.com', None), ('remove', 'gone@example.com', None)]:
         fail(f'audit: {audit}')
     if kept != 1 or lifted != 1:
         fail(f'history after remove: {kept} events, lifted {lifted}')
@@ -208,6 +211,105 @@ with tempfile.TemporaryDirectory() as tmp:
                 se != want_err or got_rows != want_rows:
             fail(f'ingest options: {name}: exit {p.returncode}, stdout {so!r}, stderr {se!r}, '
                  f'rows {got_rows}')
+
+    # Manual changes against what is there (#4): an address is checked as ingest checks it; a
+    # manual add replaces a soft suppression (which would expire) and keeps a hard or complaint
+    # one; every add is audited; remove lifts whatever is there. Each row: name, args after
+    # 'suppress', exit, stdout and stderr as full-match regexes (TS: a time), then the rows
+    # (address_key, type, reason, lifted) of suppressions and (action, address_key, reason) of
+    # audit after it.
+    db4 = os.path.join(tmp, 'manual.db')
+    run('db', 'migrate', '--db', db4)
+    run('ingest', '--db', db4, os.path.join(fx, 'dsn-hard.eml'), os.path.join(fx, 'arf-abuse.eml'))
+    con = sqlite3.connect(db4)
+    now = int(time.time())
+    con.execute("INSERT INTO suppressions (address_key, address, type, reason, since, expires_at) "
+                "VALUES ('full@example.com', 'full@example.com', 'soft', 'mailbox_full', ?, ?)",
+                (now - 86400, now + 29 * 86400))
+    # What an older bounced let 'suppress add' write.
+    con.execute("INSERT INTO suppressions (address_key, address, type, reason, since) "
+                "VALUES ('foo@', 'foo@', 'manual', 'typo', ?)", (now - 86400,))
+    con.commit()
+    con.close()
+    TS = r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ'
+    hard = ('gone@example.com', 'hard', 'user_unknown', 0)
+    compl = ('annoyed@example.org', 'complaint', 'complaint', 0)
+    full = ('full@example.com', 'soft', 'mailbox_full', 0)
+    foo = ('foo@', 'manual', 'typo', 0)
+    bad = "bounced: suppress {}: '{}' is not an address \\(user@domain\\)\n"
+    manual_rows = [
+        ('add: empty domain', ['add', 'foo@', '--reason', 'x'], 2, '', bad.format('add', 'foo@'),
+         [foo, compl, hard, full], []),
+        ('add: empty local part', ['add', '@example.com', '--reason', 'x'], 2, '',
+         bad.format('add', '@example.com'), [foo, compl, hard, full], []),
+        ('add: an address type is not part of the address', ['add', 'rfc822; x@example.com', '--reason', 'x'],
+         2, '', bad.format('add', 'rfc822; x@example.com'), [foo, compl, hard, full], []),
+        ('add: a trailing dot', ['add', 'x@example.com.', '--reason', 'x'], 2, '',
+         bad.format('add', r'x@example\.com\.'), [foo, compl, hard, full], []),
+        ('check: not an address', ['check', '@example.com'], 2, '', bad.format('check', '@example.com'),
+         [foo, compl, hard, full], []),
+        ('remove: not an address, not in the list', ['remove', 'bar@'], 2, '', bad.format('remove', 'bar@'),
+         [foo, compl, hard, full], []),
+        ('add over soft: becomes manual', ['add', 'full@example.com', '--reason', 'owner asked'], 0,
+         f'full@example.com: suppressed \\(manual\\), replacing soft since {TS} until {TS}\n', '',
+         [foo, compl, hard, ('full@example.com', 'manual', 'owner asked', 0)],
+         [('add', 'full@example.com', 'owner asked')]),
+        ('add over hard: kept, audited', ['add', 'gone@example.com', '--reason', 'left'], 0,
+         f'gone@example.com: already suppressed \\(hard since {TS}\\); request recorded\n', '',
+         [foo, compl, hard, ('full@example.com', 'manual', 'owner asked', 0)],
+         [('add', 'full@example.com', 'owner asked'), ('add', 'gone@example.com', 'left')]),
+        ('add over complaint: kept, audited', ['add', 'annoyed@example.org', '--reason', 'spam'], 0,
+         f'annoyed@example.org: already suppressed \\(complaint since {TS}\\); request recorded\n', '',
+         [foo, compl, hard, ('full@example.com', 'manual', 'owner asked', 0)],
+         [('add', 'full@example.com', 'owner asked'), ('add', 'gone@example.com', 'left'),
+          ('add', 'annoyed@example.org', 'spam')]),
+        ('add in <>, domain in capitals', ['add', '<Pat@Example.COM>', '--reason', 'x'], 0,
+         '<Pat@Example.COM>: suppressed \\(manual\\)\n', '',
+         [('Pat@example.com', 'manual', 'x', 0), foo, compl, hard,
+          ('full@example.com', 'manual', 'owner asked', 0)],
+         [('add', 'full@example.com', 'owner asked'), ('add', 'gone@example.com', 'left'),
+          ('add', 'annoyed@example.org', 'spam'), ('add', 'Pat@example.com', 'x')]),
+        ('remove after a kept add: lifted all the same', ['remove', 'gone@example.com'], 0,
+         'gone@example.com: suppression lifted\n', '',
+         [('Pat@example.com', 'manual', 'x', 0), foo, compl, ('gone@example.com', 'hard', 'user_unknown', 1),
+          ('full@example.com', 'manual', 'owner asked', 0)],
+         [('add', 'full@example.com', 'owner asked'), ('add', 'gone@example.com', 'left'),
+          ('add', 'annoyed@example.org', 'spam'), ('add', 'Pat@example.com', 'x'),
+          ('remove', 'gone@example.com', None)]),
+        ('remove: junk an older bounced took', ['remove', 'foo@'], 0,
+         r'foo@: suppression lifted \(not an address: an older bounced took it\)\n', '',
+         [('Pat@example.com', 'manual', 'x', 0), ('foo@', 'manual', 'typo', 1), compl,
+          ('gone@example.com', 'hard', 'user_unknown', 1), ('full@example.com', 'manual', 'owner asked', 0)],
+         [('add', 'full@example.com', 'owner asked'), ('add', 'gone@example.com', 'left'),
+          ('add', 'annoyed@example.org', 'spam'), ('add', 'Pat@example.com', 'x'),
+          ('remove', 'gone@example.com', None), ('remove', 'foo@', None)]),
+    ]
+    for name, args, want, want_out, want_err, want_supp, want_audit in manual_rows:
+        p = subprocess.run([BOUNCED, 'suppress', *args, '--db', db4], capture_output=True)
+        so, se = p.stdout.decode(), p.stderr.decode()
+        con = sqlite3.connect(db4)
+        supp = con.execute('SELECT address_key, type, reason, lifted_at IS NOT NULL FROM suppressions '
+                           'ORDER BY address_key').fetchall()
+        aud = con.execute('SELECT action, address_key, reason FROM audit ORDER BY id').fetchall()
+        con.close()
+        if p.returncode != want or not re.fullmatch(want_out, so) or not re.fullmatch(want_err, se) \
+                or supp != sorted(want_supp) or aud != want_audit:
+            fail(f'manual: {name}: exit {p.returncode}, stdout {so!r}, stderr {se!r}, '
+                 f'suppressions {supp}, audit {aud}')
+
+    # A bounce written before the lift and taken in after it (a mailbox fetched late) does not
+    # suppress again: its Date header says when it failed. The fixture with a new Message-ID.
+    with open(os.path.join(fx, 'dsn-hard.eml'), 'rb') as f:
+        late = f.read().replace(b'<dsn-hard-1@', b'<dsn-hard-late@').replace(
+            b'Date: Sun, 22 Nov 2026 10:00:00 +0000', b'Date: ' + formatdate(now - 3600).encode())
+    run('ingest', '--db', db4, '-', stdin=late, out=r'^ingested 1 messages: 0 duplicates, 1 events, 0 newly suppressed\n$')
+    run('suppress', 'check', 'gone@example.com', '--db', db4, want=1)
+    con = sqlite3.connect(db4)
+    eff = con.execute("SELECT e.effect FROM events e JOIN messages m ON m.id = e.message "
+                      "WHERE m.message_id = '<dsn-hard-late@mx.example.net>'").fetchall()
+    con.close()
+    if eff != [('after-lift',)]:
+        fail(f'late bounce: effects {eff}')
 
     # Configuration: --db overrides [store] db; errors name file and line.
     conf = os.path.join(tmp, 'bounced.conf')
