@@ -120,6 +120,7 @@ struct mdn_case {
 	bool is_mdn;
 	const char *address;
 	const char *evidence;
+	const char *original_message_id;	/* as mdn_parse leaves it */
 };
 
 #define MDN_TOP { "multipart/report", "disposition-notification", 0, false, "" }
@@ -132,13 +133,48 @@ static const struct mdn_case mdn_cases[] = {
 		"Reporting-UA: reader.example.org; ExampleMail 2.0\nOriginal-Recipient: rfc822;Reader@Example.ORG\n"
 		"Final-Recipient: rfc822; reader@Example.ORG\nOriginal-Message-ID: <m2@sender.example>\n"
 		"Disposition: manual-action/MDN-sent-manually;\n displayed\n" } } },
-	  true, "reader@example.org", "read receipt (Disposition: manual-action/MDN-sent-manually; displayed)" },
+	  true, "reader@example.org", "read receipt (Disposition: manual-action/MDN-sent-manually; displayed)",
+	  "<m2@sender.example>" },
 	{ "Original-Recipient only",
 	  { "From: reader@example.org\n", NULL,
 	    { MDN_TOP, { "message/disposition-notification", NULL, 1, false,
 		"Original-Recipient: rfc822; v@example.org\nDisposition: automatic-action/MDN-sent-automatically; deleted\n" } } },
-	  true, "v@example.org", "read receipt (Disposition: automatic-action/MDN-sent-automatically; deleted)" },
-	{ "not a read receipt", HDR("From: w@example.org\nSubject: Read: report\n"), false, NULL, NULL },
+	  true, "v@example.org", "read receipt (Disposition: automatic-action/MDN-sent-automatically; deleted)", NULL },
+	/* Issue 2 audit B: no returned original, the receipt's own field names the message. */
+	{ "Original-Message-ID without a returned original",
+	  { "From: reader@example.com\n", NULL,
+	    { MDN_TOP, { "text/plain", NULL, 1, false, "Your message was displayed.\n" },
+	      { "message/disposition-notification", NULL, 1, false,
+		"Reporting-UA: reader.example.com; Thunderbird\nFinal-Recipient: rfc822;reader@Example.COM\n"
+		"original-message-id:   <inv-1@example.org>  \nDisposition: manual-action/MDN-sent-manually; displayed\n" } } },
+	  true, "reader@example.com", "read receipt (Disposition: manual-action/MDN-sent-manually; displayed)",
+	  "<inv-1@example.org>" },
+	{ "RFC 6533 global disposition notification",
+	  { "From: reader@example.com\n", NULL,
+	    { MDN_TOP, { "message/global-disposition-notification", NULL, 1, false,
+		"Final-Recipient: utf-8; reader@example.com\nOriginal-Message-ID: <g-1@example.org>\n"
+		"Disposition: manual-action/MDN-sent-manually; displayed\n" } } },
+	  true, "reader@example.com", "read receipt (Disposition: manual-action/MDN-sent-manually; displayed)",
+	  "<g-1@example.org>" },
+	{ "a returned original's Message-ID is left to bounce.c",
+	  { "From: reader@example.com\n", "Message-ID: <orig@example.org>\nSubject: x\n",
+	    { MDN_TOP, { "message/disposition-notification", NULL, 1, false,
+		"Final-Recipient: rfc822; reader@example.com\nOriginal-Message-ID: <other@example.org>\n"
+		"Disposition: manual-action/MDN-sent-manually; displayed\n" } } },
+	  true, "reader@example.com", "read receipt (Disposition: manual-action/MDN-sent-manually; displayed)", NULL },
+	{ "an empty Original-Message-ID names nothing",
+	  { "From: reader@example.com\n", NULL,
+	    { MDN_TOP, { "message/disposition-notification", NULL, 1, false,
+		"Final-Recipient: rfc822; reader@example.com\nOriginal-Message-ID:\n"
+		"Disposition: manual-action/MDN-sent-manually; displayed\n" } } },
+	  true, "reader@example.com", "read receipt (Disposition: manual-action/MDN-sent-manually; displayed)", NULL },
+	{ "Original-Message-ID in the returned original's part is not the receipt's",
+	  { "From: reader@example.com\n", NULL,
+	    { MDN_TOP, { "message/disposition-notification", NULL, 1, false,
+		"Final-Recipient: rfc822; reader@example.com\nDisposition: manual-action/MDN-sent-manually; displayed\n" },
+	      { "text/rfc822-headers", NULL, 1, true, "Original-Message-ID: <quoted@example.org>\n" } } },
+	  true, "reader@example.com", "read receipt (Disposition: manual-action/MDN-sent-manually; displayed)", NULL },
+	{ "not a read receipt", HDR("From: w@example.org\nSubject: Read: report\n"), false, NULL, NULL, NULL },
 };
 
 /* A field value is cut at LIMIT_FIELD_BYTES from its first line on, as a header field is: a
@@ -210,6 +246,7 @@ main(void)
 			CHECK_INT("blame", g->blame, BLAME_NONE);
 			CHECK_STR("evidence", g->evidence, c->evidence);
 		}
+		CHECK_STR("original_message_id", r->original_message_id, c->original_message_id);
 		bounce_report_free(r);
 		msg_free(m);
 	}
