@@ -2,6 +2,10 @@
 #include "header.h"
 
 #include <ctype.h>
+#include <locale.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <wctype.h>
 
 #include <string.h>
 #include <strings.h>
@@ -237,15 +241,89 @@ header_decode_2047(const char *value, size_t len, struct strbuf *out)
 	strbuf_free(&run);
 }
 
+/* Unicode's simple lowercase mapping, from glibc's C.UTF-8 (built in since glibc 2.35), made
+ * once; (locale_t)0 where there is none, and then only ASCII is lowered. */
+static locale_t utf8_locale;
+static pthread_once_t utf8_locale_once = PTHREAD_ONCE_INIT;
+
+static void
+utf8_locale_init(void)
+{
+	utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+}
+
+/* Writes code point cp as UTF-8 at out; returns its length. */
+static size_t
+utf8_put(uint32_t cp, char *out)
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | cp >> 6);
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | cp >> 12);
+		out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | cp >> 18);
+	out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+	out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+	out[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
 void
 address_lower_domain(char *addr)
 {
 	char *at = strrchr(addr, '@');
 	if (at == NULL)
 		return;
-	for (char *p = at + 1; *p; p++)
+	char *w = at + 1;
+	bool ascii = true;
+	for (char *p = w; *p; p++) {
 		if (*p >= 'A' && *p <= 'Z')
 			*p |= 0x20;
+		else if ((unsigned char)*p >= 0x80)
+			ascii = false;
+	}
+	if (ascii)
+		return;
+	/* An internationalised domain (RFC 6531): lowered letter by letter. A letter whose
+	 * lowercase is longer in UTF-8 (U+023A and a few others) stays, as does invalid UTF-8. */
+	pthread_once(&utf8_locale_once, utf8_locale_init);
+	if (utf8_locale == (locale_t)0)
+		return;
+	const unsigned char *r = (const unsigned char *)w;
+	size_t left = strlen(w);
+	while (left > 0) {
+		size_t n = codec_utf8_seq(r, left);
+		if (n <= 1) {
+			*w++ = (char)*r++;
+			left--;
+			continue;
+		}
+		uint32_t cp = n == 2 ? (r[0] & 0x1fu) << 6 | (r[1] & 0x3fu) :
+		    n == 3 ? (r[0] & 0x0fu) << 12 | (r[1] & 0x3fu) << 6 | (r[2] & 0x3fu) :
+		    (r[0] & 0x07u) << 18 | (r[1] & 0x3fu) << 12 | (r[2] & 0x3fu) << 6 | (r[3] & 0x3fu);
+		uint32_t lc = (uint32_t)towlower_l((wint_t)cp, utf8_locale);
+		char buf[4];
+		size_t m = utf8_put(lc, buf);
+		if (m > n || (lc >= 0xd800 && lc <= 0xdfff)) {
+			memmove(w, r, n);
+			m = n;
+		} else
+			memcpy(w, buf, m);
+		w += m;
+		r += n;
+		left -= n;
+	}
+	*w = '\0';
 }
 
 /* Characters that may not appear unquoted in an address we hand out. */

@@ -64,6 +64,11 @@ static const struct {
 } addr_rows[] = {
 	{ "joe@example.com", "joe@example.com" },
 	{ "Joe@Example.COM", "Joe@example.com" },
+	/* Internationalised domains are lowered in UTF-8; the local part stays as found. */
+	{ "utf-8; J\xc3\xb6rg@B\xc3\x9c" "CHER.Example", "J\xc3\xb6rg@b\xc3\xbc" "cher.example" },
+	{ "a@\xc3\x84\xce\xa3\xd0\x96.ORG", "a@\xc3\xa4\xcf\x83\xd0\xb6.org" },
+	{ "a@\xe2\x84\xaa.example", "a@k.example" },		/* KELVIN SIGN: shorter */
+	{ "a@\xc8\xba.example", "a@\xc8\xba.example" },	/* U+023A: longer lowercase, kept */
 	{ "rfc822; <Joe@Example.COM>", "Joe@example.com" },
 	{ "rfc822;joe@example.com", "joe@example.com" },
 	{ "RFC822; joe@EXAMPLE.com", "joe@example.com" },
