@@ -17,6 +17,27 @@
 #define ARF_FEEDBACK_TYPE_MAX 64
 
 /* Adds every address of a comma-separated list (quoted commas respected). */
+/* Feedback types in which the recipient asked not to get the mail: a spam or phishing
+ * complaint, an opt-out through the feedback loop. The others report on the message, not on
+ * the recipient's wish - a DMARC failure (auth-failure: the mail may not even be ours), a
+ * virus found, "not-spam" (the user wants it), "other" - and suppress nobody: class none,
+ * the type kept as the reason. */
+static const char *const complaint_types[] = { "abuse", "fraud", "opt-out", "unsubscribe" };
+
+/* Class and blame of a recipient of a report of type ftype. */
+static void
+set_class(struct bounce_recipient *rc, const char *ftype)
+{
+	rc->class_ = CLASS_NONE;
+	rc->blame = BLAME_NONE;
+	for (size_t i = 0; i < sizeof complaint_types / sizeof complaint_types[0]; i++)
+		if (strcmp(ftype, complaint_types[i]) == 0) {
+			rc->class_ = CLASS_COMPLAINT;
+			rc->blame = BLAME_RECIPIENT;
+		}
+	rc->reason = REASON_COMPLAINT;	/* printed as the type when it is not abuse */
+}
+
 static size_t
 add_list(struct bounce_report *r, const char *v, const char *ftype, const char *from)
 {
@@ -45,12 +66,12 @@ add_list(struct bounce_report *r, const char *v, const char *ftype, const char *
 		    bounce_report_find(r, a.s) == NULL) {
 			struct bounce_recipient *rc = bounce_report_add(r, a.s);
 			if (rc != NULL) {
-				rc->class_ = CLASS_COMPLAINT;
-				rc->reason = REASON_COMPLAINT;
-				rc->blame = BLAME_RECIPIENT;
+				set_class(rc, ftype);
 				bounce_set(&rc->feedback_type, ftype);
 				struct strbuf ev = STRBUF_INIT;
-				strbuf_printf(&ev, "ARF Feedback-Type %s; recipient from %s", ftype, from);
+				strbuf_printf(&ev, "ARF Feedback-Type %s%s; recipient from %s", ftype,
+				    rc->class_ == CLASS_COMPLAINT ? "" : " (a report on the message, "
+				    "not a complaint: suppresses nobody)", from);
 				free(rc->evidence);
 				rc->evidence = strbuf_detach(&ev);
 				added++;
@@ -153,9 +174,7 @@ add_report_recipients(const struct mime_message *m, const char *text, size_t len
 		/* A complaint about someone the report does not name: keep the event. */
 		struct bounce_recipient *rc = bounce_report_add(r, "");
 		if (rc != NULL) {
-			rc->class_ = CLASS_COMPLAINT;
-			rc->reason = REASON_COMPLAINT;
-			rc->blame = BLAME_RECIPIENT;
+			set_class(rc, ftype);
 			bounce_set(&rc->feedback_type, ftype);
 			bounce_set(&rc->evidence, "ARF report naming no recipient");
 		}

@@ -17,6 +17,7 @@ struct arf_case {
 	size_t n;
 	const char *address[3];
 	const char *feedback_type;	/* of every recipient */
+	bool not_complaint;		/* class none, blame none: a report on the message */
 };
 
 static const struct arf_case cases[] = {
@@ -27,59 +28,74 @@ static const struct arf_case cases[] = {
 	      FEEDBACK("Feedback-Type: abuse\nUser-Agent: ExampleFBL/1.0\nVersion: 1\n"
 		       "Original-Mail-From: <news@sender.example>\nOriginal-Rcpt-To: <Joe@Example.COM>\n"),
 	      ORIGINAL } },
-	  true, 1, { "Joe@example.com" }, "abuse" },
+	  true, 1, { "Joe@example.com" }, "abuse", false },
 	{ "no Original-Rcpt-To: the returned message's To (two addresses)",
 	  { "From: fbl@isp.example\nTo: fbl@sender.example\n",
 	    "From: news@sender.example\nTo: \"Smith, Ann\" <ann@Example.NET>, bob@example.net\n",
 	    { REPORT_TOP, HUMAN("report\n"), FEEDBACK("Feedback-Type: abuse\nVersion: 1\n"), ORIGINAL } },
-	  true, 2, { "ann@example.net", "bob@example.net" }, "abuse" },
+	  true, 2, { "ann@example.net", "bob@example.net" }, "abuse", false },
 	{ "not-spam keeps its name, type lowercased, comment dropped",
 	  { "From: fbl@isp.example\n", "To: carol@example.org\n",
 	    { REPORT_TOP, HUMAN("report\n"), FEEDBACK("Feedback-Type: Not-Spam (user moved it)\nVersion: 1\n"), ORIGINAL } },
-	  true, 1, { "carol@example.org" }, "not-spam" },
+	  true, 1, { "carol@example.org" }, "not-spam", true },
+	{ "auth-failure (a DMARC failure report) suppresses nobody",
+	  { "From: dmarc@isp.example\n", "To: Victim@mail.example.net\n",
+	    { REPORT_TOP, HUMAN("report\n"),
+	      FEEDBACK("Feedback-Type: auth-failure\nAuth-Failure: dmarc\nVersion: 1\n"), ORIGINAL } },
+	  true, 1, { "Victim@mail.example.net" }, "auth-failure", true },
+	{ "virus: a report on the message",
+	  { "From: av@isp.example\n", NULL,
+	    { REPORT_TOP, HUMAN("report\n"),
+	      FEEDBACK("Feedback-Type: virus\nOriginal-Rcpt-To: v@example.org\n") } },
+	  true, 1, { "v@example.org" }, "virus", true },
+	{ "other: not a complaint either",
+	  { "From: fbl@isp.example\n", NULL,
+	    { REPORT_TOP, HUMAN("report\n"),
+	      FEEDBACK("Feedback-Type: other\nOriginal-Rcpt-To: o@example.org\n") } },
+	  true, 1, { "o@example.org" }, "other", true },
 	{ "fraud, several Original-Rcpt-To, duplicates once",
 	  { "From: fbl@isp.example\n", "To: other@example.org\n",
 	    { REPORT_TOP, HUMAN("report\n"),
 	      FEEDBACK("Feedback-Type: fraud\nOriginal-Rcpt-To: a@example.org\nOriginal-Rcpt-To: b@example.org\n"
 		       "Original-Rcpt-To: A@example.org\n"),
 	      ORIGINAL } },
-	  true, 2, { "a@example.org", "b@example.org" }, "fraud" },
+	  true, 2, { "a@example.org", "b@example.org" }, "fraud", false },
 	{ "Removal-Recipient when nothing else names one",
 	  { "From: fbl@isp.example\n", NULL,
 	    { REPORT_TOP, HUMAN("report\n"), FEEDBACK("Feedback-Type: opt-out\nRemoval-Recipient: dave@example.org\n") } },
-	  true, 1, { "dave@example.org" }, "opt-out" },
+	  true, 1, { "dave@example.org" }, "opt-out", false },
 	{ "no recipient anywhere: one row without an address",
 	  { "From: fbl@isp.example\n", "To: <Undisclosed Recipients>\n",
 	    { REPORT_TOP, HUMAN("report\n"), FEEDBACK("Feedback-Type: abuse\nVersion: 0.1\n"), ORIGINAL } },
-	  true, 1, { "" }, "abuse" },
+	  true, 1, { "" }, "abuse", false },
 	{ "feedback fields in a text/plain part of a feedback-report",
 	  { "From: fbl@isp.example\n", "To: erin@example.org\n",
 	    { REPORT_TOP, HUMAN("Feedback-Type: abuse\nUser-Agent: old/1\nOriginal-Rcpt-To: erin@example.org\n"), ORIGINAL } },
-	  true, 1, { "erin@example.org" }, "abuse" },
+	  true, 1, { "erin@example.org" }, "abuse", false },
 	{ "message/feedback-report inside multipart/mixed",
 	  { "From: fbl@isp.example\n", "To: frank@example.org\n",
 	    { { "multipart/mixed", NULL, 0, false, "" }, FEEDBACK("Feedback-Type: virus\n"), ORIGINAL } },
-	  true, 1, { "frank@example.org" }, "virus" },
+	  true, 1, { "frank@example.org" }, "virus", true },
 	{ "Microsoft JMRP",
 	  { "From: staff@hotmail.example\nSubject: complaint about message from 192.0.2.1\n",
 	    "X-HmXmrOriginalRecipient: gina@example.com\nTo: gina@example.com\n",
 	    { { "multipart/mixed", NULL, 0, false, "" }, ORIGINAL } },
-	  true, 1, { "gina@example.com" }, "abuse" },
+	  true, 1, { "gina@example.com" }, "abuse", false },
 	{ "Apple Mail unsubscribe",
 	  { "From: hank@icloud.example\nSubject: unsubscribe\nX-Apple-Unsubscribe: true\nAuto-Submitted: auto-replied\n",
 	    NULL, { { NULL } } },
-	  true, 1, { "hank@icloud.example" }, "opt-out" },
+	  true, 1, { "hank@icloud.example" }, "opt-out", false },
 	{ "a DSN is not ARF",
 	  { "From: MAILER-DAEMON@mx.example\n", "To: x@example.org\n",
 	    { { "multipart/report", "delivery-status", 0, false, "" }, HUMAN("failed\n"),
 	      { "message/delivery-status", NULL, 1, false, "Final-Recipient: rfc822; x@example.org\n" }, ORIGINAL } },
-	  false, 0, { NULL }, NULL },
+	  false, 0, { NULL }, NULL, false },
 	{ "a feedback report inside the returned original is not ours",
 	  { "From: joe@example.org\n", "To: x@example.org\n",
 	    { { "multipart/mixed", NULL, 0, false, "" }, HUMAN("see attached\n"), ORIGINAL,
 	      { "message/feedback-report", NULL, 2, true, "Feedback-Type: abuse\n" } } },
-	  false, 0, { NULL }, NULL },
-	{ "plain message", { "From: joe@example.org\nSubject: hi\n", NULL, { { NULL } } }, false, 0, { NULL }, NULL },
+	  false, 0, { NULL }, NULL, false },
+	{ "plain message", { "From: joe@example.org\nSubject: hi\n", NULL, { { NULL } } }, false, 0, { NULL }, NULL, false },
 };
 
 /* A report listing thousands of recipients stops at ARF_MAX_FIELDS fields (256), in one pass. */
@@ -173,9 +189,9 @@ main(void)
 			CHECK_STR("address", g->address, c->address[k]);
 			CHECK_STR("action", g->action, "");
 			CHECK_STR("status", g->status, "");
-			CHECK_INT("class", g->class_, CLASS_COMPLAINT);
+			CHECK_INT("class", g->class_, c->not_complaint ? CLASS_NONE : CLASS_COMPLAINT);
 			CHECK_INT("reason", g->reason, REASON_COMPLAINT);
-			CHECK_INT("blame", g->blame, BLAME_RECIPIENT);
+			CHECK_INT("blame", g->blame, c->not_complaint ? BLAME_NONE : BLAME_RECIPIENT);
 			CHECK_STR("feedback_type", g->feedback_type, c->feedback_type);
 			CHECK_INT("evidence", g->evidence != NULL && g->evidence[0] != '\0', 1);
 		}
