@@ -153,18 +153,19 @@ message_date(const struct store_msg *m, int64_t taken)
 	return t != 0 ? plausible_date(t, taken) : 0;
 }
 
-/* When r's failure happened: its DSN Last-Attempt-Date, else the report's Date header (dated,
- * from message_date), when plausible; else when bounced took it in. Arrival-Date is not used:
- * it is when the original reached the reporting MTA, before the failure. */
+/* When r's failure happened: its DSN Last-Attempt-Date, else the Date header of m, when
+ * plausible; else when bounced took it in (taken). Arrival-Date is not used: it is when the
+ * original reached the reporting MTA, before the failure. */
 static int64_t
-failed_at(const struct bounce_recipient *r, int64_t dated, int64_t taken)
+failed_at(const struct store_msg *m, const struct bounce_recipient *r, int64_t taken)
 {
 	int64_t t;
 	if (r->last_attempt != NULL &&
 	    store_date_parse(r->last_attempt, strlen(r->last_attempt), &t) &&
 	    (t = plausible_date(t, taken)) != 0)
 		return t;
-	return dated != 0 ? dated : taken;
+	t = message_date(m, taken);
+	return t != 0 ? t : taken;
 }
 
 static void
@@ -379,10 +380,11 @@ decide_soft(struct store *s, const char *key, const struct supp_row *row, int64_
 	return STORE_OK;
 }
 
-/* t: when the message was taken in; dated: its plausible Date header or 0 (message_date). */
+/* t: when m was taken in. */
 static int
-decide(struct store *s, const struct bounce_report *rep, const struct bounce_recipient *r,
-    const char *key, int64_t t, int64_t dated, struct decision *d, char **error_r)
+decide(struct store *s, const struct store_msg *m, const struct bounce_report *rep,
+    const struct bounce_recipient *r, const char *key, int64_t t, struct decision *d,
+    char **error_r)
 {
 	d->effect = "none";
 	if (rep->verp_present && !rep->verp_verified) {
@@ -405,7 +407,8 @@ decide(struct store *s, const struct bounce_report *rep, const struct bounce_rec
 	int rc = read_supp(s, key, &row, error_r);
 	if (rc != STORE_OK)
 		return rc;
-	int64_t failed = failed_at(r, dated, t);
+	/* Only a lift is compared with it: the report's dates are read for lifted addresses. */
+	int64_t failed = row.found && row.lifted ? failed_at(m, r, t) : t;
 	if (r->class_ == CLASS_SOFT)
 		return decide_soft(s, key, &row, t, failed, d, error_r);
 	decide_suppress(&row, r->class_ == CLASS_HARD ? "hard" : "complaint", t, failed, 0, d);
@@ -544,13 +547,12 @@ store_add(struct store *s, const struct store_msg *m, const struct bounce_report
 	}
 	rc = insert_message(s, m, rep, hash, set, t, &res.message_rowid, error_r);
 	free(set);
-	int64_t dated = rep != NULL && rep->nrcpts > 0 ? message_date(m, t) : 0;
 	for (size_t i = 0; rc == STORE_OK && rep != NULL && i < rep->nrcpts; i++) {
 		const struct bounce_recipient *r = &rep->rcpts[i];
 		char *key = store_address_key(r->address);
 		struct decision d = { 0 };
 		int64_t ev = 0;
-		rc = decide(s, rep, r, key, t, dated, &d, error_r);
+		rc = decide(s, m, rep, r, key, t, &d, error_r);
 		if (rc == STORE_OK)
 			rc = insert_event(s, res.message_rowid, rep, r, key, t, &d, &ev, error_r);
 		if (rc == STORE_OK)
