@@ -298,7 +298,14 @@ with tempfile.TemporaryDirectory() as tmp:
                  f'suppressions {supp}, audit {aud}')
 
     # A bounce written before the lift and taken in after it (a mailbox fetched late) does not
-    # suppress again: its Date header says when it failed. The fixture with a new Message-ID.
+    # suppress again: its Date header says when it failed. The fixture with a new Message-ID,
+    # written an hour ago; the lift moved to ten minutes ago, so that when it is taken in (now)
+    # is clearly after the lift.
+    con = sqlite3.connect(db4)
+    con.execute("UPDATE suppressions SET lifted_at = ? WHERE address_key = 'gone@example.com'",
+                (now - 600,))
+    con.commit()
+    con.close()
     with open(os.path.join(fx, 'dsn-hard.eml'), 'rb') as f:
         late = f.read().replace(b'<dsn-hard-1@', b'<dsn-hard-late@').replace(
             b'Date: Sun, 22 Nov 2026 10:00:00 +0000', b'Date: ' + formatdate(now - 3600).encode())
