@@ -216,21 +216,32 @@ phrase_at(const char *p)
 static const char *
 vacation_subject(const char *subject)
 {
+	static const struct {
+		const char *open, *close;
+	} brackets[] = { { "[", "]" }, { "\xe3\x80\x90", "\xe3\x80\x91" } };	/* U+3010, U+3011 */
 	const char *p = skip_blanks(subject), *hit;
 	for (int tags = 0; ; tags++) {
 		if ((hit = phrase_at(p)) != NULL)
 			return hit;
-		if (*p != '[' && strncmp(p, "\xe3\x80\x90", 3) != 0)	/* '[', U+3010 */
+		size_t b = 0;
+		while (b < sizeof brackets / sizeof brackets[0] &&
+		    strncmp(p, brackets[b].open, strlen(brackets[b].open)) != 0)
+			b++;
+		if (b == sizeof brackets / sizeof brackets[0])
 			return NULL;
-		const char *in = skip_blanks(p + (*p == '[' ? 1 : 3));
-		if ((hit = phrase_at(in)) != NULL)
-			return hit;
+		p += strlen(brackets[b].open);
+		if ((hit = phrase_at(skip_blanks(p))) != NULL)
+			return hit;	/* the responder's own bracket: "[Auto-Reply] ..." */
 		if (tags == SUBJECT_TAGS_MAX)
 			return NULL;
-		const char *close = memchr(p, ']', strnlen(p, SUBJECT_TAG_BYTES));
+		const char *close = NULL;
+		size_t clen = strlen(brackets[b].close);
+		for (size_t i = 0; close == NULL && i < SUBJECT_TAG_BYTES && p[i] != '\0'; i++)
+			if (strncmp(p + i, brackets[b].close, clen) == 0)
+				close = p + i;
 		if (close == NULL)
 			return NULL;
-		p = skip_blanks(close + 1);
+		p = skip_blanks(close + clen);
 	}
 }
 
