@@ -326,9 +326,18 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 	enum bounce_reason reason = REASON_UNKNOWN;
 	const char *rule = NULL;
 	bool limit = false, decided = false;
-	if (rc->status[0] != '\0')
-		strbuf_printf(&ev, "status %s (%s)", rc->status, status_refined ?
-		    "from the diagnostic, over the report's x.0.0" : status_given ? "as reported" : "from the diagnostic");
+	if (rc->status[0] == '\0')
+		;
+	else if (status_refined)
+		strbuf_printf(&ev, "status %s (from the diagnostic, over the report's x.0.0)",
+		    rc->status);
+	else if (rc->status_from_diag && rc->reported_status[0] != '\0')
+		strbuf_printf(&ev, "status %s (from the Diagnostic-Code, over Status %s)", rc->status,
+		    rc->reported_status);
+	else if (rc->status_from_diag || !status_given)
+		strbuf_printf(&ev, "status %s (from the diagnostic)", rc->status);
+	else
+		strbuf_printf(&ev, "status %s (as reported)", rc->status);
 	if (rc->smtp_code[0] != '\0')
 		strbuf_printf(&ev, "%ssmtp %s", ev.len ? "; " : "", rc->smtp_code);
 	size_t at = 0, mlen = 0;

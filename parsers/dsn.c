@@ -422,15 +422,21 @@ group_emit(struct dsn_group *g, struct bounce_report *r, size_t *added)
 			 * in Status (Sendmail writes 5.1.1 for any 550). Otherwise the Status field
 			 * wins, unless it is missing or only says x.0.0 while the text names a more
 			 * specific code of the same class. */
+			const char *took = NULL;
 			if (reply != NULL && paired_enhanced(rc->diagnostic, reply, pstatus) &&
 			    !is_x00(pstatus) && (status[0] == '\0' || status[0] == pstatus[0] ||
 			    (strcmp(rc->action, "failed") == 0 && pstatus[0] == '5')))
-				memcpy(status, pstatus, sizeof status);
+				took = pstatus;
 			else if (find_enhanced(rc->diagnostic, dstatus) && !is_x00(dstatus) &&
 			    (status[0] == '\0' || (is_x00(status) && dstatus[0] == status[0])))
-				memcpy(status, dstatus, sizeof status);
+				took = dstatus;
 			else if (status[0] == '\0' && dstatus[0] != '\0')
-				memcpy(status, dstatus, sizeof status);
+				took = dstatus;
+			if (took != NULL && strcmp(took, status) != 0) {
+				memcpy(rc->reported_status, status, sizeof rc->reported_status);
+				memcpy(status, took, sizeof status);
+				rc->status_from_diag = true;
+			}
 		}
 	}
 	memcpy(rc->status, status, sizeof rc->status);

@@ -76,6 +76,11 @@ struct bounce_recipient {
 	char *original_recipient;	/* DSN Original-Recipient / report's address when VERP wins; may be NULL */
 	char *action;		/* "failed", "delayed", "delivered", "relayed", "expanded" or "" */
 	char status[16];	/* RFC 3463 "5.1.1" or "" */
+	/* DSN, for --explain: status came from the Diagnostic-Code (the Status field was missing,
+	 * a bare x.0.0, or the remote server's own code beat it); reported_status is what the
+	 * Status field said ("" when none). Read by classify in the same process; not packed. */
+	bool status_from_diag;
+	char reported_status[16];
 	char smtp_code[4];	/* "550" or "" */
 	enum bounce_class class_;
 	enum bounce_reason reason;

@@ -222,6 +222,45 @@ check_case(const struct dsn_case *c)
 	bounce_report_free(r);
 }
 
+/* Where the status came from, for --explain: the Status field, or the Diagnostic-Code (and
+ * then what the Status field said). */
+static const struct {
+	const char *fields, *status;
+	bool from_diag;
+	const char *reported;
+} origin_cases[] = {
+	{ "Status: 5.0.0\nDiagnostic-Code: smtp; 550 5.1.1 user unknown\n", "5.1.1", true, "5.0.0" },
+	{ "Status: 5.1.1\nDiagnostic-Code: smtp; 554 5.7.1 client host blocked\n", "5.7.1", true,
+	  "5.1.1" },
+	{ "Status: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 no such user\n", "5.1.1", false, "" },
+	{ "Diagnostic-Code: smtp; 554 5.7.1 client host blocked\n", "5.7.1", true, "" },
+	{ "Status: 5.2.2\nDiagnostic-Code: smtp; 550 user unknown 5.1.1\n", "5.2.2", false, "" },
+	{ "Status: 4.4.1\n", "4.4.1", false, "" },
+};
+
+static void
+check_origin(void)
+{
+	for (size_t i = 0; i < sizeof origin_cases / sizeof origin_cases[0]; i++) {
+		struct strbuf b = STRBUF_INIT;
+		strbuf_printf(&b, "Final-Recipient: rfc822; o@example.com\nAction: failed\n%s",
+		    origin_cases[i].fields);
+		struct bounce_report *r = bounce_report_new();
+		dsn_parse(b.s, b.len, r);
+		printf("# status origin, row %zu\n", i);
+		CHECK_INT("nrcpts", r->nrcpts, 1);
+		if (r->nrcpts == 1) {
+			CHECK_STR("status", r->rcpts[0].status, origin_cases[i].status);
+			CHECK_INT("status_from_diag", r->rcpts[0].status_from_diag,
+			    origin_cases[i].from_diag);
+			CHECK_STR("reported_status", r->rcpts[0].reported_status,
+			    origin_cases[i].reported);
+		}
+		bounce_report_free(r);
+		strbuf_free(&b);
+	}
+}
+
 /* Limits: a long diagnostic is cut at LIMIT_DIAGNOSTIC_BYTES on a character boundary; a report
  * listing more than LIMIT_RECIPIENTS stops there; every prefix of every case parses. */
 static void
@@ -309,5 +348,6 @@ main(void)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		check_case(&cases[i]);
 	check_limits();
+	check_origin();
 	return TEST_DONE();
 }
