@@ -218,6 +218,46 @@ reason_out(const struct bounce_recipient *rc)
 	return bounce_reason_name(rc->reason);
 }
 
+/* --explain: what was read of the returned original besides its Message-ID. The X- tags the
+ * sender put there ("X-Campaign: 42") become an object; a name seen twice keeps its first. */
+static void
+original_to_json(const struct bounce_report *r, struct strbuf *out)
+{
+	strbuf_puts(out, ",\"original\":{");
+	kv(out, "from", r->original_from, false);
+	kv(out, "to", r->original_to, true);
+	kv(out, "subject", r->original_subject, true);
+	strbuf_puts(out, ",\"x_tags\":{");
+	const char *p = r->x_tags != NULL ? r->x_tags : "";
+	bool first = true;
+	while (*p != '\0') {
+		const char *nl = strchr(p, '\n'), *eol = nl != NULL ? nl : p + strlen(p);
+		const char *colon = memchr(p, ':', (size_t)(eol - p));
+		if (colon != NULL) {
+			size_t nlen = (size_t)(colon - p);
+			bool seen = false;
+			for (const char *q = r->x_tags; q < p && !seen; ) {
+				const char *qn = strchr(q, '\n');
+				seen = strncasecmp(q, p, nlen) == 0 && q[nlen] == ':';
+				q = qn != NULL ? qn + 1 : p;
+			}
+			if (!seen) {
+				const char *v = colon + 1;
+				while (v < eol && *v == ' ')
+					v++;
+				if (!first)
+					strbuf_putc(out, ',');
+				json_string(out, p, nlen);
+				strbuf_putc(out, ':');
+				json_string(out, v, (size_t)(eol - v));
+				first = false;
+			}
+		}
+		p = nl != NULL ? nl + 1 : eol;
+	}
+	strbuf_puts(out, "}}");
+}
+
 void
 report_to_json(const struct bounce_report *r, const char *source, bool explain, struct strbuf *out)
 {
@@ -258,6 +298,7 @@ report_to_json(const struct bounce_report *r, const char *source, bool explain, 
 		if (rc->feedback_type != NULL)
 			kv(out, "feedback_type", rc->feedback_type, true);
 		if (explain) {
+			kv(out, "last_attempt", rc->last_attempt, true);
 			kv(out, "evidence", rc->evidence, true);
 			kv(out, "rule", rc->rule, true);
 		}
@@ -265,6 +306,7 @@ report_to_json(const struct bounce_report *r, const char *source, bool explain, 
 	}
 	strbuf_putc(out, ']');
 	if (explain) {
+		original_to_json(r, out);
 		kv(out, "evidence", r->evidence, true);
 		kv(out, "mta_family", r->mta_family, true);
 		strbuf_puts(out, ",\"flags\":[");

@@ -111,12 +111,30 @@ main(void)
 	strbuf_free(&j2);
 	strbuf_free(&packed);
 
-	/* LIMIT_RECIPIENTS holds. */
+	/* --explain shows what was read of the returned original: From, To, Subject, and its X-
+	 * tags as an object (a name seen twice keeps its first value). */
+	r = bounce_report_new();
+	r->original_from = xstrdup("\"News\" <news@sender.example>");
+	r->original_subject = xstrdup("Gr\xc3\xbc\xc3\x9f" "e");
+	r->x_tags = xstrdup("X-Campaign: 2026-11\nX-List: a:b\nx-campaign: again\nX-Empty:\n");
+	strbuf_reset(&j);
+	report_to_json(r, "o", true, &j);
+	CHECK_INT("explain original", strstr(j.s, ",\"original\":{\"from\":\"\\\"News\\\" "
+	    "<news@sender.example>\",\"to\":\"\",\"subject\":\"Gr\xc3\xbc\xc3\x9f" "e\","
+	    "\"x_tags\":{\"X-Campaign\":\"2026-11\",\"X-List\":\"a:b\",\"X-Empty\":\"\"}},") != NULL, 1);
+	strbuf_reset(&j);
+	report_to_json(r, "o", false, &j);
+	CHECK_INT("no original without --explain", strstr(j.s, "\"original\"") == NULL, 1);
+	bounce_report_free(r);
+	strbuf_free(&j);
+
+	/* LIMIT_RECIPIENTS holds, and saying so is a flag. */
 	r = bounce_report_new();
 	size_t added = 0;
 	while (bounce_report_add(r, "a@b") != NULL && added < 100000)
 		added++;
 	CHECK_INT("recipient limit", added, 1000);
+	CHECK_INT("recipient limit flagged", (r->flags & BOUNCE_F_TOO_MANY_RCPTS) != 0, 1);
 	bounce_report_free(r);
 	return TEST_DONE();
 }
