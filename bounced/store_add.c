@@ -28,6 +28,9 @@
 /* A report dated earlier than this before bounced took it in has a reset clock or a mangled
  * year, not late mail: MTAs return mail within days, and a year covers re-ingesting an archive. */
 #define STORE_REPORT_MAX_AGE	(365 * (int64_t)STORE_DAY)
+/* The longest run of digits in an RFC 5322 date (year, zone): libetpan reads longer numbers
+ * into 32 bits, wrapped, so a longer run is refused before it can pass for a date. */
+#define STORE_DATE_DIGITS_MAX	4
 /* Years accepted from a date: outside them the text is not a date of this era. */
 #define STORE_DATE_YEAR_MIN	1970
 #define STORE_DATE_YEAR_MAX	9999
@@ -104,6 +107,12 @@ bool
 store_date_parse(const char *p, size_t len, int64_t *t_r)
 {
 	/* libetpan reads the grammar (day names, obsolete zones, comments) but checks no range. */
+	size_t run = 0;
+	for (size_t i = 0; i < len; i++) {
+		run = p[i] >= '0' && p[i] <= '9' ? run + 1 : 0;
+		if (run > STORE_DATE_DIGITS_MAX)
+			return false;
+	}
 	size_t idx = 0;
 	struct mailimf_date_time *dt = NULL;
 	if (len == 0 || mailimf_date_time_parse(p, len, &idx, &dt) != MAILIMF_NO_ERROR)
@@ -117,6 +126,8 @@ store_date_parse(const char *p, size_t len, int64_t *t_r)
 		y += 2000;
 	else if (y >= 50 && y < 1000)
 		y += 1900;
+	if (zone < -9999 || zone > 9999)
+		return false;	/* more than four digits; also keeps -zone defined */
 	int zabs = zone < 0 ? -zone : zone;
 	if (y < STORE_DATE_YEAR_MIN || y > STORE_DATE_YEAR_MAX || mo < 1 || mo > 12 || d < 1 ||
 	    d > month_days(y, mo) || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 ||
