@@ -344,18 +344,6 @@ out:
 	return ok;
 }
 
-/* True when the returned original has a Message-ID field: bounce.c reads it into
- * original_message_id, and a value set here first would be overwritten. */
-static bool
-returned_has_message_id(const struct mime_message *m)
-{
-	struct strbuf v = STRBUF_INIT;
-	bool has = m->returned_headers != NULL &&
-	    header_get(m->returned_headers, m->returned_headers_len, "Message-ID", &v);
-	strbuf_free(&v);
-	return has;
-}
-
 bool
 mdn_parse(const struct mime_message *m, struct bounce_report *r)
 {
@@ -372,8 +360,9 @@ mdn_parse(const struct mime_message *m, struct bounce_report *r)
 	bounce_set(&r->evidence, "read receipt (message/disposition-notification)");
 	struct strbuf v = STRBUF_INIT, a = STRBUF_INIT, disp = STRBUF_INIT;
 	/* RFC 8098 3.2.5: Original-Message-ID names the message this receipt is for. A returned
-	 * original's own Message-ID field, when it has one, is read later (bounce.c) and wins. */
-	if (r->original_message_id == NULL && !returned_has_message_id(m) &&
+	 * original's own non-empty Message-ID, when it has one, is read later (bounce.c) and
+	 * wins. */
+	if (r->original_message_id == NULL &&
 	    fieldscan_first(pt->body, pt->body_len, "Original-Message-ID", &v) && v.len > 0)
 		r->original_message_id = strbuf_detach(&v);
 	static const char *const fields[] = { "Final-Recipient", "Original-Recipient" };

@@ -81,7 +81,13 @@ read_original(const char *h, size_t hl, struct bounce_report *r)
 			if (!got[i] && nlen == strlen(want[i].name) &&
 			    strncasecmp(name, want[i].name, nlen) == 0) {
 				got[i] = true;
-				*want[i].dst = value_dup(&val, want[i].decode);
+				/* An empty field keeps what another source gave (a read receipt's
+				 * Original-Message-ID). */
+				char *nv = value_dup(&val, want[i].decode);
+				if (nv != NULL) {
+					free(*want[i].dst);
+					*want[i].dst = nv;
+				}
 			}
 		if (tags_full || nlen < 3 || strncasecmp(name, "X-", 2) != 0)
 			continue;

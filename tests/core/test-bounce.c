@@ -327,6 +327,28 @@ static const struct bounce_case cases[] = {
 	  NULL, KIND_NONE, "<mdn-2@example.com>", "<returned@example.org>", 0, NULL, NULL, 1,
 	  { { "reader@example.com", "", "", "", CLASS_NONE, REASON_DELIVERED, BLAME_NONE, NULL } } },
 
+	{ "read receipt: an empty Message-ID in the returned original names nothing",
+	  "From: reader@example.com\n"
+	  "Subject: Read: Invoice\n"
+	  "Message-ID: <mdn-3@example.com>\n"
+	  "MIME-Version: 1.0\n"
+	  "Content-Type: multipart/report; report-type=disposition-notification; boundary=\"M\"\n"
+	  "\n"
+	  "--M\n"
+	  "Content-Type: message/disposition-notification\n"
+	  "\n"
+	  "Final-Recipient: rfc822; reader@example.com\n"
+	  "Original-Message-ID: <field@example.org>\n"
+	  "Disposition: manual-action/MDN-sent-manually; displayed\n"
+	  "--M\n"
+	  "Content-Type: text/rfc822-headers\n"
+	  "\n"
+	  "Message-ID:\n"
+	  "Subject: Invoice\n"
+	  "--M--\n",
+	  NULL, KIND_NONE, "<mdn-3@example.com>", "<field@example.org>", 0, NULL, NULL, 1,
+	  { { "reader@example.com", "", "", "", CLASS_NONE, REASON_DELIVERED, BLAME_NONE, NULL } } },
+
 	{ "a person's mail",
 	  "From: Sam <sam@example.com>\n"
 	  "To: team@sender.example.org\n"
