@@ -37,6 +37,7 @@ static const char ingest_usage[] =
     "\n"
     "Postfix master.cf:  bounced unix - n n - - pipe flags=Rq user=bounced\n"
     "  argv=/usr/sbin/bounced ingest --envelope-recipient ${recipient} -\n"
+    "and in main.cf  bounced_destination_recipient_limit = 1  (one recipient per delivery)\n"
     "\n"
     "Exit status: 0 all recorded, 2 usage, 66 an input could not be read, 70 internal error,\n"
     "75 database busy or disk trouble (try again: nothing half-written stays), 78 bad\n"
