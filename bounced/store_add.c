@@ -57,11 +57,7 @@ store_address_key(const char *address)
 	    end[-1] == '\r' || end[-1] == '\n'))
 		end--;
 	char *key = xstrndup(p, (size_t)(end - p));
-	char *at = strrchr(key, '@');
-	if (at != NULL)
-		for (char *c = at + 1; *c != '\0'; c++)
-			if (*c >= 'A' && *c <= 'Z')
-				*c = (char)(*c - 'A' + 'a');
+	address_lower_domain(key);	/* as the parsers print it, internationalised domains too */
 	return key;
 }
 

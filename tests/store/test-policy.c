@@ -190,6 +190,10 @@ static const struct scenario scenarios[] = {
 		CK(0.1, "<Joe@EXAMPLE.com>", "hard", 0),
 		CK(0.1, "joe@example.com", "hard", 0),
 		CK(0.1, "joe@example.net", NULL, 0),
+		/* An internationalised domain is lowered in UTF-8, as the parsers print it. */
+		H(0, "j\xc3\xb6rg@B\xc3\x9c" "CHER.example"),
+		CK(0.1, "j\xc3\xb6rg@b\xc3\xbc" "cher.example", "hard", 0),
+		CK(0.1, "J\xc3\xb6rg@B\xc3\x9c" "cher.Example", "hard", 0),
 	} },
 	{ "a report without a usable address acts on nothing", 0, false, false, false, 0, 0, {
 		{ EV, 0, "", CLASS_COMPLAINT, BLAME_RECIPIENT, "", NO_VERP, "not-an-address", 0, 0, NULL, NULL },
