@@ -450,6 +450,12 @@ insert_message(struct store *s, const struct store_msg *m, const struct bounce_r
 		sqlite3_bind_int(st, 16, rep->verp_verified);
 	}
 	sqlite3_bind_blob64(st, 17, m->len > 0 ? m->data : "", m->len, SQLITE_STATIC);
+	if (rep != NULL) {
+		bind_text(st, 18, rep->original_from);
+		bind_text(st, 19, rep->original_to);
+		bind_text(st, 20, rep->original_subject);
+		bind_text(st, 21, rep->x_tags);
+	}
 	int rc = step(s, st, NULL, "insert message", error_r);
 	sqlite3_reset(st);
 	if (rc == STORE_OK)

@@ -59,13 +59,20 @@ with tempfile.TemporaryDirectory() as tmp:
     run('ingest', '--db', db, '-', stdin=msg, want=75, err=r'(?s)no such database.*exiting 75')
     run('ingest', '--bogus', '--db', db, '-', stdin=msg, want=75, err='exiting 75')
     run('suppress', 'check', 'a@b.c', '--db', db, want=78, err='bounced db migrate')
-    run('db', 'migrate', '--db', db, out=r'schema migrated from version 0 to 2')
-    run('db', 'migrate', '--db', db, out=r'schema is current \(version 2\)')
+    run('db', 'migrate', '--db', db, out=r'schema migrated from version 0 to 3')
+    run('db', 'migrate', '--db', db, out=r'schema is current \(version 3\)')
 
     # First ingest: two suppressions (hard, complaint); soft one-offs, sender- and network-blamed,
     # delays and auto-replies suppress nobody.
     run('ingest', '--db', db, fx, out=r'^ingested 6 messages: 0 duplicates, 6 events, 2 newly suppressed\n$')
     first = snapshot(db)
+    # What was read of the returned original is kept with the message (schema 003).
+    con = sqlite3.connect(db)
+    orig = con.execute("SELECT original_from, original_to, original_subject, original_x_tags "
+                       "FROM messages WHERE original_to = 'gone@Example.COM'").fetchall()
+    con.close()
+    if orig != [('app@example.net', 'gone@Example.COM', 'Your newsletter', 'X-Campaign-ID: nov-2026\n')]:
+        fail(f'returned original not kept: {orig}')
     checks = [
         ('gone@example.com', 0, r'^gone@example.com: suppressed, type hard, reason user_unknown, since \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n$'),
         ('gone@EXAMPLE.com', 0, r'type hard'),
@@ -98,9 +105,9 @@ with tempfile.TemporaryDirectory() as tmp:
     if [o for o in outs if o[0] != 0] or not any('migrated from version 0 to' in o[1] for o in outs):
         fail(f'concurrent db migrate: {outs}')
     con = sqlite3.connect(race)
-    if con.execute('PRAGMA user_version').fetchone()[0] != 2 or \
+    if con.execute('PRAGMA user_version').fetchone()[0] != 3 or \
             con.execute('PRAGMA integrity_check').fetchone()[0] != 'ok':
-        fail('concurrent db migrate: the file is not at version 2')
+        fail('concurrent db migrate: the file is not at version 3')
     con.close()
 
     # --batch: the same result with fewer commits; the last, partial batch is committed too.
@@ -341,7 +348,7 @@ with tempfile.TemporaryDirectory() as tmp:
     con = sqlite3.connect(db)
     con.execute('PRAGMA user_version = 7')
     con.close()
-    run('ingest', '--db', db, fx, want=78, err=r'schema version 7 is newer than this bounced understands \(2\)')
+    run('ingest', '--db', db, fx, want=78, err=r'schema version 7 is newer than this bounced understands \(3\)')
     run('db', 'migrate', '--db', db, want=78, err='newer')
 
 print(f'{failures} failures')
