@@ -130,11 +130,28 @@ rules_text_address(const char *p, size_t len, struct strbuf *out)
 	return true;
 }
 
-/* Diagnostic text: white space runs collapsed, trimmed, at most LIMIT_DIAGNOSTIC_BYTES. Written
- * into one allocation: the result is never longer than the input. */
+/* Longest diagnostic type ("smtp", "x-postfix", "x-unix") taken off the front of a diagnostic
+ * a rule captured, as the DSN reader does for Diagnostic-Code. */
+#define RULES_DIAG_TYPE_MAX	16
+
+/* Diagnostic text: leading separators (": ", "; ") and a diagnostic type ("smtp; ") dropped,
+ * white space runs collapsed, trimmed, at most LIMIT_DIAGNOSTIC_BYTES. Written into one
+ * allocation: the result is never longer than the input. */
 char *
 rules_text_diag(const char *p, size_t len)
 {
+	while (len > 0 && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ':' ||
+	    *p == ';' || *p == ','))
+		p++, len--;
+	size_t t = 0;
+	while (t < len && t <= RULES_DIAG_TYPE_MAX && (isalnum((unsigned char)p[t]) || p[t] == '-'))
+		t++;
+	if (t > 0 && t < len && t <= RULES_DIAG_TYPE_MAX && p[t] == ';' &&
+	    ((t == 4 && strncasecmp(p, "smtp", 4) == 0) || (t > 2 && strncasecmp(p, "x-", 2) == 0))) {
+		p += t + 1, len -= t + 1;
+		while (len > 0 && (*p == ' ' || *p == '\t'))
+			p++, len--;
+	}
 	char *out = xmalloc((len < LIMIT_DIAGNOSTIC_BYTES ? len : LIMIT_DIAGNOSTIC_BYTES) + 1);
 	size_t n = 0;
 	bool space = false, cut = false;
