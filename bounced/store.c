@@ -39,8 +39,12 @@ static const char *const stmt_sql[SQL__COUNT] = {
 	    "class, reason, blame, action, status, smtp_code, diagnostic, remote_mta, "
 	    "feedback_type, original_address, verp_address, verp_tag, verp_verified, effect) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+	/* The policy's view of an address, over its case variants as `suppressed` and `remove`
+	 * see them: a suppression in force first, else the latest lift (a failure dated before
+	 * it must not suppress again, whichever spelling it names). */
 	[SQL_SUPP_GET] = "SELECT type, expires_at, lifted_at FROM suppressions "
-	    "WHERE address_key = ?1",
+	    "WHERE address_key = ?1 COLLATE NOCASE ORDER BY (lifted_at IS NULL AND "
+	    "(expires_at IS NULL OR expires_at > ?2)) DESC, lifted_at DESC LIMIT 1",
 	[SQL_SUPP_PUT] = "INSERT OR REPLACE INTO suppressions (address_key, address, type, reason, "
 	    "since, expires_at, event, lifted_at, lifted_by) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL, NULL)",

@@ -292,6 +292,7 @@ read_supp(struct store *s, const char *key, struct supp_row *row, char **error_r
 	if (st == NULL)
 		return STORE_ERR_INTERNAL;
 	bind_text(st, 1, key);
+	sqlite3_bind_int64(st, 2, store_now(s));
 	int rc = step(s, st, &row->found, "read suppression", error_r);
 	if (rc == STORE_OK && row->found) {
 		const unsigned char *type = sqlite3_column_text(st, 0);

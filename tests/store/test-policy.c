@@ -266,6 +266,13 @@ static const struct scenario scenarios[] = {
 		/* Two-digit year (RFC 5322 4.3: 26 is 2026). */
 		H(0, "y@example.com"), RM(1, "y@example.com"),
 		HD(1.1, "y@example.com", "1 Jan 26 21:36 GMT", "after-lift"),
+		/* The lift holds for every spelling remove lifted (review): a late bounce for a
+		 * case variant, dated before the lift, does not suppress again. */
+		H(0, "Late@example.com"), RM(1, "late@example.com"),
+		HD(1.1, "LATE@example.com", "Thu, 01 Jan 2026 21:36:00 +0000", "after-lift"),
+		CK(1.2, "late@example.com", NULL, 0),
+		HD(1.3, "late@Example.com", "Fri, 02 Jan 2026 06:00:00 +0000", "suppressed"),
+		CK(1.4, "Late@example.com", "hard", 0),
 		/* Written after the lift: suppresses again. */
 		H(0, "b@example.com"), RM(1, "b@example.com"),
 		HD(1.1, "b@example.com", "Fri, 02 Jan 2026 01:12:00 +0000", "suppressed"),
