@@ -133,6 +133,48 @@ rule_hits_message(struct extract *x, const struct rule *ru)
 	return false;
 }
 
+/* Subject prefixes of a person's reply, as mail clients write them in the languages the rules
+ * read (Re, AW/Antw, Réf/Rép, RES, R, SV/VS, Odp, Ответ/Отв, 回复/回覆/答复, 返信). */
+static const char *const reply_prefixes[] = {
+	"re", "aw", "antw", "antwort", "r\xc3\xa9" "f", "r\xc3\xa9p", "res", "r", "sv", "vs", "odp",
+	"\xd0\xbe\xd1\x82\xd0\xb2\xd0\xb5\xd1\x82", "\xd0\xbe\xd1\x82\xd0\xb2",
+	"\xd0\x9e\xd1\x82\xd0\xb2\xd0\xb5\xd1\x82", "\xd0\x9e\xd1\x82\xd0\xb2",
+	"\xe5\x9b\x9e\xe5\xa4\x8d", "\xe5\x9b\x9e\xe8\xa6\x86", "\xe7\xad\x94\xe5\xa4\x8d",
+	"\xe8\xbf\x94\xe4\xbf\xa1",
+};
+
+/* True when the message's Subject starts with a reply prefix and a colon ("RE: ", "AW:",
+ * "回复："): a person answering, whose quoted text under an "Original Message" separator is
+ * not a bounce forwarded to us. */
+static bool
+subject_is_reply(const struct mime_message *m)
+{
+	struct strbuf v = STRBUF_INIT;
+	bool reply = false;
+	if (m->headers != NULL && header_get(m->headers, m->headers_len, "Subject", &v)) {
+		const char *s = v.s;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		for (size_t i = 0; i < sizeof reply_prefixes / sizeof reply_prefixes[0] && !reply; i++) {
+			size_t n = strlen(reply_prefixes[i]);
+			if (strncasecmp(s, reply_prefixes[i], n) != 0)
+				continue;
+			const char *c = s + n;
+			if (*c == '[') {		/* "Re[2]:" */
+				while ((*c >= '0' && *c <= '9') || *c == '[')
+					c++;
+				if (*c == ']')
+					c++;
+			}
+			while (*c == ' ')
+				c++;
+			reply = *c == ':' || strncmp(c, "\xef\xbc\x9a", 3) == 0;	/* ':' or '：' */
+		}
+	}
+	strbuf_free(&v);
+	return reply;
+}
+
 static bool
 is_human_part(const struct mime_part *p)
 {
@@ -148,6 +190,7 @@ build_text(struct extract *x)
 {
 	const struct mime_message *m = x->m;
 	bool have_plain = false;
+	bool reply = subject_is_reply(m);
 	for (size_t i = 0; i < m->nparts; i++)
 		if (is_human_part(&m->parts[i]) && strcmp(m->parts[i].content_type, "text/plain") == 0)
 			have_plain = true;
@@ -169,9 +212,10 @@ build_text(struct extract *x)
 			continue;
 		free(cand);
 		cand = NULL;	/* a scan of this part, on first use */
-		/* A bounce forwarded inline: its text starts after the forwarded header block. */
+		/* A bounce forwarded inline: its text starts after the forwarded header block. A
+		 * reply quoting one under the same kind of separator is a person's mail. */
 		size_t from = 0;
-		for (size_t k = 0; k < x->rules->n && from == 0; k++) {
+		for (size_t k = 0; k < x->rules->n && from == 0 && !reply; k++) {
 			const struct rule *ru = &x->rules->v[k];
 			size_t at;
 			if (ru->type != RULE_FORWARD || !may_match(x, ru, part.s, part.len, &cand) ||
