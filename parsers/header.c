@@ -3,7 +3,6 @@
 
 #include <ctype.h>
 #include <locale.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <wctype.h>
 
@@ -241,12 +240,13 @@ header_decode_2047(const char *value, size_t len, struct strbuf *out)
 	strbuf_free(&run);
 }
 
-/* Unicode's simple lowercase mapping, from glibc's C.UTF-8 (built in since glibc 2.35), made
- * once; (locale_t)0 where there is none, and then only ASCII is lowered. */
+/* Unicode's simple lowercase mapping, from glibc's C.UTF-8 (built in since glibc 2.35); (locale_t)0
+ * where there is none, and then only ASCII is lowered. Made when the program loads, before any
+ * thread or fork: made lazily, a worker forked while the LMTP committer thread held glibc's
+ * locale lock inside newlocale would hang on its first internationalised domain (review). */
 static locale_t utf8_locale;
-static pthread_once_t utf8_locale_once = PTHREAD_ONCE_INIT;
 
-static void
+static void __attribute__((constructor))
 utf8_locale_init(void)
 {
 	utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
@@ -296,7 +296,6 @@ address_lower_domain(char *addr)
 		return;
 	/* An internationalised domain (RFC 6531): lowered letter by letter. A letter whose
 	 * lowercase is longer in UTF-8 (U+023A and a few others) stays, as does invalid UTF-8. */
-	pthread_once(&utf8_locale_once, utf8_locale_init);
 	if (utf8_locale == (locale_t)0)
 		return;
 	const unsigned char *r = (const unsigned char *)w;
@@ -393,6 +392,7 @@ plausible(const char *p, const char *e, struct strbuf *out)
 	strbuf_reset(out);
 	strbuf_append(out, p, n);
 	address_lower_domain(out->s);
+	out->len = strlen(out->s);	/* a lowercase letter may be shorter in UTF-8 */
 	return true;
 }
 
