@@ -41,27 +41,37 @@ input_is_mbox(const char *data, size_t len)
 	return len >= 5 && memcmp(data, "From ", 5) == 0;
 }
 
-/* mboxrd: a body line ">From " (any number of '>') was escaped by one '>' on writing. */
+/* mboxrd: a body line ">From " (any number of '>') was escaped by one '>' on writing. nl is
+ * the file's line end, '\n' or (old Mac files) '\r'; a CR line end is written as LF. */
 static void
-mbox_unescape(const char *p, size_t len, struct strbuf *out)
+mbox_unescape(const char *p, size_t len, char nl_char, struct strbuf *out)
 {
 	const char *end = p + len;
 	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *nl = memchr(p, nl_char, (size_t)(end - p));
 		const char *eol = nl != NULL ? nl + 1 : end;
+		if (nl_char == '\r' && nl != NULL && eol < end && *eol == '\n')
+			eol++;		/* a CRLF line in a CR file: one line end, not two */
 		const char *q = p;
 		while (q < eol && *q == '>')
 			q++;
 		if (q > p && (size_t)(eol - q) >= 5 && memcmp(q, "From ", 5) == 0)
 			p++;
-		strbuf_append(out, p, (size_t)(eol - p));
+		if (nl_char == '\n' || nl == NULL) {
+			strbuf_append(out, p, (size_t)(eol - p));
+		} else {
+			strbuf_append(out, p, (size_t)(nl - p));
+			strbuf_putc(out, '\n');
+		}
 		p = eol;
 	}
 }
 
+/* Splits an mbox whose lines end in nl ('\n', or '\r' in an old Mac file) into messages. */
 static int
-each_mbox(const char *path, const char *data, size_t len, input_fn fn, void *ctx)
+each_mbox(const char *path, const char *data, size_t len, char nl_char, input_fn fn, void *ctx)
 {
+	const char sep[7] = { nl_char, 'F', 'r', 'o', 'm', ' ', '\0' };
 	const char *end = data + len;
 	const char *p = data;
 	size_t n = 0;
@@ -69,19 +79,19 @@ each_mbox(const char *path, const char *data, size_t len, input_fn fn, void *ctx
 	int ret = 0;
 	while (p < end && ret == 0) {
 		/* p is at a "From " separator line: the message starts after it. */
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *nl = memchr(p, nl_char, (size_t)(end - p));
 		const char *start = nl != NULL ? nl + 1 : end;
 		/* The next separator: a "From " line after an empty line, as mbox writers leave one.
 		 * A "From " line right after text (an unescaped body line of a message saved with
 		 * its own "From " line, a returned message) does not split. */
 		const char *next = end;
 		const char *f = start > data ? start - 1 : start;
-		while ((f = memmem(f, (size_t)(end - f), "\nFrom ", 6)) != NULL) {
-			if (f > start && f[-1] == '\n') {
+		while ((f = memmem(f, (size_t)(end - f), sep, 6)) != NULL) {
+			if (f > start && f[-1] == nl_char) {
 				next = f + 1;
 				break;
 			}
-			if (f > start + 1 && f[-1] == '\r' && f[-2] == '\n') {
+			if (nl_char == '\n' && f > start + 1 && f[-1] == '\r' && f[-2] == '\n') {
 				next = f + 1;
 				break;
 			}
@@ -90,14 +100,14 @@ each_mbox(const char *path, const char *data, size_t len, input_fn fn, void *ctx
 		size_t mlen = (size_t)(next - start);
 		/* The empty line before the next "From " (or at the end) is the mbox's, not the
 		 * message's (RFC 4155): the message is the same bytes as when saved as a file. */
-		if (mlen >= 2 && start[mlen - 1] == '\n' && start[mlen - 2] == '\n')
+		if (mlen >= 2 && start[mlen - 1] == nl_char && start[mlen - 2] == nl_char)
 			mlen--;
 		else if (mlen >= 4 && memcmp(start + mlen - 4, "\r\n\r\n", 4) == 0)
 			mlen -= 2;
 		if (mlen > LIMIT_MBOX_MESSAGE_BYTES)
 			mlen = LIMIT_MBOX_MESSAGE_BYTES;
 		strbuf_reset(&msg);
-		mbox_unescape(start, mlen, &msg);
+		mbox_unescape(start, mlen, nl_char, &msg);
 		strbuf_reset(&src);
 		/* A file holding a single message after a "From " line (as many tools save one
 		 * message) keeps its own name as the source. */
@@ -126,18 +136,8 @@ cr_only(const char *data, size_t len)
 static int
 deliver(const char *path, const char *data, size_t len, input_fn fn, void *ctx)
 {
-	if (input_is_mbox(data, len)) {
-		if (!cr_only(data, len))
-			return each_mbox(path, data, len, fn, ctx);
-		/* An mbox with CR line endings: its separators are only seen as lines in LF. */
-		char *lf = xmalloc(len);
-		for (size_t i = 0; i < len; i++)
-			lf[i] = data[i] == '\r' && (i + 1 == len || data[i + 1] != '\n') ? '\n' :
-			    data[i];
-		int ret = each_mbox(path, lf, len, fn, ctx);
-		free(lf);
-		return ret;
-	}
+	if (input_is_mbox(data, len))
+		return each_mbox(path, data, len, cr_only(data, len) ? '\r' : '\n', fn, ctx);
 	if (len > LIMIT_MESSAGE_BYTES)
 		len = LIMIT_MESSAGE_BYTES;
 	return fn(path, data, len, ctx);
