@@ -532,9 +532,47 @@ imap_mutf7_encode(const char *utf8)
 	return strbuf_detach(&out);
 }
 
+bool
+imap_name_is_mutf7(const char *name)
+{
+	for (const char *amp = strchr(name, '&'); amp != NULL; amp = strchr(amp + 1, '&')) {
+		const char *p = amp + 1;
+		uint32_t bits = 0;
+		unsigned nbits = 0;
+		size_t units = 0;
+		bool plausible = true;
+		uint16_t hi = 0;	/* a high surrogate waiting for its low half */
+		for (; *p != '-' && *p != '\0'; p++) {
+			const char *c = strchr(mutf7_alphabet, *p);
+			if (c == NULL || *p == '\0')
+				break;
+			bits = bits << 6 | (uint32_t)(c - mutf7_alphabet);
+			nbits += 6;
+			if (nbits >= 16) {
+				nbits -= 16;
+				uint16_t u = (uint16_t)(bits >> nbits);
+				bits &= (1u << nbits) - 1;
+				units++;
+				/* RFC 3501: printable ASCII is never encoded; surrogates come paired. */
+				if ((u >= 0x20 && u <= 0x7e) || (hi != 0) != (u >= 0xdc00 && u <= 0xdfff))
+					plausible = false;
+				hi = u >= 0xd800 && u <= 0xdbff ? u : 0;
+			}
+		}
+		if (*p == '-' && units > 0 && plausible && hi == 0 && nbits < 6 && bits == 0)
+			return true;
+	}
+	return false;
+}
+
 int
 imap_select(struct imap *im, const char *mailbox, uint32_t *uidvalidity_r, char **error_r)
 {
+	if (imap_name_is_mutf7(mailbox)) {
+		*error_r = errorf("mailbox name '%s' is written in IMAP's modified UTF-7: write it "
+		    "in UTF-8, as a mail client shows it (bounced encodes it)", mailbox);
+		return IMAP_ERR_CONFIG;
+	}
 	char *wire = imap_mutf7_encode(mailbox);
 	if (wire == NULL) {
 		*error_r = errorf("mailbox name '%s' is not valid UTF-8", mailbox);
@@ -810,6 +848,12 @@ imap_ensure_folder(struct imap *im, const char *folder, char **server_name_r, ch
 		for (char *p = name; *p; p++)
 			if (*p == '/')
 				*p = im->delim;
+	}
+	if (imap_name_is_mutf7(folder)) {
+		*error_r = errorf("folder name '%s' is written in IMAP's modified UTF-7: write it in "
+		    "UTF-8, as a mail client shows it (bounced encodes it)", folder);
+		free(name);
+		return IMAP_ERR_CONFIG;
 	}
 	char *wire = imap_mutf7_encode(name);
 	free(name);

@@ -46,6 +46,10 @@ void imap_url_clear(struct imap_url *u);
  * write names in UTF-8, as their mail client shows them. NULL when utf8 is not valid UTF-8.
  * Caller frees. */
 char *imap_mutf7_encode(const char *utf8);
+/* True when name already holds a modified UTF-7 run ("R&APw-ckl&AOQ-ufer", copied from a
+ * server log): encoded again it would name another folder. "&" followed by something that does
+ * not decode to non-ASCII text ("R&D-Team") is not one. */
+bool imap_name_is_mutf7(const char *name);
 
 struct imap;
 

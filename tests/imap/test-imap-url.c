@@ -66,9 +66,29 @@ static const struct {
 	{ "\xed\xa0\x80", NULL },				/* a lone surrogate in UTF-8 */
 };
 
+/* imap_name_is_mutf7: names an operator copied in their encoded form are refused. */
+static const struct {
+	const char *name;
+	bool encoded;
+} encoded_rows[] = {
+	{ "R&APw-ckl&AOQ-ufer", true },
+	{ "~peter/mail/&U,BTFw-/&ZeVnLIqe-", true },
+	{ "&2D3c6A-", true },			/* a surrogate pair */
+	{ "R\xc3\xbc" "ckl\xc3\xa4ufer", false },
+	{ "R&D-Team", false },			/* one sextet: no UTF-16 unit */
+	{ "Bounces &- Complaints", false },	/* "&-" is an encoded '&', but as a name a plain one */
+	{ "A&AEE-", false },			/* encodes 'A': printable ASCII is never encoded */
+	{ "x&2D0-", false },			/* a high surrogate alone */
+	{ "Tom&Jerry", false },			/* no '-' ends it */
+	{ "INBOX", false },
+};
+
 int
 main(void)
 {
+	for (size_t i = 0; i < sizeof encoded_rows / sizeof encoded_rows[0]; i++)
+		CHECK_INT(encoded_rows[i].name, imap_name_is_mutf7(encoded_rows[i].name),
+		    encoded_rows[i].encoded);
 	for (size_t i = 0; i < sizeof mutf7_rows / sizeof mutf7_rows[0]; i++) {
 		char *w = imap_mutf7_encode(mutf7_rows[i].utf8);
 		if (mutf7_rows[i].wire == NULL)
