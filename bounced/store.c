@@ -21,6 +21,11 @@
  * suppression indexes, which every recorded message walks (SQLite's default is 2 MiB, and each
  * miss is a read(2) inside the transaction that acknowledges mail). */
 #define STORE_CACHE_KIB		16384
+/* Bytes the WAL keeps after a checkpoint resets it. With the WAL kept on close (see store_open)
+ * a limit also makes the last close truncate it to nothing: left full of checkpointed frames,
+ * every later process would read all of it to rebuild its index (148 ms per `suppress check`
+ * after filling 1,000,000 suppressions, instead of 15 ms). */
+#define STORE_WAL_LIMIT_BYTES	(64 * 1024 * 1024)
 /* WAL frames (pages) before a deferred checkpoint copies them into the database: 16 MiB at
  * 4 KiB pages. Four times SQLite's automatic 1000, so a page changed by many commits in between
  * (the tail of each table, page 1) is copied once, not four times. */
@@ -347,6 +352,11 @@ store_open(const char *path, const struct config *cfg, int flags, struct store *
 		if (rc != STORE_OK)
 			goto fail;
 		(void)sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+		char sql[64];
+		snprintf(sql, sizeof sql, "PRAGMA journal_size_limit = %d", STORE_WAL_LIMIT_BYTES);
+		rc = store_exec(s, sql, error_r);
+		if (rc != STORE_OK)
+			goto fail;
 	}
 	rc = store_exec(s, "PRAGMA synchronous = FULL", error_r);
 	if (rc == STORE_OK) {

@@ -7,6 +7,7 @@ usage: test-cli.py BOUNCED FIXTURES_DIR
 import json
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -350,6 +351,46 @@ with tempfile.TemporaryDirectory() as tmp:
     con.close()
     run('ingest', '--db', db, fx, want=78, err=r'schema version 7 is newer than this bounced understands \(3\)')
     run('db', 'migrate', '--db', db, want=78, err='newer')
+
+# The application only reads: with bounced stopped, a reader without write access to the
+# directory or the files (SQLite then cannot create -wal/-shm) still opens the database and
+# finds the suppression, through the view and through `bounced suppress check`. As root, the
+# reader runs as nobody (file modes do not bind root); otherwise the files are made read-only.
+ro = tempfile.mkdtemp(prefix='bounced-ro-')
+try:
+    rodb = os.path.join(ro, 'db', 'bounced.db')
+    run('db', 'migrate', '--db', rodb)
+    run('suppress', 'add', 'Reader@Example.COM', '--reason', 'ro test', '--db', rodb)
+    if not os.path.exists(rodb + '-wal') or not os.path.exists(rodb + '-shm'):
+        fail('-wal and -shm are not kept after close: a read-only reader cannot create them')
+    elif os.path.getsize(rodb + '-wal') != 0:
+        fail('the WAL kept after close is not truncated: every reader would rebuild its index')
+    query = ("import sqlite3, sys; c = sqlite3.connect('file:' + sys.argv[1] + '?mode=ro', uri=True); "
+             "print(c.execute('SELECT type FROM suppressed WHERE address = ?', "
+             "('reader@example.com',)).fetchone()[0])")
+    if os.geteuid() == 0:
+        for d in (ro, os.path.dirname(rodb)):
+            os.chmod(d, 0o755)
+        for f in ('', '-wal', '-shm'):
+            if os.path.exists(rodb + f):
+                os.chmod(rodb + f, 0o644)
+        as_reader = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups']
+    else:
+        os.chmod(os.path.dirname(rodb), 0o555)
+        for f in ('', '-wal', '-shm'):
+            if os.path.exists(rodb + f):
+                os.chmod(rodb + f, 0o444)
+        as_reader = []
+    p = subprocess.run(as_reader + [sys.executable, '-c', query, rodb], capture_output=True)
+    if p.returncode != 0 or p.stdout.decode().strip() != 'manual':
+        fail(f'read-only reader: {p.returncode} {p.stdout!r} {p.stderr!r}')
+    p = subprocess.run(as_reader + [BOUNCED, 'suppress', 'check', 'reader@example.com', '--db', rodb],
+                       capture_output=True)
+    if p.returncode != 0 or b'type manual' not in p.stdout:
+        fail(f'read-only suppress check: {p.returncode} {p.stdout!r} {p.stderr!r}')
+finally:
+    os.chmod(os.path.dirname(rodb), 0o755)
+    shutil.rmtree(ro)
 
 print(f'{failures} failures')
 sys.exit(1 if failures else 0)
