@@ -542,6 +542,19 @@ rules_is_bounce_sender(const struct rules *rules, const struct mime_message *m)
 	return hit;
 }
 
+/* True for mail a list manager sent to its subscribers (List-Unsubscribe, RFC 2369 and
+ * 8058): a newsletter about "undelivered mail" is not a report from a mail system, whatever its
+ * subject says. A delivery report relayed by a list still counts: its DSN part is read first. */
+static bool
+is_list_mail(const struct mime_message *m)
+{
+	struct strbuf v = STRBUF_INIT;
+	bool list = m->headers != NULL &&
+	    header_get(m->headers, m->headers_len, "List-Unsubscribe", &v);
+	strbuf_free(&v);
+	return list;
+}
+
 size_t
 rules_extract(const struct rules *rules, const struct mime_message *m, struct bounce_report *r)
 {
@@ -558,7 +571,7 @@ rules_extract(const struct rules *rules, const struct mime_message *m, struct bo
 		/* A DSN: only complete what its recipient groups lack. */
 		if (x.text.len > 0)
 			run_recipients(&x, r, false, false, &rule);
-	} else if (x.text.len > 0 && (x.family_by_header || x.forwarded ||
+	} else if (x.text.len > 0 && !is_list_mail(m) && (x.family_by_header || x.forwarded ||
 	    is_bounce_sender(&x))) {
 		/* A family named by the text alone is not enough: a person may paste a bounce. */
 		bool delayed = any_hit(&x, RULE_DELAYED);
