@@ -501,9 +501,7 @@ imap_mutf7_encode(const char *utf8)
 			strbuf_free(&out);
 			return NULL;
 		}
-		uint32_t cp = n == 1 ? p[0] : n == 2 ? (p[0] & 0x1fu) << 6 | (p[1] & 0x3fu) :
-		    n == 3 ? (p[0] & 0x0fu) << 12 | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu) :
-		    (p[0] & 0x07u) << 18 | (p[1] & 0x3fu) << 12 | (p[2] & 0x3fu) << 6 | (p[3] & 0x3fu);
+		uint32_t cp = codec_utf8_cp(p, n);
 		p += n, len -= n;
 		uint16_t units[2];
 		size_t nunits = 1;

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "strbuf.h"
 
@@ -32,6 +33,11 @@ bool codec_utf8_valid(const char *p, size_t len);
 /* Length (1-4) of the valid UTF-8 sequence at p[0, len), len > 0; 0 when it is invalid or
  * cut short, or p[0] is NUL. */
 size_t codec_utf8_seq(const unsigned char *p, size_t len);
+/* The code point of the n-byte sequence at p, n as codec_utf8_seq gave it (1-4). */
+uint32_t codec_utf8_cp(const unsigned char *p, size_t n);
+/* Writes code point cp (at most U+10FFFF, not a surrogate) as UTF-8 at out; returns its
+ * length (1-4). */
+size_t codec_utf8_put(uint32_t cp, char out[4]);
 /* True for NULL, "" and the names of UTF-8 and its subsets (us-ascii): no conversion needed. */
 bool codec_charset_is_utf8(const char *charset);
 

@@ -252,32 +252,6 @@ utf8_locale_init(void)
 	utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
 }
 
-/* Writes code point cp as UTF-8 at out; returns its length. */
-static size_t
-utf8_put(uint32_t cp, char *out)
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xc0 | cp >> 6);
-		out[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xe0 | cp >> 12);
-		out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-		out[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | cp >> 18);
-	out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-	out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-	out[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
 void
 address_lower_domain(char *addr)
 {
@@ -307,12 +281,10 @@ address_lower_domain(char *addr)
 			left--;
 			continue;
 		}
-		uint32_t cp = n == 2 ? (r[0] & 0x1fu) << 6 | (r[1] & 0x3fu) :
-		    n == 3 ? (r[0] & 0x0fu) << 12 | (r[1] & 0x3fu) << 6 | (r[2] & 0x3fu) :
-		    (r[0] & 0x07u) << 18 | (r[1] & 0x3fu) << 12 | (r[2] & 0x3fu) << 6 | (r[3] & 0x3fu);
+		uint32_t cp = codec_utf8_cp(r, n);
 		uint32_t lc = (uint32_t)towlower_l((wint_t)cp, utf8_locale);
 		char buf[4];
-		size_t m = utf8_put(lc, buf);
+		size_t m = codec_utf8_put(lc, buf);
 		if (m > n || (lc >= 0xd800 && lc <= 0xdfff)) {
 			memmove(w, r, n);
 			m = n;

@@ -330,6 +330,31 @@ run_lf_and_ct(void)
 	strbuf_free(&out);
 }
 
+/* codec_utf8_put and codec_utf8_cp: each length's first and last code point, written, then
+ * read back as codec_utf8_seq sees it. */
+static void
+check_utf8_cp(void)
+{
+	static const struct {
+		uint32_t cp;
+		const char *utf8;
+	} rows[] = {
+		{ 0x41, "A" }, { 0x7f, "\x7f" }, { 0x80, "\xc2\x80" }, { 0xfc, "\xc3\xbc" },
+		{ 0x7ff, "\xdf\xbf" }, { 0x800, "\xe0\xa0\x80" }, { 0x212a, "\xe2\x84\xaa" },
+		{ 0xffff, "\xef\xbf\xbf" }, { 0x10000, "\xf0\x90\x80\x80" },
+		{ 0x1f4e8, "\xf0\x9f\x93\xa8" }, { 0x10ffff, "\xf4\x8f\xbf\xbf" },
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		char out[5] = { 0 };
+		size_t n = codec_utf8_put(rows[i].cp, out);
+		CHECK_STR("codec_utf8_put", out, rows[i].utf8);
+		CHECK_INT("codec_utf8_put length", n, strlen(rows[i].utf8));
+		size_t m = codec_utf8_seq((const unsigned char *)out, n);
+		CHECK_INT("codec_utf8_seq of it", m, n);
+		CHECK_INT("codec_utf8_cp", codec_utf8_cp((const unsigned char *)out, m), rows[i].cp);
+	}
+}
+
 int
 main(void)
 {
@@ -338,5 +363,6 @@ main(void)
 	run_open_limit();
 	run_utf8();
 	run_lf_and_ct();
+	check_utf8_cp();
 	return TEST_DONE();
 }
