@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bounce.h"
 #include "header.h"
@@ -79,18 +80,6 @@ store_address_valid(const char *address)
 	return ok;
 }
 
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; Howard Hinnant's days_from_civil). */
-static int64_t
-days_from_civil(int64_t y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 static int
 month_days(int64_t y, int m)
 {
@@ -130,7 +119,10 @@ store_date_parse(const char *p, size_t len, int64_t *t_r)
 	    sec > 60 || zabs % 100 > 59 || zabs / 100 > 23)
 		return false;
 	int64_t off = (int64_t)(zabs / 100 * 3600 + zabs % 100 * 60) * (zone < 0 ? -1 : 1);
-	*t_r = days_from_civil(y, mo, d) * STORE_DAY + h * 3600 + mi * 60 + sec - off;
+	/* The fields are in range now, as store_cli_date's strptime leaves them for timegm. */
+	struct tm tm = { .tm_year = (int)(y - 1900), .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
+		.tm_min = mi, .tm_sec = sec };
+	*t_r = (int64_t)timegm(&tm) - off;
 	return true;
 }
 
