@@ -26,6 +26,8 @@
  * every later process would read all of it to rebuild its index (148 ms per `suppress check`
  * after filling 1,000,000 suppressions, instead of 15 ms). */
 #define STORE_WAL_LIMIT_BYTES	(64 * 1024 * 1024)
+/* Milliseconds between attempts to switch a new database to WAL (see set_wal). */
+#define STORE_WAL_RETRY_MS	10
 /* WAL frames (pages) before a deferred checkpoint copies them into the database: 16 MiB at
  * 4 KiB pages. Four times SQLite's automatic 1000, so a page changed by many commits in between
  * (the tail of each table, page 1) is copied once, not four times. */
@@ -288,6 +290,27 @@ make_parent(const char *path, char **error_r)
 	return ret;
 }
 
+/* Switches the database to WAL. Two processes creating the same database at once may both hold
+ * a read lock and both want to write the header: each waiting in the busy handler for the
+ * other, they deadlock until the busy timeout. So each attempt does not wait: the loser's
+ * statement ends and frees its lock, and it tries again (finding WAL already set, which needs
+ * no write) within the busy timeout. */
+static int
+set_wal(struct store *s, char **error_r)
+{
+	int rc;
+	unsigned waited = 0;
+	sqlite3_busy_timeout(s->db, 0);
+	while ((rc = sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL)) != SQLITE_OK &&
+	    (rc & 0xff) == SQLITE_BUSY && waited < s->busy_timeout_ms) {
+		struct timespec ts = { 0, STORE_WAL_RETRY_MS * 1000000L };
+		nanosleep(&ts, NULL);
+		waited += STORE_WAL_RETRY_MS;
+	}
+	sqlite3_busy_timeout(s->db, (int)s->busy_timeout_ms);
+	return rc == SQLITE_OK ? STORE_OK : store_fail(s, rc, "PRAGMA journal_mode = WAL", error_r);
+}
+
 int
 store_open(const char *path, const struct config *cfg, int flags, struct store **store_r,
     char **error_r)
@@ -348,7 +371,7 @@ store_open(const char *path, const struct config *cfg, int flags, struct store *
 	 * while no bounced process has it open. */
 	if (!(flags & STORE_OPEN_READONLY)) {
 		int persist = 1;
-		rc = store_exec(s, "PRAGMA journal_mode = WAL", error_r);
+		rc = set_wal(s, error_r);
 		if (rc != STORE_OK)
 			goto fail;
 		(void)sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
