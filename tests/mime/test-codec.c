@@ -1,6 +1,6 @@
 /* codec.c: quoted-printable, base64, charsets to UTF-8, UTF-8 validation, line endings and
  * Content-Type parsing. Each row gives the exact output bytes and the "undamaged" result. */
-#include "test.h"
+#include "../core/test.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
