@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "json.h"
+#include "policy.h"
 #include "store_cli.h"
 #include "strbuf.h"
 
@@ -144,7 +145,7 @@ run(struct store *s, const char *sub, const char *addr, bool valid, const char *
 	} else if (strcmp(sub, "add") == 0) {
 		bool added;
 		struct store_suppression prev = { 0 };
-		rc = store_suppress_add_prev(s, addr, reason, actor(), &added, &prev, &error);
+		rc = store_suppress_add(s, addr, reason, actor(), &added, &prev, &error);
 		if (rc == STORE_OK)
 			print_add(addr, added, &prev);
 		store_suppression_clear(&prev);
@@ -246,11 +247,8 @@ cmd_suppress(int argc, char **argv)
 		warnx_("suppress: --type, --since and --json go with list only");
 		return EXIT_USAGE;
 	}
-	static const char *const types[] = { "hard", "soft", "complaint", "manual" };
-	bool type_ok = type == NULL;
-	for (size_t i = 0; type != NULL && i < sizeof types / sizeof types[0]; i++)
-		type_ok |= strcmp(type, types[i]) == 0;
-	if (!type_ok) {
+	enum suppression_type known_type;
+	if (type != NULL && !suppression_type_from_name(type, &known_type)) {
 		warnx_("suppress list: --type '%s' is not hard, soft, complaint or manual", type);
 		return EXIT_USAGE;
 	}

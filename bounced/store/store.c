@@ -1,5 +1,5 @@
-/* The SQLite connection: open, pragmas, migrations, transactions. Recording and policy are in
- * store_add.c, lookups and manual changes in store_query.c. */
+/* The SQLite connection: open, pragmas, migrations, transactions. Recording is in store_add.c
+ * (the policy it applies in policy.c), lookups and manual changes in store_query.c. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -324,11 +324,13 @@ store_open(const char *path, const struct config *cfg, int flags, struct store *
 	s->path = xstrdup(path);
 	s->busy_timeout_ms = cfg->busy_timeout_ms;
 	s->keep_raw_days = cfg->keep_raw_days;
-	s->suppress_hard = cfg->suppress_hard;
-	s->suppress_complaint = cfg->suppress_complaint;
-	s->soft_threshold = cfg->soft_threshold;
-	s->soft_reset_days = cfg->soft_reset_days;
-	s->soft_suppress_days = cfg->soft_suppress_days;
+	s->policy = (struct policy_config){
+		.suppress_hard = cfg->suppress_hard,
+		.suppress_complaint = cfg->suppress_complaint,
+		.soft_threshold = cfg->soft_threshold,
+		.soft_reset_days = cfg->soft_reset_days,
+		.soft_suppress_days = cfg->soft_suppress_days,
+	};
 	if (cfg == &defaults)
 		config_free(&defaults);
 

@@ -123,16 +123,17 @@ int store_list(struct store *s, const char *type, int64_t since, store_list_fn f
     char **error_r);
 
 /* Manual changes, each in its own transaction; every request is written to the audit table.
- * add suppresses address (type manual, until removed) when it is not suppressed or only softly
- * (a soft suppression expires: the operator's block must not); a hard, complaint or manual
- * suppression is kept as it is (*added_r false). remove lifts the current suppression, whatever
- * its type, and restarts the soft score, keeping the history (*removed_r false when it was not
- * suppressed). actor names who did it (may be NULL). */
+ * actor names who did it (may be NULL).
+ *
+ * store_suppress_add suppresses address (type manual, until removed) when it is not suppressed
+ * or only softly (a soft suppression expires: the operator's block must not); a hard, complaint
+ * or manual suppression is kept as it is (*added_r false). When prev_r is not NULL it gets the
+ * suppression in force before the request (prev_r->type NULL when there was none; the caller
+ * clears it with store_suppression_clear).
+ *
+ * store_suppress_remove lifts the current suppression, whatever its type, and restarts the soft
+ * score, keeping the history (*removed_r false when it was not suppressed). */
 int store_suppress_add(struct store *s, const char *address, const char *reason,
-    const char *actor, bool *added_r, char **error_r);
-/* Addition (compatible): store_suppress_add that also fills *prev_r (when not NULL) with the
- * suppression in force before the request: prev_r->type NULL when there was none. */
-int store_suppress_add_prev(struct store *s, const char *address, const char *reason,
     const char *actor, bool *added_r, struct store_suppression *prev_r, char **error_r);
 int store_suppress_remove(struct store *s, const char *address, const char *actor,
     bool *removed_r, char **error_r);

@@ -137,12 +137,11 @@ run(struct store *s, sqlite3_stmt *st, const char *what, char **error_r)
 	return STORE_OK;
 }
 
-/* A manual add is the operator's lasting block. A soft suppression expires by itself, so it gives
- * way to a manual one; hard, complaint and manual suppressions already last until removed and
- * keep their type (and reason), which says more than the operator's text. Either way the request
- * is audited. */
+/* A manual add is the operator's lasting block; policy_manual_replaces() says over which type.
+ * A type that stays keeps its reason too, which says more than the operator's text. Either way
+ * the request is audited. */
 int
-store_suppress_add_prev(struct store *s, const char *address, const char *reason,
+store_suppress_add(struct store *s, const char *address, const char *reason,
     const char *actor, bool *added_r, struct store_suppression *prev_r, char **error_r)
 {
 	char *key = store_address_key(address);
@@ -151,7 +150,10 @@ store_suppress_add_prev(struct store *s, const char *address, const char *reason
 	int rc = store_begin(s, error_r);
 	if (rc == STORE_OK)
 		rc = active(s, key, &found, &prev, error_r);
-	bool put = !found || strcmp(prev.type, "soft") == 0;
+	enum suppression_type cur = SUPPRESSION_NONE;
+	if (found && !suppression_type_from_name(prev.type, &cur))
+		cur = SUPPRESSION_MANUAL;	/* as store_add reads an unknown type: it stays */
+	bool put = policy_manual_replaces(cur);
 	if (rc == STORE_OK && put) {
 		sqlite3_stmt *st = store_stmt(s, SQL_SUPP_PUT, error_r);
 		if (st == NULL) {
@@ -160,7 +162,8 @@ store_suppress_add_prev(struct store *s, const char *address, const char *reason
 			/* Over the soft row found, so the address keeps one row. */
 			sqlite3_bind_text(st, 1, found ? prev.address : key, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 3, "manual", -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, suppression_type_name(SUPPRESSION_MANUAL), -1,
+			    SQLITE_STATIC);
 			sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(st, 5, store_now(s));
 			rc = run(s, st, "write suppression", error_r);
@@ -179,13 +182,6 @@ store_suppress_add_prev(struct store *s, const char *address, const char *reason
 	store_suppression_clear(&prev);
 	free(key);
 	return rc;
-}
-
-int
-store_suppress_add(struct store *s, const char *address, const char *reason,
-    const char *actor, bool *added_r, char **error_r)
-{
-	return store_suppress_add_prev(s, address, reason, actor, added_r, NULL, error_r);
 }
 
 int

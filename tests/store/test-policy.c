@@ -594,7 +594,7 @@ manual(struct store *s, const struct scenario *sc, size_t i)
 	long long n = audit_last(s, before, sizeof before);
 	store_set_now(s, at(st->day));
 	int rc = st->op == ADD ?
-	    store_suppress_add_prev(s, st->addr, "asked by the owner", "test", &done, &prev,
+	    store_suppress_add(s, st->addr, "asked by the owner", "test", &done, &prev,
 	    &error) :
 	    store_suppress_remove(s, st->addr, "test", &done, &error);
 	if (rc != STORE_OK) {
