@@ -41,14 +41,10 @@ fail(struct load *l, unsigned int line, const char *fmt, ...)
 	if (l->err_line != 0 && l->err_line <= line)
 		return;	/* keep the first error of the file */
 	va_list ap;
-	char *text;
-	va_start(ap, fmt);
-	int n = vasprintf(&text, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		abort();	/* out of memory, as xmalloc */
 	free(l->err);
-	l->err = text;
+	va_start(ap, fmt);
+	error_setv(&l->err, fmt, ap);
+	va_end(ap);
 	l->err_line = line;
 }
 

@@ -32,6 +32,11 @@ void strbuf_reset(struct strbuf *b);
 char *strbuf_detach(struct strbuf *b);
 void strbuf_free(struct strbuf *b);
 
+/* Sets *error_r, when error_r is not NULL, to a message formatted from fmt, whatever its length
+ * (the caller frees it). *error_r must hold no message yet: it is overwritten, not freed. */
+void error_set(char **error_r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void error_setv(char **error_r, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 /* Allocation helpers that abort on out-of-memory (STYLE: fatal only on OOM). */
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);

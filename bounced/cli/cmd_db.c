@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "log.h"
 #include "store_cli.h"
 
 static const char db_usage[] =
@@ -39,13 +40,13 @@ cmd_db(int argc, char **argv)
 		case 'd': db = optarg; break;
 		case 'h': fputs(db_usage, stdout); return EXIT_OK;
 		default:
-			warnx_("db: unknown or incomplete option '%s' (try 'bounced db --help')",
+			log_warnx("db: unknown or incomplete option '%s' (try 'bounced db --help')",
 			    argv[optind - 1]);
 			return EXIT_USAGE;
 		}
 	}
 	if (optind >= argc || strcmp(argv[optind], "migrate") != 0 || optind + 1 != argc) {
-		warnx_("db: expected 'migrate' (try 'bounced db --help')");
+		log_warnx("db: expected 'migrate' (try 'bounced db --help')");
 		return EXIT_USAGE;
 	}
 	struct config cfg;
@@ -58,7 +59,7 @@ cmd_db(int argc, char **argv)
 		char *error = NULL;
 		int rc = store_migrate(s, &from, &to, &error);
 		if (rc != STORE_OK) {
-			warnx_("%s", error);
+			log_warnx("%s", error);
 			free(error);
 			status = store_cli_exit(rc);
 		} else if (from == to) {

@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "input.h"
 #include "limits.h"
+#include "log.h"
 #include "setup.h"
 #include "store_cli.h"
 
@@ -107,7 +108,7 @@ ingest_one(const char *source, const char *data, size_t len, void *arg)
 	/* A rule that hit the regex limit counted as no match: the message is kept and flagged,
 	 * and the operator is told which one (a hostile bounce, or a rule to bound better). */
 	if (rep->flags & BOUNCE_F_REGEX_LIMIT)
-		warnx_("ingest: %s%s%s: a rule hit the regex limit (counted as no match; flag "
+		log_warnx("ingest: %s%s%s: a rule hit the regex limit (counted as no match; flag "
 		    "regex_limit)", source, ctx->queue_id != NULL ? " queue_id=" : "",
 		    ctx->queue_id != NULL ? ctx->queue_id : "");
 	if (ctx->batch <= 1) {
@@ -171,7 +172,7 @@ ingest_run(int argc, char **argv)
 			char *end;
 			unsigned long n = strtoul(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || n < 1 || n > INGEST_BATCH_MAX) {
-				warnx_("ingest: --batch '%s' is not a number from 1 to %d", optarg,
+				log_warnx("ingest: --batch '%s' is not a number from 1 to %d", optarg,
 				    INGEST_BATCH_MAX);
 				return EXIT_USAGE;
 			}
@@ -182,13 +183,13 @@ ingest_run(int argc, char **argv)
 		case 'd': db = optarg; break;
 		case 'h': fputs(ingest_usage, stdout); return EXIT_OK;
 		default:
-			warnx_("ingest: unknown or incomplete option '%s' (try 'bounced ingest --help')",
+			log_warnx("ingest: unknown or incomplete option '%s' (try 'bounced ingest --help')",
 			    argv[optind - 1]);
 			return EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
-		warnx_("ingest: no PATH given (try 'bounced ingest --help')");
+		log_warnx("ingest: no PATH given (try 'bounced ingest --help')");
 		return EXIT_USAGE;
 	}
 
@@ -198,7 +199,7 @@ ingest_run(int argc, char **argv)
 	char *error = NULL;
 	int status = store_cli_config(&cfg, config_path, db);
 	if (status == EXIT_OK && setup_load(&setup, &cfg, &error) < 0) {
-		warnx_("%s", error != NULL ? error : "configuration error");
+		log_warnx("%s", error != NULL ? error : "configuration error");
 		free(error);
 		status = EXIT_CONFIG;
 	}
@@ -214,7 +215,7 @@ ingest_run(int argc, char **argv)
 	for (int i = optind; i < argc && ctx.store_rc == STORE_OK; i++) {
 		int rc = input_each(argv[i], ingest_one, &ctx, &error);
 		if (rc < 0) {
-			warnx_("ingest: %s", error);
+			log_warnx("ingest: %s", error);
 			free(error);
 			error = NULL;
 			status = EXIT_NOINPUT;
@@ -223,7 +224,7 @@ ingest_run(int argc, char **argv)
 	if (ctx.store_rc == STORE_OK && ctx.in_batch > 0)
 		ctx.store_rc = batch_commit(&ctx);
 	if (ctx.store_rc != STORE_OK) {
-		warnx_("ingest: %s", ctx.error != NULL ? ctx.error : "database error");
+		log_warnx("ingest: %s", ctx.error != NULL ? ctx.error : "database error");
 		status = store_cli_exit(ctx.store_rc);
 	}
 	if (!quiet)
@@ -248,7 +249,7 @@ cmd_ingest(int argc, char **argv)
 			from_stdin = true;
 	int status = ingest_run(argc, argv);
 	if (from_stdin && status != EXIT_OK && status != EXIT_TEMPFAIL) {
-		warnx_("ingest: exit %d would make the MTA bounce the message: exiting 75 so it is "
+		log_warnx("ingest: exit %d would make the MTA bounce the message: exiting 75 so it is "
 		    "kept and retried", status);
 		status = EXIT_TEMPFAIL;
 	}

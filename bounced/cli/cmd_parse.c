@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "config.h"
 #include "input.h"
+#include "log.h"
 #include "report.h"
 #include "setup.h"
 
@@ -69,13 +70,13 @@ cmd_parse(int argc, char **argv)
 		case 'c': config_path = optarg; break;
 		case 'h': fputs(parse_usage, stdout); return EXIT_OK;
 		default:
-			warnx_("parse: unknown or incomplete option '%s' (try 'bounced parse --help')",
+			log_warnx("parse: unknown or incomplete option '%s' (try 'bounced parse --help')",
 			    argv[optind - 1]);
 			return EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
-		warnx_("parse: no PATH given (try 'bounced parse --help')");
+		log_warnx("parse: no PATH given (try 'bounced parse --help')");
 		return EXIT_USAGE;
 	}
 
@@ -83,7 +84,7 @@ cmd_parse(int argc, char **argv)
 	struct parse_setup setup;
 	char *error = NULL;
 	if (setup_config(&cfg, config_path, &error) < 0 || setup_load(&setup, &cfg, &error) < 0) {
-		warnx_("%s", error != NULL ? error : "configuration error");
+		log_warnx("%s", error != NULL ? error : "configuration error");
 		free(error);
 		config_free(&cfg);
 		return EXIT_CONFIG;
@@ -97,14 +98,14 @@ cmd_parse(int argc, char **argv)
 	for (int i = optind; i < argc; i++) {
 		if (input_each(argv[i], parse_one, &ctx, &error) < 0) {
 			fflush(stdout);
-			warnx_("parse: %s", error);
+			log_warnx("parse: %s", error);
 			free(error);
 			error = NULL;
 			status = EXIT_NO;
 		}
 	}
 	if (fflush(stdout) != 0) {
-		warnx_("parse: writing output failed");
+		log_warnx("parse: writing output failed");
 		status = EXIT_IOERR;
 	}
 	strbuf_free(&ctx.line);

@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "config.h"
 #include "lmtp_server.h"
+#include "log.h"
 #include "setup.h"
 #include "strbuf.h"
 
@@ -50,11 +51,11 @@ cmd_serve(int argc, char **argv)
 			break;
 		case 'l':
 			if (nlisten >= CONFIG_MAX_LISTEN) {
-				warnx_("serve: at most %d --listen", CONFIG_MAX_LISTEN);
+				log_warnx("serve: at most %d --listen", CONFIG_MAX_LISTEN);
 				return EXIT_USAGE;
 			}
 			if (strncmp(optarg, "unix:", 5) != 0 && strncmp(optarg, "tcp:", 4) != 0) {
-				warnx_("serve: --listen %s: expected unix:PATH or tcp:HOST:PORT", optarg);
+				log_warnx("serve: --listen %s: expected unix:PATH or tcp:HOST:PORT", optarg);
 				return EXIT_USAGE;
 			}
 			listen[nlisten++] = optarg;
@@ -66,7 +67,7 @@ cmd_serve(int argc, char **argv)
 			char *end;
 			workers = strtol(optarg, &end, 10);
 			if (*end != '\0' || workers < 1 || workers > 256) {
-				warnx_("serve: --workers takes 1 to 256");
+				log_warnx("serve: --workers takes 1 to 256");
 				return EXIT_USAGE;
 			}
 			break;
@@ -75,19 +76,19 @@ cmd_serve(int argc, char **argv)
 			usage(stdout);
 			return EXIT_OK;
 		default:
-			warnx_("serve: unknown or incomplete option '%s' (try 'bounced serve --help')",
+			log_warnx("serve: unknown or incomplete option '%s' (try 'bounced serve --help')",
 			    argv[optind - 1]);
 			return EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
-		warnx_("serve: unexpected argument '%s' (try 'bounced serve --help')", argv[optind]);
+		log_warnx("serve: unexpected argument '%s' (try 'bounced serve --help')", argv[optind]);
 		return EXIT_USAGE;
 	}
 	struct config *cfg = xcalloc(1, sizeof *cfg);
 	char *err = NULL;
 	if (setup_config(cfg, config_path, &err) != 0) {
-		warnx_("%s", err);
+		log_warnx("%s", err);
 		free(err);
 		free(cfg);
 		return EXIT_CONFIG;

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "commands.h"
+#include "log.h"
 #include "store_cli.h"
 
 /* Domains listed: the ones that matter are at the top; a long tail is noise on a terminal. */
@@ -48,7 +49,7 @@ query(sqlite3 *db, const char *sql, int64_t since, sqlite3_stmt **st_r)
 {
 	int rc = sqlite3_prepare_v2(db, sql, -1, st_r, NULL);
 	if (rc != SQLITE_OK) {
-		warnx_("stats: %s", sqlite3_errmsg(db));
+		log_warnx("stats: %s", sqlite3_errmsg(db));
 		return rc;
 	}
 	sqlite3_bind_int64(*st_r, 1, since);
@@ -91,7 +92,7 @@ section(sqlite3 *db, int kind, int64_t since)
 			    sqlite3_column_int64(st, 5));
 	}
 	if (rc != SQLITE_DONE)
-		warnx_("stats: %s", sqlite3_errmsg(db));
+		log_warnx("stats: %s", sqlite3_errmsg(db));
 	sqlite3_finalize(st);
 	putchar('\n');
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
@@ -116,7 +117,7 @@ report(sqlite3 *db, int64_t since)
 			    sqlite3_column_int64(st, 2));
 			rc = SQLITE_OK;
 		} else {
-			warnx_("stats: %s", sqlite3_errmsg(db));
+			log_warnx("stats: %s", sqlite3_errmsg(db));
 		}
 		sqlite3_finalize(st);
 	}
@@ -147,18 +148,18 @@ cmd_stats(int argc, char **argv)
 		case 'd': db = optarg; break;
 		case 'h': fputs(stats_usage, stdout); return EXIT_OK;
 		default:
-			warnx_("stats: unknown or incomplete option '%s' (try 'bounced stats --help')",
+			log_warnx("stats: unknown or incomplete option '%s' (try 'bounced stats --help')",
 			    argv[optind - 1]);
 			return EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
-		warnx_("stats: unexpected argument '%s' (try 'bounced stats --help')", argv[optind]);
+		log_warnx("stats: unexpected argument '%s' (try 'bounced stats --help')", argv[optind]);
 		return EXIT_USAGE;
 	}
 	int64_t since = 0;
 	if (since_s != NULL && !store_cli_date(since_s, (int64_t)time(NULL), &since)) {
-		warnx_("stats: --since '%s' is not a date (2026-11-01, 2026-11-01T12:00:00Z or 7d)",
+		log_warnx("stats: --since '%s' is not a date (2026-11-01, 2026-11-01T12:00:00Z or 7d)",
 		    since_s);
 		return EXIT_USAGE;
 	}

@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "json.h"
+#include "log.h"
 #include "policy.h"
 #include "store_cli.h"
 #include "strbuf.h"
@@ -157,7 +158,7 @@ run(struct store *s, const char *sub, const char *addr, bool valid, const char *
 			 * strings, suppressed it; else the same usage error as add and check. */
 			rc = store_check(s, addr, &removed, NULL, &error);
 			if (rc == STORE_OK && !removed) {
-				warnx_("suppress remove: '%s' is not an address (user@domain)", addr);
+				log_warnx("suppress remove: '%s' is not an address (user@domain)", addr);
 				return EXIT_USAGE;
 			}
 		}
@@ -172,12 +173,12 @@ run(struct store *s, const char *sub, const char *addr, bool valid, const char *
 		}
 	}
 	if (rc != STORE_OK) {
-		warnx_("suppress %s: %s", sub, error != NULL ? error : "failed");
+		log_warnx("suppress %s: %s", sub, error != NULL ? error : "failed");
 		free(error);
 		return store_cli_exit(rc);
 	}
 	if (fflush(stdout) != 0) {
-		warnx_("suppress: writing output failed");
+		log_warnx("suppress: writing output failed");
 		return EXIT_IOERR;
 	}
 	return status;
@@ -211,7 +212,7 @@ cmd_suppress(int argc, char **argv)
 		case 'd': db = optarg; break;
 		case 'h': fputs(suppress_usage, stdout); return EXIT_OK;
 		default:
-			warnx_("suppress: unknown or incomplete option '%s' (try 'bounced suppress "
+			log_warnx("suppress: unknown or incomplete option '%s' (try 'bounced suppress "
 			    "--help')", argv[optind - 1]);
 			return EXIT_USAGE;
 		}
@@ -223,7 +224,7 @@ cmd_suppress(int argc, char **argv)
 		known |= strcmp(sub, subs[i]) == 0;
 	int want_args = strcmp(sub, "list") == 0 ? 0 : 1;
 	if (!known || argc - optind - 1 != want_args) {
-		warnx_("suppress: expected list, check ADDR, add ADDR --reason TEXT or remove ADDR "
+		log_warnx("suppress: expected list, check ADDR, add ADDR --reason TEXT or remove ADDR "
 		    "(try 'bounced suppress --help')");
 		return EXIT_USAGE;
 	}
@@ -231,30 +232,30 @@ cmd_suppress(int argc, char **argv)
 	/* The test ingest makes: what it would never suppress cannot be added or checked. */
 	bool valid = addr == NULL || store_address_valid(addr);
 	if (!valid && strcmp(sub, "remove") != 0) {
-		warnx_("suppress %s: '%s' is not an address (user@domain)", sub, addr);
+		log_warnx("suppress %s: '%s' is not an address (user@domain)", sub, addr);
 		return EXIT_USAGE;
 	}
 	if ((strcmp(sub, "add") == 0) != (reason != NULL)) {
-		warnx_(reason == NULL ? "suppress add: --reason TEXT is required" :
+		log_warnx(reason == NULL ? "suppress add: --reason TEXT is required" :
 		    "suppress: --reason goes with add only");
 		return EXIT_USAGE;
 	}
 	if (strcmp(sub, "add") == 0 && reason[0] == '\0') {
-		warnx_("suppress add: --reason must not be empty");
+		log_warnx("suppress add: --reason must not be empty");
 		return EXIT_USAGE;
 	}
 	if ((type != NULL || since_s != NULL || json) && strcmp(sub, "list") != 0) {
-		warnx_("suppress: --type, --since and --json go with list only");
+		log_warnx("suppress: --type, --since and --json go with list only");
 		return EXIT_USAGE;
 	}
 	enum suppression_type known_type;
 	if (type != NULL && !suppression_type_from_name(type, &known_type)) {
-		warnx_("suppress list: --type '%s' is not hard, soft, complaint or manual", type);
+		log_warnx("suppress list: --type '%s' is not hard, soft, complaint or manual", type);
 		return EXIT_USAGE;
 	}
 	int64_t since = 0;
 	if (since_s != NULL && !store_cli_date(since_s, (int64_t)time(NULL), &since)) {
-		warnx_("suppress list: --since '%s' is not a date (2026-11-01, "
+		log_warnx("suppress list: --since '%s' is not a date (2026-11-01, "
 		    "2026-11-01T12:00:00Z or 7d)", since_s);
 		return EXIT_USAGE;
 	}

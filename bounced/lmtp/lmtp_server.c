@@ -17,7 +17,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,8 +27,10 @@
 
 #include "commands.h"
 #include "lmtp.h"
+#include "log.h"
 #include "lmtp_server.h"
 #include "lmtp_worker.h"
+#include "log.h"
 #include "setup.h"
 #include "store.h"
 #include "strbuf.h"
@@ -69,6 +70,7 @@ struct msg {
 struct listener {
 	struct evconnlistener *l;
 	char *unix_path;		/* removed at exit */
+	char *spec;			/* as configured, for the log */
 };
 
 struct server {
@@ -79,7 +81,6 @@ struct server {
 	const char *db_path;
 	struct store *store;
 	char hostname[256];
-	bool syslog;
 	struct listener listeners[CONFIG_MAX_LISTEN * 4];
 	size_t nlisteners;
 	struct conn *conns;
@@ -113,71 +114,8 @@ struct server {
 	struct event *wake_ev;
 	bool stopping;
 	unsigned long long messages;
-	pid_t pid;			/* for the log lines */
-	struct strbuf *logq;		/* log lines queued while answering a batch (loop only) */
 };
 
-
-static void srv_log(struct server *sv, int prio, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t r = write(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return;	/* a log that cannot be written must not stop the mail */
-		p += r;
-		n -= (size_t)r;
-	}
-}
-
-/* One log line: to syslog, or as one write(2) to stderr (lines from the committer thread and
- * the loop never interleave). While the loop answers a committed batch (sv->logq set) the lines
- * are queued and written together afterwards: one write per batch instead of three per message.
- * The committer thread logs with srv_log_now, which never touches the loop's queue. */
-static void
-srv_logv(struct server *sv, struct strbuf *q, int prio, const char *fmt, va_list ap)
-{
-	if (sv->syslog) {
-		vsyslog(prio, fmt, ap);
-		return;
-	}
-	char *line = NULL;
-	if (vasprintf(&line, fmt, ap) < 0)
-		abort();	/* out of memory, as xmalloc */
-	struct strbuf own = STRBUF_INIT;
-	struct strbuf *b = q != NULL ? q : &own;
-	strbuf_printf(b, "bounced[%ld]: %s\n", (long)sv->pid, line);
-	free(line);
-	if (q == NULL) {
-		write_all(STDERR_FILENO, own.s, own.len);
-		strbuf_free(&own);
-	}
-}
-
-static void
-srv_log(struct server *sv, int prio, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	srv_logv(sv, sv->logq, prio, fmt, ap);
-	va_end(ap);
-}
-
-/* For the committer thread: never queued. */
-static void srv_log_now(struct server *sv, int prio, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-srv_log_now(struct server *sv, int prio, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	srv_logv(sv, NULL, prio, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- connections ------------------------------------------------------------------------ */
 
@@ -333,7 +271,7 @@ conn_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *c = arg;
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) && c->msg == NULL) {
-		srv_log(c->sv, LOG_INFO, "lmtp: %s: timeout in state %s", c->peer,
+		log_info("lmtp: %s: timeout in state %s", c->peer,
 		    lmtp_state_name(lmtp_session_state(c->s)));
 		lmtp_session_timeout(c->s);
 		conn_flush(c);
@@ -409,13 +347,13 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	}
 	if ((sa->sa_family == AF_INET || sa->sa_family == AF_INET6) && !is_loopback(sa) &&
 	    !allowed(sv, peer)) {
-		srv_log(sv, LOG_WARNING, "lmtp: connection from %s refused: not in allow", peer);
+		log_warnx("lmtp: connection from %s refused: not in allow", peer);
 		evutil_closesocket(fd);
 		return;
 	}
 	if (sv->nconns >= sv->cfg->max_sessions) {
 		static const char busy[] = "421 4.3.2 Too many sessions, try again later\r\n";
-		srv_log(sv, LOG_WARNING, "lmtp: %s: refused, %zu sessions", peer, sv->nconns);
+		log_warnx("lmtp: %s: refused, %zu sessions", peer, sv->nconns);
 		if (write(fd, busy, sizeof busy - 1) < 0) {
 			/* nothing to do: the peer retries */
 		}
@@ -484,7 +422,7 @@ commit_batch(struct server *sv, struct msg *first, size_t n)
 		rc = store_commit(sv->store, &err);
 	if (rc != STORE_OK) {
 		store_rollback(sv->store);
-		srv_log_now(sv, LOG_ERR, "store: %s (%zu message%s answered 451 unless retried alone)",
+		log_warnx("store: %s (%zu message%s answered 451 unless retried alone)",
 		    err != NULL ? err : "error", n, n == 1 ? "" : "s");
 	}
 	free(err);
@@ -523,11 +461,11 @@ log_msg(struct server *sv, const struct msg *m)
 		    m->res.events, m->res.suppressed);
 	else
 		strbuf_printf(&b, " result=451 store_error=%d", m->rc);
-	srv_log(sv, LOG_INFO, "%s", b.s);
+	log_info("%s", b.s);
 	strbuf_free(&b);
 	/* Counted as no match and flagged: the operator is told which message. */
 	if (m->rep != NULL && (m->rep->flags & BOUNCE_F_REGEX_LIMIT))
-		srv_log(sv, LOG_WARNING, "lmtp: qid=%s from=<%s>: a rule hit the regex limit (counted "
+		log_warnx("lmtp: qid=%s from=<%s>: a rule hit the regex limit (counted "
 		    "as no match; flag regex_limit)", m->qid[0] != '\0' ? m->qid : "-",
 		    m->env.mail_from);
 }
@@ -550,7 +488,10 @@ answer(struct server *sv, struct msg *m)
 			    m->env.rcpts[i]);
 		replies[i] = strbuf_detach(&b);
 	}
-	lmtp_session_answer(c->s, (const char *const *)replies, n);
+	/* A message is answered once, while its session waits for it. */
+	if (lmtp_session_answer(c->s, (const char *const *)replies, n) != 0)
+		fatalx("lmtp: %s: answered a session in state %s", c->peer,
+		    lmtp_state_name(lmtp_session_state(c->s)));
 	for (size_t i = 0; i < n; i++)
 		free(replies[i]);
 	free(replies);
@@ -574,7 +515,7 @@ checkpoint_logged(struct server *sv, struct store *st)
 {
 	char *err = NULL;
 	if (store_checkpoint(st, &err) != STORE_OK)
-		srv_log_now(sv, LOG_WARNING, "store: %s", err != NULL ? err : "checkpoint failed");
+		log_warnx("store: %s", err != NULL ? err : "checkpoint failed");
 	free(err);
 }
 
@@ -696,16 +637,12 @@ on_committed(evutil_socket_t fd, short what, void *arg)
 	/* The commit may have taken a while: timeouts set from now on must not count from the
 	 * time libevent cached before it. */
 	event_base_update_cache_time(sv->base);
-	struct strbuf q = STRBUF_INIT;
-	sv->logq = &q;
+	log_hold();	/* one write for the lines of the whole batch */
 	for (struct msg *m = first, *next; m != NULL; m = next) {
 		next = m->next;
 		answer(sv, m);
 	}
-	sv->logq = NULL;
-	if (q.len > 0)
-		write_all(STDERR_FILENO, q.s, q.len);
-	strbuf_free(&q);
+	log_release();
 }
 
 /* ---- listeners -------------------------------------------------------------------------- */
@@ -715,14 +652,10 @@ static int fail(char **error_r, const char *fmt, ...) __attribute__((format(prin
 static int
 fail(char **error_r, const char *fmt, ...)
 {
-	struct strbuf b = STRBUF_INIT;
 	va_list ap;
 	va_start(ap, fmt);
-	char tmp[512];
-	vsnprintf(tmp, sizeof tmp, fmt, ap);
+	error_setv(error_r, fmt, ap);
 	va_end(ap);
-	strbuf_puts(&b, tmp);
-	*error_r = strbuf_detach(&b);
 	return -1;
 }
 
@@ -749,7 +682,13 @@ add_listener(struct server *sv, evutil_socket_t fd, const char *unix_path, char 
 	evutil_make_socket_nonblocking(fd);
 	struct listener *l = &sv->listeners[sv->nlisteners++];
 	l->l = evconnlistener_new(sv->base, on_accept, sv, LEV_OPT_CLOSE_ON_FREE, 0, fd);
+	if (l->l == NULL) {
+		sv->nlisteners--;
+		close(fd);
+		return fail(error_r, "cannot watch a listening socket: %s", strerror(errno));
+	}
 	l->unix_path = unix_path != NULL ? xstrdup(unix_path) : NULL;
+	l->spec = NULL;
 	return 0;
 }
 
@@ -873,6 +812,7 @@ open_listeners(struct server *sv, char **error_r)
 	}
 	for (size_t i = 0; i < n; i++) {
 		int r;
+		size_t first = sv->nlisteners;
 		if (strncmp(specs[i], "unix:", 5) == 0)
 			r = listen_unix(sv, specs[i] + 5, error_r);
 		else if (strncmp(specs[i], "tcp:", 4) == 0)
@@ -881,7 +821,8 @@ open_listeners(struct server *sv, char **error_r)
 			r = fail(error_r, "%s: expected unix:PATH or tcp:HOST:PORT", specs[i]);
 		if (r != 0)
 			return -1;
-		srv_log(sv, LOG_INFO, "listening on %s", specs[i]);
+		for (size_t k = first; k < sv->nlisteners; k++)
+			sv->listeners[k].spec = xstrdup(specs[i]);
 	}
 	return 0;
 }
@@ -894,6 +835,7 @@ close_listeners(struct server *sv)
 		if (sv->listeners[i].unix_path != NULL)
 			unlink(sv->listeners[i].unix_path);
 		free(sv->listeners[i].unix_path);
+		free(sv->listeners[i].spec);
 	}
 	sv->nlisteners = 0;
 }
@@ -906,7 +848,7 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	struct server *sv = arg;
 	if (sv->stopping)
 		return;
-	srv_log(sv, LOG_INFO, "signal %d: stopping; %zu session%s open", (int)sig, sv->nconns,
+	log_info("signal %d: stopping; %zu session%s open", (int)sig, sv->nconns,
 	    sv->nconns == 1 ? "" : "s");
 	sv->stopping = true;
 	close_listeners(sv);
@@ -934,7 +876,7 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	memset(&setup, 0, sizeof setup);
 	char *err = NULL;
 	if (setup_config(cfg, sv->o->config_path, &err) != 0 || setup_load(&setup, cfg, &err) != 0) {
-		srv_log(sv, LOG_ERR, "SIGHUP: %s; keeping the running configuration", err);
+		log_warnx("SIGHUP: %s; keeping the running configuration", err);
 		free(err);
 		config_free(cfg);
 		free(cfg);
@@ -949,7 +891,7 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	sv->cfg = cfg;
 	struct worker_limits lim = limits_of(cfg);
 	worker_pool_reload(sv->pool, cfg->workers, &lim, &sv->setup.opt);
-	srv_log(sv, LOG_INFO, "SIGHUP: rules and configuration reloaded (listeners and database "
+	log_info("SIGHUP: rules and configuration reloaded (listeners and database "
 	    "change only on restart)");
 }
 
@@ -965,10 +907,6 @@ lmtp_server_run(const struct serve_options *o)
 	if (o->workers > 0)
 		sv->cfg->workers = o->workers;
 	sv->ready_tail = &sv->ready;
-	sv->pid = getpid();
-	sv->syslog = sv->cfg->log != NULL && strcmp(sv->cfg->log, "syslog") == 0;
-	if (sv->syslog)
-		openlog("bounced", LOG_PID, LOG_MAIL);
 	if (o->hostname != NULL)
 		snprintf(sv->hostname, sizeof sv->hostname, "%s", o->hostname);
 	else if (gethostname(sv->hostname, sizeof sv->hostname - 1) != 0 || sv->hostname[0] == '\0')
@@ -979,7 +917,7 @@ lmtp_server_run(const struct serve_options *o)
 	int ret = EXIT_OK;
 	char *err = NULL;
 	if (setup_load(&sv->setup, sv->cfg, &err) != 0) {
-		warnx_("%s", err);
+		log_warnx("%s", err);
 		free(err);
 		config_free(sv->cfg);
 		free(sv->cfg);
@@ -991,7 +929,7 @@ lmtp_server_run(const struct serve_options *o)
 	pthread_cond_init(&sv->cv, NULL);
 	pthread_cond_init(&sv->ckpt_cv, NULL);
 	if (pipe2(sv->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
-		warnx_("serve: pipe: %s", strerror(errno));
+		log_warnx("serve: pipe: %s", strerror(errno));
 		return EXIT_SOFTWARE;
 	}
 	sv->wake_ev = event_new(sv->base, sv->wake[0], EV_READ | EV_PERSIST, on_committed, sv);
@@ -1007,27 +945,27 @@ lmtp_server_run(const struct serve_options *o)
 	struct worker_limits lim = limits_of(sv->cfg);
 	sv->pool = worker_pool_new(sv->base, sv->cfg->workers, &lim, &sv->setup.opt, on_parsed, sv);
 	if (sv->pool == NULL) {
-		warnx_("serve: cannot start parse workers: %s", strerror(errno));
+		log_warnx("serve: cannot start parse workers: %s", strerror(errno));
 		ret = EXIT_SOFTWARE;
 		goto out;
 	}
 	make_parent(sv->db_path);
 	int rc = store_open(sv->db_path, sv->cfg, STORE_OPEN_CREATE, &sv->store, &err);
 	if (rc != STORE_OK) {
-		warnx_("serve: %s: %s", sv->db_path, err != NULL ? err : "cannot open");
+		log_warnx("serve: %s: %s", sv->db_path, err != NULL ? err : "cannot open");
 		free(err);
 		ret = rc == STORE_ERR_SCHEMA ? EXIT_CONFIG : EXIT_TEMPFAIL;
 		goto out;
 	}
 	if (open_listeners(sv, &err) != 0) {
-		warnx_("serve: %s", err);
+		log_warnx("serve: %s", err);
 		free(err);
 		ret = EXIT_CANTCREAT;
 		goto out;
 	}
 	/* Without a second connection (or its thread) SQLite's own checkpoints stay on. */
 	if (store_open(sv->db_path, sv->cfg, 0, &sv->ckpt_store, &err) != STORE_OK) {
-		srv_log(sv, LOG_WARNING, "serve: checkpoints stay in the commit path: %s", err);
+		log_warnx("serve: checkpoints stay in the commit path: %s", err);
 		free(err);
 		err = NULL;
 		sv->ckpt_store = NULL;
@@ -1039,15 +977,20 @@ lmtp_server_run(const struct serve_options *o)
 		store_defer_checkpoints(sv->store);
 	}
 	if (pthread_create(&sv->committer, NULL, committer_main, sv) != 0) {
-		warnx_("serve: cannot start the committer thread");
+		log_warnx("serve: cannot start the committer thread");
 		ret = EXIT_SOFTWARE;
 		goto out;
 	}
 	sv->committer_started = true;
-	srv_log(sv, LOG_INFO, "serving %s with %u parse worker%s", sv->db_path, sv->cfg->workers,
+	/* Start-up trouble went to standard error as a command's; from here on the daemon's log. */
+	log_init(sv->cfg->log != NULL && strcmp(sv->cfg->log, "syslog") == 0 ? LOG_TARGET_SYSLOG :
+	    LOG_TARGET_DAEMON, false);
+	for (size_t i = 0; i < sv->nlisteners; i++)
+		log_info("listening on %s", sv->listeners[i].spec);
+	log_info("serving %s with %u parse worker%s", sv->db_path, sv->cfg->workers,
 	    sv->cfg->workers == 1 ? "" : "s");
 	event_base_dispatch(sv->base);
-	srv_log(sv, LOG_INFO, "stopped after %llu message%s", sv->messages, sv->messages == 1 ? "" : "s");
+	log_info("stopped after %llu message%s", sv->messages, sv->messages == 1 ? "" : "s");
 out:
 	close_listeners(sv);
 	while (sv->conns != NULL) {
@@ -1092,7 +1035,6 @@ out:
 	setup_free(&sv->setup);
 	config_free(sv->cfg);
 	free(sv->cfg);
-	if (sv->syslog)
-		closelog();
+	log_close();
 	return ret;
 }

@@ -198,6 +198,13 @@ def main():
     check(out.returncode != 0 and "allow" in out.stderr,
           "tcp:0.0.0.0 without [lmtp] allow is refused (%d)" % out.returncode, out.stderr)
 
+    # An error about a listener names it whole, however long (it was cut at 512 bytes).
+    long_path = os.path.join(d, "x" * 600, "lmtp.sock")
+    out = subprocess.run([exe, "serve", "--db", os.path.join(d, "x.db"), "--listen",
+                          "unix:" + long_path], capture_output=True, text=True, timeout=30)
+    check(out.returncode != 0 and ("unix:%s: path too long" % long_path) in out.stderr,
+          "a socket path too long is named whole (%d)" % out.returncode, out.stderr)
+
     # [lmtp] allow: on a non-loopback address only the named clients are served (loopback
     # always is). Needs an address other than loopback on this machine.
     ip = own_ipv4()
