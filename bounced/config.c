@@ -10,6 +10,8 @@
 #include <strings.h>
 
 #include "config.h"
+
+#include "allow.h"
 #include "imap.h"
 #include "imap_poll.h"
 #include "strbuf.h"
@@ -173,7 +175,18 @@ lmtp_key(struct load *l, const char *name, const char *v)
 		return 1;
 	}
 	STR("socket_group", c->socket_group)
-	STR("allow", c->allow)
+	if (strcmp(name, "allow") == 0) {
+		/* Parsed here so a wrong entry is reported with its line, and again by the server. */
+		struct allow_list *list = NULL;
+		char *why = NULL;
+		if (allow_list_parse(v, &list, &why) != 0)
+			fail(l, l->line, "allow: %s", why);
+		else
+			set_str(&c->allow, v);
+		free(why);
+		allow_list_free(list);
+		return 1;
+	}
 	UINT("max_sessions", c->max_sessions, 1, 100000)
 	UINT("workers", c->workers, 1, 256)
 	UINT("timeout_command", c->timeout_command_s, 1, 86400)

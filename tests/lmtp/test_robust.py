@@ -211,7 +211,10 @@ def main():
     if ip is None:
         print("skip: no non-loopback IPv4 address for the allow-list check")
     else:
-        for allow, served in (("192.0.2.254, 198.51.100.7", False), ("198.51.100.7," + ip, True)):
+        net24 = ".".join(ip.split(".")[:3]) + ".0/24"
+        for allow, served in (("192.0.2.254, 198.51.100.7", False), ("198.51.100.7," + ip, True),
+                              # A prefix, and the client seen on an IPv6 socket's terms.
+                              ("198.51.100.0/24 " + net24, True), ("::ffff:" + ip, True)):
             da = harness.scratch("allow")
             p2 = free_port()
             b = harness.Bounced(exe, da, config="[lmtp]\nallow = %s\n" % allow,
