@@ -3,7 +3,6 @@
  * Processes new mail of one or more IMAP mailboxes, for cron (doc/fetch.md). */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,6 +18,7 @@
 #include "imap.h"
 #include "imap_poll.h"
 #include "log.h"
+#include "options.h"
 #include "setup.h"
 #include "store.h"
 #include "store_cli.h"
@@ -49,6 +49,8 @@ static const char fetch_usage[] =
     "Exit status: 0 done, 2 usage, 70 internal error, 75 temporary failure (server unreachable,\n"
     "database busy, another fetch running), 77 login or TLS certificate refused, 78 bad\n"
     "configuration.\n";
+
+static const struct options_cmd fetch_cmd = { "fetch", fetch_usage, true, 0, -1, NULL };
 
 /* Reads the first line of path. Returns 0, or -1 with *error_r. */
 static int
@@ -198,42 +200,21 @@ print_summary(const struct imap_account *a, const struct imap_poll_stats *s, dou
 int
 cmd_fetch(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "db", required_argument, NULL, 'd' },
-		{ "imap", required_argument, NULL, 'i' },
-		{ "password-file", required_argument, NULL, 'p' },
-		{ "tls-ca", required_argument, NULL, 't' },
-		{ "account", required_argument, NULL, 'a' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *config_path = NULL, *db_opt = NULL, *url = NULL, *pwfile = NULL;
 	const char *tls_ca = NULL, *only = NULL;
 	bool verbose = false;
-	int ch;
-	opterr = 0;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c': config_path = optarg; break;
-		case 'd': db_opt = optarg; break;
-		case 'i': url = optarg; break;
-		case 'p': pwfile = optarg; break;
-		case 't': tls_ca = optarg; break;
-		case 'a': only = optarg; break;
-		case 'v': verbose = true; break;
-		case 'h': fputs(fetch_usage, stdout); return EXIT_OK;
-		default:
-			log_warnx("fetch: unknown or incomplete option '%s' (try 'bounced fetch --help')",
-			    argv[optind - 1]);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
+	const struct option_spec specs[] = {
+		OPTIONS_CONFIG_DB(&config_path, &db_opt), OPTION_STRING("imap", 0, &url),
+		OPTION_STRING("password-file", 0, &pwfile), OPTION_STRING("tls-ca", 0, &tls_ca),
+		OPTION_STRING("account", 0, &only), OPTION_FLAG("verbose", 0, &verbose),
+		OPTIONS_END,
+	};
+	int first, status = options_parse(&fetch_cmd, specs, argc, argv, &first);
+	if (status >= 0)
+		return status;
+	if (first < argc) {
 		log_warnx("fetch: unexpected argument '%s' (the password never goes on the command "
-		    "line; try 'bounced fetch --help')", argv[optind]);
+		    "line; try 'bounced fetch --help')", argv[first]);
 		return EXIT_USAGE;
 	}
 	if (url != NULL && only != NULL) {

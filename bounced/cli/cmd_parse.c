@@ -1,6 +1,5 @@
 /* bounced parse [--explain] [--envelope-recipient ADDR] [--config FILE] PATH…
  * One JSON object per message per line (DESIGN.md). */
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include "config.h"
 #include "input.h"
 #include "log.h"
+#include "options.h"
 #include "report.h"
 #include "setup.h"
 
@@ -26,6 +26,8 @@ static const char parse_usage[] =
     "  --config FILE              read rules and VERP settings from FILE\n"
     "\n"
     "Exit status: 0 all inputs read, 1 some input could not be read, 2 usage, 78 bad config.\n";
+
+static const struct options_cmd parse_cmd = { "parse", parse_usage, true, 1, -1, "no PATH given" };
 
 struct parse_ctx {
 	const struct bounce_options *opt;
@@ -51,34 +53,16 @@ parse_one(const char *source, const char *data, size_t len, void *arg)
 int
 cmd_parse(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "explain", no_argument, NULL, 'e' },
-		{ "envelope-recipient", required_argument, NULL, 'r' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct parse_ctx ctx = { NULL, false, STRBUF_INIT, 0 };
 	const char *config_path = NULL, *envelope = NULL;
-	int ch;
-	opterr = 0;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'e': ctx.explain = true; break;
-		case 'r': envelope = optarg; break;
-		case 'c': config_path = optarg; break;
-		case 'h': fputs(parse_usage, stdout); return EXIT_OK;
-		default:
-			log_warnx("parse: unknown or incomplete option '%s' (try 'bounced parse --help')",
-			    argv[optind - 1]);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind >= argc) {
-		log_warnx("parse: no PATH given (try 'bounced parse --help')");
-		return EXIT_USAGE;
-	}
+	const struct option_spec specs[] = {
+		OPTION_FLAG("explain", 0, &ctx.explain),
+		OPTION_STRING("envelope-recipient", 0, &envelope),
+		OPTION_STRING("config", 0, &config_path), OPTIONS_END,
+	};
+	int first, st = options_parse(&parse_cmd, specs, argc, argv, &first);
+	if (st >= 0)
+		return st;
 
 	struct config cfg;
 	struct parse_setup setup;
@@ -95,7 +79,7 @@ cmd_parse(int argc, char **argv)
 	static char outbuf[1 << 16];
 	setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
 	int status = EXIT_OK;
-	for (int i = optind; i < argc; i++) {
+	for (int i = first; i < argc; i++) {
 		if (input_each(argv[i], parse_one, &ctx, &error) < 0) {
 			fflush(stdout);
 			log_warnx("parse: %s", error);

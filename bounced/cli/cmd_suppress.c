@@ -1,5 +1,4 @@
 /* bounced suppress list|check|add|remove: the operator's view of the suppression list. */
-#include <getopt.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +9,7 @@
 #include "commands.h"
 #include "json.h"
 #include "log.h"
+#include "options.h"
 #include "policy.h"
 #include "store_cli.h"
 #include "strbuf.h"
@@ -43,6 +43,8 @@ static const char suppress_usage[] =
     "Exit status: 0 done (check: suppressed; add: also when already suppressed), 1 check: not\n"
     "suppressed, remove: was not suppressed, 2 usage (also ADDR not an address), 75 database\n"
     "busy, 78 configuration or missing database.\n";
+
+static const struct options_cmd suppress_cmd = { "suppress", suppress_usage, false, 0, -1, NULL };
 
 struct list_ctx {
 	bool json;
@@ -187,48 +189,28 @@ run(struct store *s, const char *sub, const char *addr, bool valid, const char *
 int
 cmd_suppress(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "type", required_argument, NULL, 't' },
-		{ "since", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "reason", required_argument, NULL, 'r' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "db", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *config_path = NULL, *db = NULL, *type = NULL, *since_s = NULL, *reason = NULL;
 	bool json = false;
-	int ch;
-	opterr = 0;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 't': type = optarg; break;
-		case 's': since_s = optarg; break;
-		case 'j': json = true; break;
-		case 'r': reason = optarg; break;
-		case 'c': config_path = optarg; break;
-		case 'd': db = optarg; break;
-		case 'h': fputs(suppress_usage, stdout); return EXIT_OK;
-		default:
-			log_warnx("suppress: unknown or incomplete option '%s' (try 'bounced suppress "
-			    "--help')", argv[optind - 1]);
-			return EXIT_USAGE;
-		}
-	}
+	const struct option_spec specs[] = {
+		OPTION_STRING("type", 0, &type), OPTION_STRING("since", 0, &since_s),
+		OPTION_FLAG("json", 0, &json), OPTION_STRING("reason", 0, &reason),
+		OPTIONS_CONFIG_DB(&config_path, &db), OPTIONS_END,
+	};
+	int first, st = options_parse(&suppress_cmd, specs, argc, argv, &first);
+	if (st >= 0)
+		return st;
 	static const char *const subs[] = { "list", "check", "add", "remove" };
-	const char *sub = optind < argc ? argv[optind] : "";
+	const char *sub = first < argc ? argv[first] : "";
 	bool known = false;
 	for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
 		known |= strcmp(sub, subs[i]) == 0;
 	int want_args = strcmp(sub, "list") == 0 ? 0 : 1;
-	if (!known || argc - optind - 1 != want_args) {
+	if (!known || argc - first - 1 != want_args) {
 		log_warnx("suppress: expected list, check ADDR, add ADDR --reason TEXT or remove ADDR "
 		    "(try 'bounced suppress --help')");
 		return EXIT_USAGE;
 	}
-	const char *addr = want_args ? argv[optind + 1] : NULL;
+	const char *addr = want_args ? argv[first + 1] : NULL;
 	/* The test ingest makes: what it would never suppress cannot be added or checked. */
 	bool valid = addr == NULL || store_address_valid(addr);
 	if (!valid && strcmp(sub, "remove") != 0) {
