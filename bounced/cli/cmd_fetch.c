@@ -212,6 +212,7 @@ cmd_fetch(int argc, char **argv)
 	int first, status = options_parse(&fetch_cmd, specs, argc, argv, &first);
 	if (status >= 0)
 		return status;
+	log_init(LOG_TARGET_CLI, verbose);	/* --verbose: log_debug lines too */
 	if (first < argc) {
 		log_warnx("fetch: unexpected argument '%s' (the password never goes on the command "
 		    "line; try 'bounced fetch --help')", argv[first]);
@@ -321,8 +322,8 @@ cmd_fetch(int argc, char **argv)
 	int lr = take_lock(db_path, &lock_fd, &err);
 	if (lr != 0) {
 		/* Another run holds the lock: it does this work; say so only when asked. */
-		if (lr == 1 && verbose)
-			log_warnx("fetch: another bounced fetch is running on %s", db_path);
+		if (lr == 1)
+			log_debug("fetch: another bounced fetch is running on %s", db_path);
 		ret = lr == 1 ? EXIT_TEMPFAIL : EXIT_CANTCREAT;
 		goto out;
 	}

@@ -107,7 +107,8 @@ ingest_one(const char *source, const char *data, size_t len, void *arg)
 	};
 	struct store_add_result res;
 	int rc;
-	/* Parse outside the transaction when it is not open yet (store_ingest's order). */
+	/* Parse outside the transaction when it is not open yet: the write lock is held only for
+	 * the SQL. */
 	struct bounce_report *rep = bounce_parse(data, len, ctx->opt);
 	/* A rule that hit the regex limit counted as no match: the message is kept and flagged,
 	 * and the operator is told which one (a hostile bounce, or a rule to bound better). */

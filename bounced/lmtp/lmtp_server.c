@@ -2,7 +2,6 @@
  * through lmtp.c (pure, limited); message bodies are parsed only in worker processes
  * (lmtp_worker.c); messages are stored through group commit (commit.h), and a recipient gets 250
  * only after the commit that holds its message. Sockets and the allow list are listen.h's. */
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -511,7 +510,7 @@ lmtp_server_run(const struct serve_options *o)
 	struct worker_limits lim = limits_of(sv->cfg);
 	sv->pool = worker_pool_new(sv->base, sv->cfg->workers, &lim, &sv->setup.opt, on_parsed, sv);
 	if (sv->pool == NULL) {
-		log_warnx("serve: cannot start parse workers: %s", strerror(errno));
+		log_warn("serve: cannot start parse workers");
 		ret = EXIT_SOFTWARE;
 		goto out;
 	}

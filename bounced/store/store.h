@@ -71,20 +71,12 @@ int store_add(struct store *s, const struct store_msg *m, const struct bounce_re
  * it past 1000 pages, so whoever waits for that commit waits for the copy too. A long-running
  * writer that acknowledges mail (serve) calls store_defer_checkpoints() once; after each commit
  * store_checkpoint_due() tells whether the WAL has grown past the store's threshold, and
- * store_checkpoint() (on any connection to the same file, outside a transaction) does the copy.
- * Additions (compatible). */
+ * store_checkpoint() (on any connection to the same file, outside a transaction) does the copy. */
 void store_defer_checkpoints(struct store *s);
 bool store_checkpoint_due(struct store *s);
 /* A passive checkpoint: copies what no reader still needs. A reader or writer in the way is
  * not an error (the next call goes on). Returns STORE_*. */
 int store_checkpoint(struct store *s, char **error_r);
-
-/* Parses m with opt and records it in its own transaction: the common path of `ingest`. */
-struct bounce_options;
-int store_ingest(struct store *s, const struct store_msg *m, const struct bounce_options *opt,
-    struct store_add_result *res_r, char **error_r);
-
-/* --- Additions (compatible): the clock, lookups and manual changes used by the CLI. --- */
 
 /* Fixes the store's clock (unix seconds; 0 = the real clock). received_at 0, the expiry of soft
  * suppressions and the manual commands use it. For tests. */
@@ -93,11 +85,11 @@ void store_set_now(struct store *s, int64_t now);
 /* The lookup key of an address: surrounding blanks and <> removed, the local part as is, the
  * domain (after the last '@') lowercased. Caller frees. */
 char *store_address_key(const char *address);
-/* Addition (compatible): is address, as its lookup key, one address the policy acts on? The
+/* Is address, as its lookup key, one address the policy acts on? The
  * same test ingest makes (events.effect not-an-address otherwise): a non-empty local part and
  * domain, and the whole key one addr-spec by header.h's address_extract. */
 bool store_address_valid(const char *address);
-/* Addition (compatible): parses an RFC 5322 date-time (a Date header, a DSN Last-Attempt-Date)
+/* Parses an RFC 5322 date-time (a Date header, a DSN Last-Attempt-Date)
  * of len bytes into unix seconds UTC in *t_r; false when it is not one. Two- and three-digit
  * years are read as RFC 5322 4.3 says; a missing zone is UTC. */
 bool store_date_parse(const char *p, size_t len, int64_t *t_r);

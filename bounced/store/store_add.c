@@ -480,17 +480,3 @@ store_add(struct store *s, const struct store_msg *m, const struct bounce_report
 		*res_r = res;
 	return rc;
 }
-
-int
-store_ingest(struct store *s, const struct store_msg *m, const struct bounce_options *opt,
-    struct store_add_result *res_r, char **error_r)
-{
-	/* Parse before taking the write lock: the lock is held only for the SQL. */
-	struct bounce_report *rep = bounce_parse(m->data, m->len, opt);
-	int rc = store_begin(s, error_r);
-	if (rc == STORE_OK) {
-		rc = store_end(s, store_add(s, m, rep, res_r, error_r), error_r);
-	}
-	bounce_report_free(rep);
-	return rc;
-}
