@@ -124,16 +124,24 @@ log_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Logs "fatal: " fmt (with errno's text when e is not 0), writes held lines, aborts. */
+static void die(int e, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0), noreturn));
+
+static void
+die(int e, const char *fmt, va_list ap)
+{
+	log_formatted(LOG_CRIT, "fatal: ", e, fmt, ap);
+	log_release();
+	abort();
+}
+
 void
 fatal(const char *fmt, ...)
 {
 	int e = errno;
 	va_list ap;
 	va_start(ap, fmt);
-	log_formatted(LOG_CRIT, "fatal: ", e, fmt, ap);
-	va_end(ap);
-	log_release();
-	abort();
+	die(e, fmt, ap);
 }
 
 void
@@ -141,10 +149,7 @@ fatalx(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	log_formatted(LOG_CRIT, "fatal: ", 0, fmt, ap);
-	va_end(ap);
-	log_release();
-	abort();
+	die(0, fmt, ap);
 }
 
 void
