@@ -64,7 +64,7 @@ print_one(const struct store_suppression *sup, void *arg)
 		strbuf_putc(&ctx->line, '{');
 		json_kv(&ctx->line, "address", sup->address);
 		strbuf_putc(&ctx->line, ',');
-		json_kv(&ctx->line, "type", sup->type);
+		json_kv(&ctx->line, "type", suppression_type_name(sup->type));
 		strbuf_putc(&ctx->line, ',');
 		json_kv(&ctx->line, "reason", sup->reason);
 		strbuf_putc(&ctx->line, ',');
@@ -77,7 +77,7 @@ print_one(const struct store_suppression *sup, void *arg)
 		strbuf_puts(&ctx->line, "}\n");
 	} else {
 		/* Operator text may hold tabs or newlines: keep one record per line. */
-		strbuf_printf(&ctx->line, "%s\t%s\t", sup->address, sup->type);
+		strbuf_printf(&ctx->line, "%s\t%s\t", sup->address, suppression_type_name(sup->type));
 		for (const char *p = sup->reason; *p != '\0'; p++)
 			strbuf_putc(&ctx->line, *p == '\t' || *p == '\n' || *p == '\r' ? ' ' : *p);
 		strbuf_printf(&ctx->line, "\t%s\t%s\n", since, expires);
@@ -99,24 +99,24 @@ static void
 print_add(const char *addr, bool added, const struct store_suppression *prev)
 {
 	char since_s[32], exp_s[32] = "";
-	if (prev->type != NULL) {
+	if (prev->type != SUPPRESSION_NONE) {
 		store_cli_time(prev->since, since_s, sizeof since_s);
 		if (prev->expires_at != 0)
 			store_cli_time(prev->expires_at, exp_s, sizeof exp_s);
 	}
-	if (added && prev->type == NULL)
+	if (added && prev->type == SUPPRESSION_NONE)
 		printf("%s: suppressed (manual)\n", addr);
 	else if (added)
 		printf("%s: suppressed (manual), replacing %s since %s until %s\n", addr,
-		    prev->type, since_s, exp_s);
+		    suppression_type_name(prev->type), since_s, exp_s);
 	else
-		printf("%s: already suppressed (%s since %s); request recorded\n", addr, prev->type,
-		    since_s);
+		printf("%s: already suppressed (%s since %s); request recorded\n", addr,
+		    suppression_type_name(prev->type), since_s);
 }
 
 /* valid: addr passed store_address_valid (only remove runs without it, see cmd_suppress). */
 static int
-run(struct store *s, const char *sub, const char *addr, bool valid, const char *type,
+run(struct store *s, const char *sub, const char *addr, bool valid, enum suppression_type type,
     int64_t since, bool json, const char *reason)
 {
 	char *error = NULL;
@@ -133,8 +133,8 @@ run(struct store *s, const char *sub, const char *addr, bool valid, const char *
 		if (rc == STORE_OK && found) {
 			char since_s[32], exp_s[32];
 			store_cli_time(sup.since, since_s, sizeof since_s);
-			printf("%s: suppressed, type %s, reason %s, since %s", addr, sup.type,
-			    sup.reason, since_s);
+			printf("%s: suppressed, type %s, reason %s, since %s", addr,
+			    suppression_type_name(sup.type), sup.reason, since_s);
 			if (sup.expires_at != 0) {
 				store_cli_time(sup.expires_at, exp_s, sizeof exp_s);
 				printf(", until %s", exp_s);
@@ -230,7 +230,7 @@ cmd_suppress(int argc, char **argv)
 		log_warnx("suppress: --type, --since and --json go with list only");
 		return EXIT_USAGE;
 	}
-	enum suppression_type known_type;
+	enum suppression_type known_type = SUPPRESSION_NONE;
 	if (type != NULL && !suppression_type_from_name(type, &known_type)) {
 		log_warnx("suppress list: --type '%s' is not hard, soft, complaint or manual", type);
 		return EXIT_USAGE;
@@ -249,7 +249,7 @@ cmd_suppress(int argc, char **argv)
 	if (status == EXIT_OK)
 		status = store_cli_open(&cfg, readonly ? STORE_OPEN_READONLY : 0, &s);
 	if (status == EXIT_OK)
-		status = run(s, sub, addr, valid, type, since, json, reason);
+		status = run(s, sub, addr, valid, known_type, since, json, reason);
 	store_close(s);
 	config_free(&cfg);
 	return status;

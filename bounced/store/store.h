@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "policy.h"
 #include "report.h"
 
 struct store;
@@ -97,7 +98,7 @@ bool store_date_parse(const char *p, size_t len, int64_t *t_r);
 /* One current suppression. Strings owned by the struct (store_suppression_clear). */
 struct store_suppression {
 	char *address;		/* the lookup key */
-	char *type;		/* "hard", "soft", "complaint", "manual" */
+	enum suppression_type type;	/* SUPPRESSION_NONE only in a prev_r with none */
 	char *reason;		/* a DESIGN.md reason, or the operator's text for manual */
 	int64_t since;
 	int64_t expires_at;	/* 0 = until removed */
@@ -108,11 +109,11 @@ void store_suppression_clear(struct store_suppression *sup);
 int store_check(struct store *s, const char *address, bool *suppressed_r,
     struct store_suppression *sup_r, char **error_r);
 
-/* Calls fn for each current suppression of type (NULL = any) since since (0 = any), oldest
- * first. A non-zero return of fn stops the walk and is returned. */
+/* Calls fn for each current suppression of type (SUPPRESSION_NONE = any) since since (0 = any),
+ * oldest first. A non-zero return of fn stops the walk and is returned. */
 typedef int (*store_list_fn)(const struct store_suppression *sup, void *ctx);
-int store_list(struct store *s, const char *type, int64_t since, store_list_fn fn, void *ctx,
-    char **error_r);
+int store_list(struct store *s, enum suppression_type type, int64_t since, store_list_fn fn,
+    void *ctx, char **error_r);
 
 /* Manual changes, each in its own transaction; every request is written to the audit table.
  * actor names who did it (may be NULL).
@@ -120,8 +121,8 @@ int store_list(struct store *s, const char *type, int64_t since, store_list_fn f
  * store_suppress_add suppresses address (type manual, until removed) when it is not suppressed
  * or only softly (a soft suppression expires: the operator's block must not); a hard, complaint
  * or manual suppression is kept as it is (*added_r false). When prev_r is not NULL it gets the
- * suppression in force before the request (prev_r->type NULL when there was none; the caller
- * clears it with store_suppression_clear).
+ * suppression in force before the request (prev_r->type SUPPRESSION_NONE when there was none;
+ * the caller clears it with store_suppression_clear).
  *
  * store_suppress_remove lifts the current suppression, whatever its type, and restarts the soft
  * score, keeping the history (*removed_r false when it was not suppressed). */

@@ -1,5 +1,6 @@
 /* Internals shared by store.c (connection, migrations, transactions), store_add.c (recording,
- * asking policy.c) and store_query.c (lookups for the CLI). Not a contract: only store_*.c include it. */
+ * asking policy.c) and store_query.c (lookups for the CLI). Not a contract: only store_*.c (and
+ * the store's own tests) include it. */
 #ifndef BOUNCED_STORE_INT_H
 #define BOUNCED_STORE_INT_H
 

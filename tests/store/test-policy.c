@@ -550,7 +550,7 @@ check(struct store *s, const struct scenario *sc, size_t i)
 		free(error);
 		return;
 	}
-	const char *got = found ? sup.type : NULL;
+	const char *got = found ? suppression_type_name(sup.type) : NULL;
 	if ((got == NULL) != (st->want == NULL) || (got != NULL && strcmp(got, st->want) != 0))
 		failf(sc->name, i, "%s is %s", st->addr, str_or_null(got));
 	if (st->score >= 0 && score_of(s, st->addr) != st->score) {
@@ -604,11 +604,11 @@ manual(struct store *s, const struct scenario *sc, size_t i)
 		return;
 	}
 	if (st->op == ADD) {
-		if (done && prev.type == NULL)
+		if (done && prev.type == SUPPRESSION_NONE)
 			snprintf(got, sizeof got, "added");
 		else
 			snprintf(got, sizeof got, "%s %s", done ? "replaced" : "kept",
-			    prev.type != NULL ? prev.type : "(none)");
+			    prev.type != SUPPRESSION_NONE ? suppression_type_name(prev.type) : "(none)");
 		if (strcmp(got, st->want) != 0)
 			failf(sc->name, i, "add: %s, want %s", got, st->want);
 	} else if (!done) {
