@@ -135,6 +135,7 @@ recipient_clear(struct bounce_recipient *rc)
 	free(rc->feedback_type);
 	free(rc->evidence);
 	free(rc->rule);
+	free(rc->rule_at);
 }
 
 void
@@ -301,6 +302,7 @@ report_to_json(const struct bounce_report *r, const char *source, bool explain, 
 			kv(out, "last_attempt", rc->last_attempt, true);
 			kv(out, "evidence", rc->evidence, true);
 			kv(out, "rule", rc->rule, true);
+			kv(out, "rule_at", rc->rule_at, true);
 		}
 		strbuf_putc(out, '}');
 	}
@@ -417,7 +419,8 @@ report_pack(const struct bounce_report *r, struct strbuf *out)
 		put_str(out, rc->status);
 		put_str(out, rc->smtp_code);
 		const char *rs[] = { rc->address, rc->original_recipient, rc->action, rc->diagnostic,
-			rc->remote_mta, rc->last_attempt, rc->feedback_type, rc->evidence, rc->rule };
+			rc->remote_mta, rc->last_attempt, rc->feedback_type, rc->evidence, rc->rule,
+			rc->rule_at };
 		for (size_t j = 0; j < sizeof rs / sizeof rs[0]; j++)
 			put_str(out, rs[j]);
 	}
@@ -455,7 +458,8 @@ report_unpack(const char *p, size_t len)
 		free(rc->address);
 		free(rc->action);
 		char **rs[] = { &rc->address, &rc->original_recipient, &rc->action, &rc->diagnostic,
-			&rc->remote_mta, &rc->last_attempt, &rc->feedback_type, &rc->evidence, &rc->rule };
+			&rc->remote_mta, &rc->last_attempt, &rc->feedback_type, &rc->evidence, &rc->rule,
+			&rc->rule_at };
 		for (size_t j = 0; j < sizeof rs / sizeof rs[0]; j++)
 			*rs[j] = get_str(&rd);
 		if (rc->address == NULL)

@@ -196,7 +196,7 @@ main(void)
 		strcpy(rc.status, c->status);
 		strcpy(rc.smtp_code, c->smtp_code);
 		rc.diagnostic = c->diagnostic != NULL ? xstrdup(c->diagnostic) : NULL;
-		classify_recipient(&rc, c->context, c->context != NULL ? strlen(c->context) : 0, NULL);
+		classify_recipient(&rc, c->context, c->context != NULL ? strlen(c->context) : 0, NULL, NULL);
 		printf("# %s: %s\n", c->name, rc.evidence);
 		CHECK_STR(c->name, bounce_class_name(rc.class_), c->class_);
 		CHECK_STR(c->name, bounce_reason_name(rc.reason), c->reason);
@@ -218,7 +218,7 @@ main(void)
 	er.action = xstrdup("failed");
 	strcpy(er.status, "5.1.1");
 	er.diagnostic = xstrdup("550 5.1.1 <a@example.com>: too many recipients this hour");
-	classify_recipient(&er, NULL, 0, NULL);
+	classify_recipient(&er, NULL, 0, NULL, NULL);
 	CHECK_STR("evidence", er.evidence,
 	    "status 5.1.1 (as reported); smtp 550; wording 'too many recipients' (rule en-rate-limited) → rate_limited");
 	free(er.action);
@@ -231,7 +231,7 @@ main(void)
 	memset(&cr, 0, sizeof cr);
 	cr.class_ = CLASS_COMPLAINT;
 	cr.reason = REASON_COMPLAINT;
-	classify_recipient(&cr, NULL, 0, NULL);
+	classify_recipient(&cr, NULL, 0, NULL, NULL);
 	CHECK_STR("complaint kept", bounce_class_name(cr.class_), "complaint");
 	CHECK_STR("complaint reason kept", bounce_reason_name(cr.reason), "complaint");
 	CHECK_INT("complaint no evidence added", cr.evidence == NULL, 1);
