@@ -173,7 +173,7 @@ attached_report(const struct mime_message *m, const struct rules *rules,
 		memset(&view, 0, sizeof view);
 		view.headers = p->headers;
 		view.headers_len = p->headers_len;
-		return rules_is_bounce_sender(rules, sc, &view) ? (int)i : -1;
+		return rules_is_bounce_sender(rules, sc, &view, NULL) ? (int)i : -1;
 	}
 	return -1;
 }
@@ -199,7 +199,7 @@ read_dsn(const struct mime_message *m, const struct rules *rules, struct rules_s
 			return;
 		}
 	}
-	if (!rules_is_bounce_sender(rules, sc, m))
+	if (!rules_is_bounce_sender(rules, sc, m, r))
 		return;
 	/* A report from a mail system whose MIME is broken (no or a mangled boundary): the
 	 * delivery-status fields are in the text. */
@@ -290,7 +290,7 @@ apply_verp(struct bounce_report *r, const struct mime_message *m, const struct r
 		return;
 	}
 	/* A bounce that names no address we could read: the VERP names it. */
-	if (r->kind == KIND_NONE && !rules_is_bounce_sender(rules, sc, m))
+	if (r->kind == KIND_NONE && !rules_is_bounce_sender(rules, sc, m, r))
 		return;
 	struct bounce_recipient *rc = bounce_report_add(r, r->verp_address);
 	if (rc == NULL)

@@ -114,6 +114,10 @@ struct bounce_report {
 	char *verp_tag;
 	char *verp_source;		/* which field it came from, for --explain */
 	char *evidence;			/* message-level: why this kind */
+	/* --explain: the heuristic rules that matched while reading it (family, sender, cut,
+	 * forward, delayed, recipient), space-separated, each once, in the order they matched;
+	 * may be NULL. The wording rules that decided are each recipient's rule. */
+	char *rules_matched;
 
 	struct bounce_recipient *rcpts;
 	size_t nrcpts;

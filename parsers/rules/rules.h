@@ -50,7 +50,8 @@ void rules_scratch_free(struct rules_scratch *sc);
 /* Reads a free-form bounce: recognises the MTA family from the headers, finds failed recipients
  * and their SMTP code, enhanced code and diagnostic in the human-readable parts (never from the
  * returned original), and appends them to r (kind KIND_HEURISTIC when any were found, setting
- * mta_family and each recipient's rule and rule_at). Also fills diagnostic/status of recipients
+ * mta_family and each recipient's rule and rule_at), adding the rules that matched to
+ * r->rules_matched. Also fills diagnostic/status of recipients
  * already present (a DSN whose recipient group lacks Status or Diagnostic-Code). rules NULL:
  * the built-in set. Returns the number of recipients added. */
 size_t rules_extract(const struct rules *rules, struct rules_scratch *sc,
@@ -63,8 +64,9 @@ bool rules_reason(const struct rules *rules, struct rules_scratch *sc, const cha
     size_t len, enum bounce_reason *reason_r, const char **rule_r, bool *limit_hit_r);
 
 /* True when the message looks like a bounce sent by a mail system (mailer-daemon/postmaster
- * sender, bounce subjects in the common languages). */
+ * sender, bounce subjects in the common languages). The rule that matched is added to
+ * r->rules_matched (r may be NULL). */
 bool rules_is_bounce_sender(const struct rules *rules, struct rules_scratch *sc,
-    const struct mime_message *m);
+    const struct mime_message *m, struct bounce_report *r);
 
 #endif

@@ -40,6 +40,7 @@ struct extract {
 	size_t nfields;
 	struct strbuf scratch;		/* values of a field beyond the cache */
 	struct rules_scratch *own_sc;	/* sc when the caller gave none */
+	struct strbuf matched;		/* " name name ": the rules that matched (--explain) */
 };
 
 static void
@@ -54,6 +55,7 @@ extract_free(struct extract *x)
 		free(x->fields[i].cand);
 	}
 	strbuf_free(&x->scratch);
+	strbuf_free(&x->matched);
 	rules_scratch_free(x->own_sc);
 }
 
@@ -96,6 +98,20 @@ may_match(struct extract *x, const struct rule *ru, const char *s, size_t len, u
 	return rules_cand(*cand, (size_t)(ru - x->rules->v));
 }
 
+/* Notes that ru matched, for --explain (each rule once). */
+static void
+note_match(struct extract *x, const struct rule *ru)
+{
+	size_t n = strlen(ru->name);
+	if (x->matched.len == 0)
+		strbuf_putc(&x->matched, ' ');
+	for (const char *p = x->matched.s; (p = strstr(p, ru->name)) != NULL; p++)
+		if (p[-1] == ' ' && p[n] == ' ')
+			return;
+	strbuf_puts(&x->matched, ru->name);
+	strbuf_putc(&x->matched, ' ');
+}
+
 /* Does ru match s at all? */
 static bool
 matches(struct extract *x, const struct rule *ru, const char *s, size_t len, size_t *start_r)
@@ -103,6 +119,8 @@ matches(struct extract *x, const struct rule *ru, const char *s, size_t len, siz
 	int rc = rules_match(x->sc, ru, s, len, 0, &x->limit_hit);
 	if (rc > 0 && start_r != NULL)
 		*start_r = pcre2_get_ovector_pointer(x->sc->md)[0];
+	if (rc > 0)
+		note_match(x, ru);
 	return rc > 0;
 }
 
@@ -419,6 +437,8 @@ run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size
 			    rc->smtp_code);
 	}
 	strbuf_free(&addr);
+	if (found > 0)
+		note_match(x, ru);
 	return found;
 }
 
@@ -546,13 +566,44 @@ extract_init(struct extract *x, const struct rules *rules, struct rules_scratch 
 	x->m = m;
 }
 
+/* Adds the rules x noted as matching to r's rules_matched. */
+static void
+report_matched(struct extract *x, struct bounce_report *r)
+{
+	if (r == NULL || x->matched.len <= 1)
+		return;
+	struct strbuf b = STRBUF_INIT;
+	if (r->rules_matched != NULL)
+		strbuf_printf(&b, " %s ", r->rules_matched);
+	/* each rule once: the names x noted that r does not hold yet */
+	const char *p = x->matched.s + 1, *end = x->matched.s + x->matched.len;
+	while (p < end) {
+		const char *sp = memchr(p, ' ', (size_t)(end - p));
+		size_t n = (size_t)(sp - p);
+		bool seen = false;
+		for (const char *q = b.s; q != NULL && (q = strstr(q, " ")) != NULL && !seen; q++)
+			seen = strncmp(q + 1, p, n) == 0 && q[1 + n] == ' ';
+		if (!seen) {
+			if (b.len == 0)
+				strbuf_putc(&b, ' ');
+			strbuf_append(&b, p, n);
+			strbuf_putc(&b, ' ');
+		}
+		p = sp + 1;
+	}
+	free(r->rules_matched);
+	r->rules_matched = xstrndup(b.s + 1, b.len - 2);
+	strbuf_free(&b);
+}
+
 bool
 rules_is_bounce_sender(const struct rules *rules, struct rules_scratch *sc,
-    const struct mime_message *m)
+    const struct mime_message *m, struct bounce_report *r)
 {
 	struct extract x;
 	extract_init(&x, rules, sc, m);
 	bool hit = is_bounce_sender(&x);
+	report_matched(&x, r);
 	extract_free(&x);
 	return hit;
 }
@@ -607,6 +658,7 @@ rules_extract(const struct rules *rules, struct rules_scratch *sc, const struct 
 	}
 	if (x.limit_hit)
 		r->flags |= BOUNCE_F_REGEX_LIMIT;
+	report_matched(&x, r);
 	extract_free(&x);
 	return added;
 }

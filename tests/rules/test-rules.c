@@ -550,7 +550,7 @@ main(void)
 	for (size_t i = 0; i < sizeof senders / sizeof senders[0]; i++) {
 		const char *h = senders[i].headers;
 		struct mime_message *m = mime_parse(h, strlen(h));
-		CHECK_INT(h, rules_is_bounce_sender(NULL, NULL, m), senders[i].bounce);
+		CHECK_INT(h, rules_is_bounce_sender(NULL, NULL, m, NULL), senders[i].bounce);
 		mime_message_free(m);
 	}
 	return TEST_DONE();
