@@ -13,6 +13,10 @@
 #include "limits.h"
 #include "strbuf.h"
 
+/* Rules noted as matching one message, for --explain: a report's family, sender, cuts, forward,
+ * delay and recipient rules are a handful; past this the list is cut. */
+#define EXTRACT_MATCHED_MAX	32
+
 /* Header fields whose values are kept once gathered for a message: the shipped rules read five
  * (From, Subject, Received, X-NAI-Header, X-Failed-Recipients); more are gathered each time. */
 #define EXTRACT_FIELDS_CACHED	8
@@ -40,7 +44,9 @@ struct extract {
 	size_t nfields;
 	struct strbuf scratch;		/* values of a field beyond the cache */
 	struct rules_scratch *own_sc;	/* sc when the caller gave none */
-	struct strbuf matched;		/* " name name ": the rules that matched (--explain) */
+	/* The rules that matched, each once, in order (--explain): a message matches a few. */
+	const struct rule *matched[EXTRACT_MATCHED_MAX];
+	size_t nmatched;
 };
 
 static void
@@ -55,7 +61,6 @@ extract_free(struct extract *x)
 		free(x->fields[i].cand);
 	}
 	strbuf_free(&x->scratch);
-	strbuf_free(&x->matched);
 	rules_scratch_free(x->own_sc);
 }
 
@@ -102,14 +107,11 @@ may_match(struct extract *x, const struct rule *ru, const char *s, size_t len, u
 static void
 note_match(struct extract *x, const struct rule *ru)
 {
-	size_t n = strlen(ru->name);
-	if (x->matched.len == 0)
-		strbuf_putc(&x->matched, ' ');
-	for (const char *p = x->matched.s; (p = strstr(p, ru->name)) != NULL; p++)
-		if (p[-1] == ' ' && p[n] == ' ')
+	for (size_t i = 0; i < x->nmatched; i++)
+		if (x->matched[i] == ru)
 			return;
-	strbuf_puts(&x->matched, ru->name);
-	strbuf_putc(&x->matched, ' ');
+	if (x->nmatched < EXTRACT_MATCHED_MAX)
+		x->matched[x->nmatched++] = ru;
 }
 
 /* Does ru match s at all? */
@@ -566,34 +568,30 @@ extract_init(struct extract *x, const struct rules *rules, struct rules_scratch 
 	x->m = m;
 }
 
-/* Adds the rules x noted as matching to r's rules_matched. */
+/* Adds the names of the rules x noted as matching to r->rules_matched, each once. */
 static void
 report_matched(struct extract *x, struct bounce_report *r)
 {
-	if (r == NULL || x->matched.len <= 1)
+	if (r == NULL || x->nmatched == 0)
 		return;
 	struct strbuf b = STRBUF_INIT;
 	if (r->rules_matched != NULL)
-		strbuf_printf(&b, " %s ", r->rules_matched);
-	/* each rule once: the names x noted that r does not hold yet */
-	const char *p = x->matched.s + 1, *end = x->matched.s + x->matched.len;
-	while (p < end) {
-		const char *sp = memchr(p, ' ', (size_t)(end - p));
-		size_t n = (size_t)(sp - p);
+		strbuf_puts(&b, r->rules_matched);
+	for (size_t i = 0; i < x->nmatched; i++) {
+		const char *name = x->matched[i]->name;
+		size_t n = strlen(name);
 		bool seen = false;
-		for (const char *q = b.s; q != NULL && (q = strstr(q, " ")) != NULL && !seen; q++)
-			seen = strncmp(q + 1, p, n) == 0 && q[1 + n] == ' ';
-		if (!seen) {
-			if (b.len == 0)
-				strbuf_putc(&b, ' ');
-			strbuf_append(&b, p, n);
+		for (const char *q = r->rules_matched; q != NULL && !seen && (q = strstr(q, name)) != NULL;
+		    q++)
+			seen = (q == r->rules_matched || q[-1] == ' ') && (q[n] == ' ' || q[n] == '\0');
+		if (seen)
+			continue;
+		if (b.len > 0)
 			strbuf_putc(&b, ' ');
-		}
-		p = sp + 1;
+		strbuf_append(&b, name, n);
 	}
 	free(r->rules_matched);
-	r->rules_matched = xstrndup(b.s + 1, b.len - 2);
-	strbuf_free(&b);
+	r->rules_matched = strbuf_detach(&b);
 }
 
 bool
@@ -647,12 +645,20 @@ rules_extract(const struct rules *rules, struct rules_scratch *sc, const struct 
 		if (x.family != NULL)
 			bounce_set(&r->mta_family, x.family);
 		struct strbuf ev = STRBUF_INIT;
-		strbuf_printf(&ev, "free-form bounce: family %s", x.family != NULL ? x.family : "unknown");
-		if (x.family_rule != NULL)
-			strbuf_printf(&ev, " (rule %s, %s)", x.family_rule->name, x.family_rule->origin);
-		else
-			strbuf_puts(&ev, " (rule -)");
-		strbuf_printf(&ev, ", recipients by rule %s (%s)", rule->name, rule->origin);
+		strbuf_puts(&ev, "free-form bounce: family ");
+		strbuf_puts(&ev, x.family != NULL ? x.family : "unknown");
+		strbuf_puts(&ev, " (rule ");
+		if (x.family_rule != NULL) {
+			strbuf_puts(&ev, x.family_rule->name);
+			strbuf_puts(&ev, ", ");
+			strbuf_puts(&ev, x.family_rule->origin);
+		} else
+			strbuf_putc(&ev, '-');
+		strbuf_puts(&ev, "), recipients by rule ");
+		strbuf_puts(&ev, rule->name);
+		strbuf_puts(&ev, " (");
+		strbuf_puts(&ev, rule->origin);
+		strbuf_putc(&ev, ')');
 		free(r->evidence);
 		r->evidence = strbuf_detach(&ev);
 	}
