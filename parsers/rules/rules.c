@@ -12,7 +12,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "bounced-config.h"
 #include "limits.h"
 #include "strbuf.h"
 
@@ -1002,12 +1001,6 @@ rules_load_files(const char *const *paths, size_t npaths, char **error_r)
 {
 	struct sources src = { .local = paths, .nlocal = npaths, .stand_in = true };
 	return load_sources(&src, error_r);
-}
-
-const char *
-rules_default_dir(void)
-{
-	return BOUNCED_DATADIR "/rules";
 }
 
 int

@@ -28,8 +28,6 @@ void rules_free(struct rules *rules);	/* NULL-safe */
 /* The shipped rules built into the binary (rules_load(NULL, NULL)), compiled on first use and
  * kept; never NULL. Not thread-safe on the first call: make it before starting threads. */
 const struct rules *rules_builtin(void);
-/* Directory of the shipped rule files as installed. */
-const char *rules_default_dir(void);
 
 /* `bounced rules check PATH...`: loads paths with the shipped rules built into the binary (a
  * file named as a shipped file, such as reasons.rules, stands in for its built-in copy; the
