@@ -204,12 +204,16 @@ main(void)
 		CHECK_STR(c->name, rc.status, c->want_status);
 		CHECK_STR(c->name, rc.smtp_code, c->want_code);
 		CHECK_STR(c->name, rc.rule, c->rule);
+		/* where the deciding rule is written: a shipped file's line */
+		CHECK_INT(c->name, rc.rule_at != NULL && strncmp(rc.rule_at, "reasons.rules:", 14) == 0,
+		    c->rule != NULL);
 		CHECK_INT(c->name, rc.evidence != NULL && rc.evidence[0] != '\0', 1);
 		free(rc.address);
 		free(rc.action);
 		free(rc.diagnostic);
 		free(rc.evidence);
 		free(rc.rule);
+		free(rc.rule_at);
 	}
 
 	/* --explain names the code, the wording and the rule */
@@ -225,6 +229,7 @@ main(void)
 	free(er.diagnostic);
 	free(er.evidence);
 	free(er.rule);
+	free(er.rule_at);
 
 	/* complaints and auto-replies are not touched */
 	struct bounce_recipient cr;
