@@ -22,5 +22,6 @@ int cmd_suppress(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_db(int argc, char **argv);
 int cmd_verp(int argc, char **argv);
+int cmd_rules(int argc, char **argv);
 
 #endif
