@@ -191,6 +191,10 @@ lmtp_key(struct load *l, const char *name, const char *v)
 	UINT("workers", c->workers, 1, 256)
 	UINT("timeout_command", c->timeout_command_s, 1, 86400)
 	UINT("timeout_data", c->timeout_data_s, 1, 86400)
+	UINT("max_sessions_per_peer", c->max_sessions_per_peer, 1, 100000)
+	UINT("data_min_rate", c->data_min_rate, 0, CONFIG_NUMBER_MAX)
+	UINT("slow_after", c->slow_after_s, 1, 86400)
+	UINT("message_memory_mb", c->message_memory_mb, 1, 1048576)
 	UINT("worker_cpu", c->worker_cpu_s, 1, 3600)
 	UINT("worker_mem_mb", c->worker_mem_mb, 16, 65536)
 	if (strcmp(name, "log") == 0) {
@@ -430,6 +434,17 @@ config_defaults(struct config *c)
 	c->workers = 2;
 	c->timeout_command_s = 300;
 	c->timeout_data_s = 600;
+	/* Postfix's lmtp client opens at most its destination concurrency (20 by default) per
+	 * host: 50 leaves it room and keeps three quarters of max_sessions for others. */
+	c->max_sessions_per_peer = 50;
+	/* 64 kbit/s: the slowest link a mail server still sits on; a 64 MiB message at this rate
+	 * takes over two hours, a trickle of a byte a second is far below it. */
+	c->data_min_rate = 8192;
+	/* Postfix sends a command line in one write; ten seconds without a whole one is a stall. */
+	c->slow_after_s = 10;
+	/* 200 sessions of typical bounces (well under 1 MiB) fit many times over; larger messages
+	 * beyond it are answered 452 4.3.1 and retried by the sender. */
+	c->message_memory_mb = 256;
 	c->worker_cpu_s = 10;
 	c->worker_mem_mb = 512;
 	c->log = xstrdup("stderr");

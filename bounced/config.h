@@ -47,8 +47,12 @@ struct config {
 					 * addresses and CIDR prefixes (checked at load, allow.h) */
 	unsigned int max_sessions;	/* default 200 */
 	unsigned int workers;		/* parse workers, default 2 */
-	unsigned int timeout_command_s;	/* default 300 */
-	unsigned int timeout_data_s;	/* default 600 */
+	unsigned int max_sessions_per_peer;	/* TCP sessions from one address, default 50 */
+	unsigned int timeout_command_s;	/* a whole command line, default 300 */
+	unsigned int timeout_data_s;	/* DATA idle, and its grace before data_min_rate, default 600 */
+	unsigned int data_min_rate;	/* bytes per second DATA must average, default 8192; 0 = none */
+	unsigned int slow_after_s;	/* a session late this long may be closed for a new one, default 10 */
+	unsigned int message_memory_mb;	/* message bytes held by all sessions at once, default 256 */
 	unsigned int worker_cpu_s;	/* CPU seconds per parse worker message, default 10 */
 	unsigned int worker_mem_mb;	/* address space of a parse worker, default 512 */
 	char *log;			/* "stderr" (default) or "syslog" */
