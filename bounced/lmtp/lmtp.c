@@ -32,6 +32,9 @@ struct lmtp_session {
 	size_t nrcpts;
 	struct strbuf data;
 	size_t data_size;
+	size_t reserved;		/* bytes of p.reserve() held for data */
+	bool over_budget;		/* reserve() refused: data dropped, 452 at the end */
+	unsigned long long lines;	/* command lines completed */
 };
 
 static const char *const state_names[] = {
@@ -75,6 +78,10 @@ reset_transaction(struct lmtp_session *s)
 	s->smtputf8 = false;
 	strbuf_free(&s->data);
 	s->data_size = 0;
+	s->over_budget = false;
+	if (s->reserved > 0 && s->p.release != NULL)
+		s->p.release(s->p.ctx, s->reserved);
+	s->reserved = 0;
 }
 
 /* A failed command: counts towards LMTP_MAX_ERRORS, after which the session closes. */
@@ -338,6 +345,17 @@ cmd_data(struct lmtp_session *s, const char *arg)
 	strbuf_reset(&s->data);
 	s->data_size = 0;
 	s->data_midline = false;
+	s->over_budget = false;
+	if (s->p.reserve != NULL && s->reserved < LMTP_DATA_FIRST) {
+		if (!s->p.reserve(s->p.ctx, LMTP_DATA_FIRST - s->reserved)) {
+			reply(s, "452 4.3.1 Error: insufficient system storage, try again later");
+			return;
+		}
+		s->reserved = LMTP_DATA_FIRST;
+		s->data.s = xrealloc(s->data.s, LMTP_DATA_FIRST);
+		s->data.cap = LMTP_DATA_FIRST;
+		s->data.s[0] = '\0';
+	}
 	reply(s, "354 End data with <CR><LF>.<CR><LF>");
 	set_state(s, LMTP_S_DATA);
 }
@@ -430,6 +448,7 @@ command_bytes(struct lmtp_session *s, const char *p, size_t n, bool eol)
 		strbuf_append(&s->line, p, n);
 	if (!eol)
 		return;
+	s->lines++;
 	if (s->line_overflow)
 		reply_error(s, "500 5.5.2 Error: line too long");
 	else {
@@ -443,19 +462,69 @@ command_bytes(struct lmtp_session *s, const char *p, size_t n, bool eol)
 	s->line_overflow = false;
 }
 
+/* Makes room for need bytes (and the NUL) in the data buffer under the owner's budget:
+ * doubling, or just enough when the budget cannot cover the double. On refusal the message is
+ * dropped and its reservation given back. */
+static bool
+data_room(struct lmtp_session *s, size_t need, size_t max)
+{
+	need++;
+	if (need <= s->data.cap)
+		return true;
+	size_t want = s->data.cap * 2;
+	if (want < need)
+		want = need;
+	if (want > max + 1)
+		want = max + 1;
+	if (!s->p.reserve(s->p.ctx, want - s->reserved)) {
+		want = need;
+		if (!s->p.reserve(s->p.ctx, want - s->reserved)) {
+			strbuf_free(&s->data);
+			s->p.release(s->p.ctx, s->reserved);
+			s->reserved = 0;
+			s->over_budget = true;
+			return false;
+		}
+	}
+	s->reserved = want;
+	s->data.s = xrealloc(s->data.s, want);
+	s->data.cap = want;
+	return true;
+}
+
 static void
 data_append(struct lmtp_session *s, const char *p, size_t n)
 {
 	size_t max = s->p.max_message != 0 ? s->p.max_message : LMTP_MAX_MESSAGE;
 	s->data_size += n;
-	if (s->data.len < max)
-		strbuf_append(&s->data, p, n < max - s->data.len ? n : max - s->data.len);
+	if (s->over_budget || s->data.len >= max)
+		return;
+	size_t k = n < max - s->data.len ? n : max - s->data.len;
+	if (s->p.reserve != NULL && !data_room(s, s->data.len + k, max))
+		return;
+	strbuf_append(&s->data, p, k);
 }
 
 static void
 message_done(struct lmtp_session *s)
 {
 	set_state(s, LMTP_S_WAIT);
+	if (s->over_budget) {
+		/* Nothing was kept: every recipient is told to try again (RFC 2033 4.2). */
+		struct strbuf b = STRBUF_INIT;
+		for (size_t i = 0; i < s->nrcpts; i++) {
+			strbuf_reset(&b);
+			strbuf_printf(&b, "452 4.3.1 <%s> Error: insufficient system storage, try "
+			    "again later", s->rcpts[i]);
+			reply(s, b.s);
+		}
+		strbuf_free(&b);
+		reset_transaction(s);
+		set_state(s, s->closing ? LMTP_S_CLOSED : LMTP_S_READY);
+		if (s->closing)
+			reply(s, "421 4.3.2 Service shutting down, closing connection");
+		return;
+	}
 	struct lmtp_envelope env = {
 		.helo = s->helo != NULL ? s->helo : "",
 		.mail_from = s->mail_from != NULL ? s->mail_from : "",
@@ -629,6 +698,18 @@ enum lmtp_state
 lmtp_session_state(const struct lmtp_session *s)
 {
 	return s->state;
+}
+
+unsigned long long
+lmtp_session_lines(const struct lmtp_session *s)
+{
+	return s->lines;
+}
+
+size_t
+lmtp_session_data_received(const struct lmtp_session *s)
+{
+	return s->data_size + s->line.len;
 }
 
 /* ---- queue ID --------------------------------------------------------------------------- */

@@ -31,6 +31,9 @@
 #define LMTP_MAX_ERRORS		20
 /* Bytes of one message kept; the rest is counted and dropped, and the message marked truncated. */
 #define LMTP_MAX_MESSAGE	LIMIT_MESSAGE_BYTES
+/* Message memory reserved at DATA before anything arrives: a typical bounce fits, so most
+ * messages make one reservation. The buffer then grows by doubling, each step reserved first. */
+#define LMTP_DATA_FIRST		(64u * 1024)
 
 enum lmtp_state {
 	LMTP_S_INIT = 0,	/* greeted, waiting for LHLO */
@@ -64,6 +67,14 @@ struct lmtp_params {
 	size_t max_message;		/* bytes kept per message; 0 = LMTP_MAX_MESSAGE */
 	/* A message is complete. The owner must eventually call lmtp_session_answer() once. */
 	void (*message)(void *ctx, struct lmtp_session *s, const struct lmtp_envelope *env);
+	/* Memory for message bytes (the server's budget.h), both NULL for none: reserve(ctx, n) is
+	 * asked before the message buffer grows by n bytes and returns false to refuse; the
+	 * session gives every reserved byte back with release() when it lets the message go (the
+	 * answer, RSET, a new LHLO, free). Refused at DATA, DATA is answered 452 4.3.1; refused
+	 * later, the rest of the message is read and dropped and each recipient is answered 452
+	 * 4.3.1 (message() is not called): the sender retries later. */
+	bool (*reserve)(void *ctx, size_t n);
+	void (*release)(void *ctx, size_t n);
 	void *ctx;
 };
 
@@ -95,6 +106,10 @@ const char *lmtp_session_output(const struct lmtp_session *s, size_t *len_r);
 void lmtp_session_output_consume(struct lmtp_session *s, size_t n);
 
 enum lmtp_state lmtp_session_state(const struct lmtp_session *s);
+/* Progress, for the owner's deadlines: command lines completed so far (any reply to a line
+ * counts), and bytes of the current message received so far (after DATA's 354). */
+unsigned long long lmtp_session_lines(const struct lmtp_session *s);
+size_t lmtp_session_data_received(const struct lmtp_session *s);
 const char *lmtp_state_name(enum lmtp_state st);
 
 /* Postfix's queue ID from the first Received header of msg ("... with ESMTP id 4XyZ12abc ..."),

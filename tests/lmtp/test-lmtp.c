@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget.h"
 #include "lmtp.h"
 #include "strbuf.h"
 
@@ -338,6 +339,109 @@ test_queue_id(void)
 	}
 }
 
+/* The message memory budget (budget.h) as a table: a session with a budget of limit bytes is
+ * fed a transaction whose message has size bytes of body, then a second small message; the
+ * replies, the messages received and the bytes still reserved afterwards (always 0) are checked,
+ * whole and one byte at a time. */
+static const struct budget_row {
+	const char *name;
+	size_t limit;
+	size_t size;		/* body bytes of the first message (lines of 100); 0: DATA is refused,
+				 * so the client sends nothing more (RFC 2920: it waits for 354) */
+	const char *out;	/* replies after the greeting and LHLO */
+	int messages;		/* messages handed to the owner */
+} budget_rows[] = {
+	{ "no budget left: DATA gets 452 4.3.1, the transaction stays", 0, 0,
+	  "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n452 4.3.1 Error: insufficient system storage, try "
+	  "again later\r\n250 2.0.0 Ok\r\n", 0 },
+	{ "a message within the first reservation", LMTP_DATA_FIRST, 1000,
+	  ENV_OK "250 2.0.0 Ok\r\n" ENV_OK "250 2.0.0 Ok\r\n", 2 },
+	{ "a message over the budget: read to the end, 452 4.3.1 per recipient, the next one "
+	  "passes", LMTP_DATA_FIRST, 100000,
+	  ENV_OK "452 4.3.1 <b@x.example> Error: insufficient system storage, try again later\r\n"
+	  ENV_OK "250 2.0.0 Ok\r\n", 1 },
+	{ "a message the budget covers after growing", 300000, 200000,
+	  ENV_OK "250 2.0.0 Ok\r\n" ENV_OK "250 2.0.0 Ok\r\n", 2 },
+};
+
+static bool
+t_reserve(void *ctx, size_t n)
+{
+	struct got *g = ctx;
+	return budget_reserve((struct budget *)g->from, n);
+}
+
+static void
+t_release(void *ctx, size_t n)
+{
+	struct got *g = ctx;
+	budget_release((struct budget *)g->from, n);
+}
+
+static void
+t_budget_message(void *ctx, struct lmtp_session *s, const struct lmtp_envelope *env)
+{
+	struct got *g = ctx;
+	g->messages++;
+	lmtp_session_answer_all(s, "250 2.0.0 Ok");
+}
+
+static void
+test_budget(void)
+{
+	for (size_t i = 0; i < sizeof budget_rows / sizeof budget_rows[0]; i++) {
+		const struct budget_row *r = &budget_rows[i];
+		struct strbuf in = STRBUF_INIT, want = STRBUF_INIT;
+		strbuf_puts(&in, HELLO ENV);
+		for (size_t k = 0; k < r->size; k += 100)
+			strbuf_printf(&in, "%098zu\r\n", k);
+		if (r->size > 0)
+			strbuf_puts(&in, ".\r\n" ENV "small\r\n.\r\n");
+		else
+			strbuf_puts(&in, "RSET\r\n");
+		strbuf_puts(&want, G LHLO_REPLY);
+		strbuf_puts(&want, r->out);
+		for (size_t step = 1; step <= in.len; step = step == 1 ? in.len : in.len + 1) {
+			struct budget *b = budget_new(r->limit);
+			/* The test's own context: g.from carries the budget. */
+			struct got g = { STRBUF_INIT, STRBUF_INIT, (char *)b, 0, false, 0, 0, false };
+			struct lmtp_params p = { .hostname = "test", .message = t_budget_message,
+			    .reserve = t_reserve, .release = t_release, .ctx = &g };
+			struct lmtp_session *s = lmtp_session_new(&p);
+			for (size_t off = 0; off < in.len;) {
+				size_t n = in.len - off < step ? in.len - off : step;
+				size_t used = lmtp_session_feed(s, in.s + off, n);
+				off += used;
+				if (used < n)
+					break;
+			}
+			size_t olen;
+			const char *o = lmtp_session_output(s, &olen);
+			char name[256];
+			snprintf(name, sizeof name, "budget: %s (step %zu)", r->name, step);
+			struct strbuf got = STRBUF_INIT;
+			strbuf_append(&got, o, olen);
+			check_str(name, "replies", got.s, want.s);
+			strbuf_free(&got);
+			if (g.messages != r->messages) {
+				printf("FAIL %s: %d messages, want %d\n", name, g.messages, r->messages);
+				failures++;
+			}
+			lmtp_session_free(s);
+			struct budget_stats st;
+			budget_stats(b, &st);
+			if (st.used != 0 || st.peak > r->limit) {
+				printf("FAIL %s: %zu bytes still reserved, peak %zu\n", name, st.used,
+				    st.peak);
+				failures++;
+			}
+			budget_free(b);
+		}
+		strbuf_free(&in);
+		strbuf_free(&want);
+	}
+}
+
 int
 main(void)
 {
@@ -385,6 +489,7 @@ main(void)
 	test_chunk_boundary();
 	test_async();
 	test_queue_id();
+	test_budget();
 	strbuf_free(&b);
 	strbuf_free(&want);
 	if (failures == 0)
