@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "allow.h"
+#include "budget.h"
 #include "commands.h"
 #include "commit.h"
 #include "listen.h"
@@ -43,7 +44,16 @@ struct conn {
 	struct lmtp_session *s;
 	struct msg *msg;		/* being parsed or stored */
 	bool throttled;			/* not read until its replies drain */
+	bool eof;			/* the peer half-closed: answer what was read, then close */
+	bool done;			/* nothing more can come: close once the output is written */
+	bool tcp;			/* counted against max_sessions_per_peer */
 	char peer[LISTEN_PEER_MAX];
+	/* Deadlines (conn_deadline): the phase is a state entered or a command line answered. */
+	struct event *deadline;
+	double phase_start;		/* monotonic seconds */
+	enum lmtp_state phase_state;
+	unsigned long long phase_lines;
+	double slow_since;		/* 0: not slow */
 	struct conn *prev, *next;
 };
 
@@ -71,6 +81,7 @@ struct server {
 	size_t nconns;
 	struct worker_pool *pool;
 	struct commit_queue *commit;
+	struct budget *budget;		/* message bytes in flight, all sessions */
 	bool stopping;
 	bool ended;			/* the loop is over: parse results are dropped */
 	unsigned long long messages;
@@ -79,6 +90,14 @@ struct server {
 /* ---- connections ------------------------------------------------------------------------ */
 
 static void conn_process(struct conn *c);
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void
 maybe_exit(struct server *sv)
@@ -101,6 +120,7 @@ conn_free(struct conn *c)
 	}
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
+	event_free(c->deadline);
 	lmtp_session_free(c->s);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
@@ -147,7 +167,7 @@ conn_flush(struct conn *c)
 		return;
 	}
 	conn_send(c);
-	if (lmtp_session_state(c->s) == LMTP_S_CLOSED) {
+	if (lmtp_session_state(c->s) == LMTP_S_CLOSED || c->done) {
 		bufferevent_disable(c->bev, EV_READ);
 		if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
 			conn_free(c);
@@ -163,7 +183,7 @@ conn_timeouts(struct conn *c)
 	enum lmtp_state st = lmtp_session_state(c->s);
 	if (st == LMTP_S_CLOSED)
 		return;
-	if (c->throttled) {
+	if (c->throttled || c->eof) {
 		bufferevent_disable(c->bev, EV_READ);
 		return;
 	}
@@ -175,6 +195,103 @@ conn_timeouts(struct conn *c)
 	struct timeval wr = { (time_t)c->sv->cfg->timeout_command_s, 0 };
 	bufferevent_set_timeouts(c->bev, secs > 0 ? &rd : NULL, &wr);
 	bufferevent_enable(c->bev, EV_READ);
+}
+
+/* ---- deadlines ---------------------------------------------------------------------------
+ * Idle time is bufferevent's read timeout (conn_timeouts). On top of it each phase has a total
+ * deadline, so a peer that trickles a byte now and then cannot hold a session: a command line
+ * must arrive whole within timeout_command of the previous reply; DATA, past timeout_data,
+ * must average data_min_rate. A session past slow_after without a whole line, or behind the
+ * rate past slow_after in DATA, is slow: when the table is full a new client takes the place
+ * of the session slow the longest (on_accept). Only sessions in WAIT (the server's own work)
+ * have no deadline. One timer per session, set when a phase begins and when it fires. */
+
+static void
+deadline_arm(struct conn *c, double at, double now)
+{
+	double d = at - now;
+	if (d < 0.001)
+		d = 0.001;
+	struct timeval tv = { (time_t)d, (suseconds_t)((d - (double)(time_t)d) * 1e6) };
+	evtimer_add(c->deadline, &tv);
+}
+
+/* Seconds DATA may have taken for n bytes before it is behind (grace plus n at the rate). */
+static double
+data_allowance(const struct config *cfg, double grace, size_t n)
+{
+	return cfg->data_min_rate == 0 ? 1e18 : grace + (double)n / cfg->data_min_rate;
+}
+
+static void
+conn_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	const struct config *cfg = c->sv->cfg;
+	enum lmtp_state st = lmtp_session_state(c->s);
+	if (c->bev == NULL || st == LMTP_S_WAIT || st == LMTP_S_CLOSED || c->done)
+		return;
+	double now = now_s(), t = now - c->phase_start;
+	double slow_at, close_at;
+	if (st == LMTP_S_DATA) {
+		size_t n = lmtp_session_data_received(c->s);
+		slow_at = data_allowance(cfg, cfg->slow_after_s, n);
+		close_at = data_allowance(cfg, cfg->timeout_data_s, n);
+	} else {
+		slow_at = cfg->slow_after_s;
+		close_at = cfg->timeout_command_s;
+	}
+	if (t >= close_at) {
+		log_info("lmtp: %s: deadline passed in state %s (%.0f s)", c->peer,
+		    lmtp_state_name(st), t);
+		lmtp_session_timeout(c->s);
+		conn_flush(c);	/* may free c */
+		return;
+	}
+	if (t >= slow_at) {
+		if (c->slow_since == 0)
+			c->slow_since = now;
+		deadline_arm(c, c->phase_start + close_at, now);
+	} else {
+		c->slow_since = 0;	/* DATA caught up */
+		deadline_arm(c, c->phase_start + (slow_at < close_at ? slow_at : close_at), now);
+	}
+}
+
+/* A new phase begins when the state changed or a command line was answered. */
+static void
+conn_phase(struct conn *c)
+{
+	enum lmtp_state st = lmtp_session_state(c->s);
+	unsigned long long lines = lmtp_session_lines(c->s);
+	if (st == c->phase_state && lines == c->phase_lines)
+		return;
+	c->phase_state = st;
+	c->phase_lines = lines;
+	c->slow_since = 0;
+	if (st == LMTP_S_WAIT || st == LMTP_S_CLOSED || c->bev == NULL) {
+		evtimer_del(c->deadline);
+		return;
+	}
+	const struct config *cfg = c->sv->cfg;
+	unsigned int first = st == LMTP_S_DATA ? cfg->timeout_data_s : cfg->timeout_command_s;
+	if (cfg->slow_after_s < first)
+		first = cfg->slow_after_s;
+	c->phase_start = now_s();
+	deadline_arm(c, c->phase_start + first, c->phase_start);
+}
+
+/* The session slow the longest, or NULL. */
+static struct conn *
+slowest(struct server *sv)
+{
+	struct conn *best = NULL;
+	for (struct conn *c = sv->conns; c != NULL; c = c->next)
+		if (c->slow_since > 0 && c->bev != NULL && !c->done && c->msg == NULL &&
+		    lmtp_session_state(c->s) != LMTP_S_CLOSED &&
+		    (best == NULL || c->slow_since < best->slow_since))
+			best = c;
+	return best;
 }
 
 static void
@@ -202,8 +319,15 @@ conn_process(struct conn *c)
 		if (used < v.iov_len)
 			break;
 	}
+	/* A half-closed peer (shutdown(SHUT_WR), nc -N): once what it sent is processed, its
+	 * replies are written and the session closed; a message cut short is dropped. */
+	enum lmtp_state st = lmtp_session_state(c->s);
+	if (c->eof && !c->throttled && st != LMTP_S_WAIT && st != LMTP_S_CLOSED &&
+	    (evbuffer_get_length(in) == 0 || st == LMTP_S_DATA))
+		c->done = true;
 	struct bufferevent *bev = c->bev;
 	conn_timeouts(c);
+	conn_phase(c);
 	if (bev != NULL)
 		conn_flush(c);	/* may free c */
 }
@@ -218,7 +342,7 @@ static void
 conn_write(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
-	if (lmtp_session_state(c->s) == LMTP_S_CLOSED) {
+	if (lmtp_session_state(c->s) == LMTP_S_CLOSED || c->done) {
 		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 			conn_free(c);
 	} else if (c->throttled)
@@ -229,6 +353,14 @@ static void
 conn_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *c = arg;
+	if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING) && !(what & BEV_EVENT_ERROR)) {
+		/* Half-closed: the peer may still read. What it sent is answered (conn_process,
+		 * or answer() once a message in flight is stored), then the session closes. */
+		c->eof = true;
+		if (c->msg == NULL)
+			conn_process(c);	/* may free c */
+		return;
+	}
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) && c->msg == NULL) {
 		log_info("lmtp: %s: timeout in state %s", c->peer,
 		    lmtp_state_name(lmtp_session_state(c->s)));
@@ -252,6 +384,29 @@ on_message(void *ctx, struct lmtp_session *s, const struct lmtp_envelope *env)
 	worker_pool_submit(c->sv->pool, m, env->nrcpts > 0 ? env->rcpts[0] : NULL, env->data, env->len);
 }
 
+static bool
+on_reserve(void *ctx, size_t n)
+{
+	struct conn *c = ctx;
+	return budget_reserve(c->sv->budget, n);
+}
+
+static void
+on_release(void *ctx, size_t n)
+{
+	struct conn *c = ctx;
+	budget_release(c->sv->budget, n);
+}
+
+static void
+refuse(int fd, const char *reply)
+{
+	if (write(fd, reply, strlen(reply)) < 0) {
+		/* nothing to do: the peer retries */
+	}
+	close(fd);
+}
+
 /* A new client from the listeners (already checked against the allow list). */
 static void
 on_accept(void *ctx, int fd, const struct sockaddr *sa, const char *peer)
@@ -261,19 +416,38 @@ on_accept(void *ctx, int fd, const struct sockaddr *sa, const char *peer)
 		close(fd);
 		return;
 	}
-	if (sv->nconns >= sv->cfg->max_sessions) {
-		static const char busy[] = "421 4.3.2 Too many sessions, try again later\r\n";
-		log_warnx("lmtp: %s: refused, %zu sessions", peer, sv->nconns);
-		if (write(fd, busy, sizeof busy - 1) < 0) {
-			/* nothing to do: the peer retries */
+	bool tcp = sa->sa_family == AF_INET || sa->sa_family == AF_INET6;
+	if (tcp) {
+		size_t same = 0;
+		for (struct conn *o = sv->conns; o != NULL; o = o->next)
+			same += o->tcp && o->bev != NULL && strcmp(o->peer, peer) == 0;
+		if (same >= sv->cfg->max_sessions_per_peer) {
+			log_warnx("lmtp: %s: refused, %zu sessions from this address", peer, same);
+			refuse(fd, "421 4.3.2 Too many sessions from your address, try again later\r\n");
+			return;
 		}
-		close(fd);
-		return;
+	}
+	if (sv->nconns >= sv->cfg->max_sessions) {
+		/* Full: the session slow the longest makes room; without one, the client retries. */
+		struct conn *slow = slowest(sv);
+		if (slow == NULL) {
+			log_warnx("lmtp: %s: refused, %zu sessions", peer, sv->nconns);
+			refuse(fd, "421 4.3.2 Too many sessions, try again later\r\n");
+			return;
+		}
+		log_info("lmtp: %s: closed for a new client, slow for %.0f s in state %s", slow->peer,
+		    now_s() - slow->slow_since, lmtp_state_name(lmtp_session_state(slow->s)));
+		lmtp_session_timeout(slow->s);
+		conn_flush(slow);	/* may free slow */
 	}
 	struct conn *c = xcalloc(1, sizeof *c);
 	c->sv = sv;
+	c->tcp = tcp;
 	snprintf(c->peer, sizeof c->peer, "%s", peer);
-	struct lmtp_params p = { .hostname = sv->hostname, .message = on_message, .ctx = c };
+	c->deadline = evtimer_new(sv->base, conn_deadline, c);
+	c->phase_state = LMTP_S_CLOSED;	/* the first conn_process starts the INIT phase */
+	struct lmtp_params p = { .hostname = sv->hostname, .message = on_message,
+	    .reserve = on_reserve, .release = on_release, .ctx = c };
 	c->s = lmtp_session_new(&p);
 	c->bev = bufferevent_socket_new(sv->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL)
@@ -460,6 +634,7 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 		listeners_set_allow(sv->listeners, allow);
 	allow_list_free(sv->allow);
 	sv->allow = allow;
+	budget_set_limit(sv->budget, (size_t)cfg->message_memory_mb * 1024 * 1024);
 	struct worker_limits lim = limits_of(cfg);
 	worker_pool_reload(sv->pool, cfg->workers, &lim, &sv->setup.opt);
 	log_info("SIGHUP: rules and configuration reloaded (listeners and database "
@@ -496,6 +671,7 @@ lmtp_server_run(const struct serve_options *o)
 		return EXIT_CONFIG;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	sv->budget = budget_new((size_t)sv->cfg->message_memory_mb * 1024 * 1024);
 	sv->base = event_base_new();
 	if (sv->base == NULL)
 		fatalx("serve: cannot create the event loop");
@@ -552,7 +728,10 @@ lmtp_server_run(const struct serve_options *o)
 	log_info("serving %s with %u parse worker%s", sv->db_path, sv->cfg->workers,
 	    sv->cfg->workers == 1 ? "" : "s");
 	event_base_dispatch(sv->base);
-	log_info("stopped after %llu message%s", sv->messages, sv->messages == 1 ? "" : "s");
+	struct budget_stats bs;
+	budget_stats(sv->budget, &bs);
+	log_info("stopped after %llu message%s; message memory peak %zu KiB of %zu, %llu refused",
+	    sv->messages, sv->messages == 1 ? "" : "s", bs.peak / 1024, bs.limit / 1024, bs.refused);
 out:
 	sv->ended = true;
 	listeners_close(sv->listeners);
@@ -563,6 +742,7 @@ out:
 	}
 	worker_pool_free(sv->pool);	/* jobs it fails while freeing are dropped (ended) */
 	commit_close(sv->commit);
+	budget_free(sv->budget);
 	for (size_t i = 0; i < 3; i++)
 		event_free(sigs[i]);
 	event_base_free(sv->base);
