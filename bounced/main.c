@@ -5,6 +5,7 @@
 
 #include "bounced-config.h"
 #include "commands.h"
+#include "lmtp_worker.h"
 #include "log.h"
 
 static const struct command {
@@ -52,6 +53,9 @@ main(int argc, char **argv)
 		printf("bounced %s\n", BOUNCED_VERSION);
 		return EXIT_OK;
 	}
+	/* Hidden: the parse worker `serve` starts (lmtp_worker.h); not a command for people. */
+	if (strcmp(cmd, "worker") == 0)
+		return worker_command(argc - 1, argv + 1);
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		if (strcmp(cmd, commands[i].name) == 0)
 			return commands[i].run(argc - 1, argv + 1);

@@ -3,7 +3,7 @@
 # Skips apt entirely when everything is already there.
 set -eu
 PACKAGES="gcc meson ninja-build pkg-config python3 \
- libetpan-dev libsqlite3-dev libpcre2-dev libevent-dev libgnutls28-dev libinih-dev \
+ libetpan-dev libsqlite3-dev libpcre2-dev libevent-dev libgnutls28-dev libinih-dev libseccomp-dev \
  sqlite3 swaks postfix dovecot-imapd openssl valgrind"
 missing=""
 for p in $PACKAGES; do

@@ -598,11 +598,14 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	maybe_exit(sv);
 }
 
-static struct worker_limits
-limits_of(const struct config *cfg)
+static struct worker_setup
+worker_setup_of(const struct config *cfg, const struct parse_setup *setup)
 {
-	struct worker_limits lim = { cfg->worker_cpu_s, cfg->worker_mem_mb };
-	return lim;
+	struct worker_setup ws = {
+		.lim = { cfg->worker_cpu_s, cfg->worker_mem_mb },
+		.rules_dir = cfg->rules_dir, .rules_local = cfg->rules_local, .verp = &setup->verp,
+	};
+	return ws;
 }
 
 static void
@@ -635,8 +638,8 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	allow_list_free(sv->allow);
 	sv->allow = allow;
 	budget_set_limit(sv->budget, (size_t)cfg->message_memory_mb * 1024 * 1024);
-	struct worker_limits lim = limits_of(cfg);
-	worker_pool_reload(sv->pool, cfg->workers, &lim, &sv->setup.opt);
+	struct worker_setup ws = worker_setup_of(cfg, &sv->setup);
+	worker_pool_reload(sv->pool, cfg->workers, &ws);
 	log_info("SIGHUP: rules and configuration reloaded (listeners and database "
 	    "change only on restart)");
 }
@@ -683,8 +686,8 @@ lmtp_server_run(const struct serve_options *o)
 		event_add(sigs[i], NULL);
 
 	/* Workers first: they are forked before the database is opened, so none inherits it. */
-	struct worker_limits lim = limits_of(sv->cfg);
-	sv->pool = worker_pool_new(sv->base, sv->cfg->workers, &lim, &sv->setup.opt, on_parsed, sv);
+	struct worker_setup ws = worker_setup_of(sv->cfg, &sv->setup);
+	sv->pool = worker_pool_new(sv->base, sv->cfg->workers, &ws, on_parsed, sv);
 	if (sv->pool == NULL) {
 		log_warn("serve: cannot start parse workers");
 		ret = EXIT_SOFTWARE;

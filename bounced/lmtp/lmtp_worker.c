@@ -1,6 +1,9 @@
-/* Pre-forked parse workers. Frame to a worker: u32 rcpt_len, u32 data_len, rcpt, data (host
- * byte order: both ends are this binary). Frame back: u32 len, report_pack() bytes. */
+/* Parse workers, exec'd and confined (lmtp_worker.h). Frames (host byte order: both ends are this
+ * binary): first the setup, u32 len then setup_pack()'s bytes; then per message u32 rcpt_len,
+ * u32 data_len, rcpt, data. Frame back: u32 len, report_pack() bytes. */
 #include <errno.h>
+#include <fcntl.h>
+#include <iconv.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -18,8 +21,12 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "commands.h"
 #include "lmtp.h"
 #include "lmtp_worker.h"
+#include "log.h"
+#include "rules.h"
+#include "sandbox.h"
 #include "strbuf.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -54,7 +61,8 @@ struct worker_pool {
 	worker_done_fn *done;
 	void *ctx;
 	struct worker_limits lim;
-	const struct bounce_options *opt;
+	struct strbuf setup;	/* setup_pack() of the current worker_setup */
+	char **env;		/* the workers' environment (worker_env) */
 	struct worker **w;	/* slots; NULL = not running */
 	size_t nslots;
 	size_t n;		/* target count: slots at or over n are not refilled */
@@ -181,32 +189,173 @@ limit_cpu(unsigned int cpu_s, rlim_t *set)
 		*set = used + cpu_s;
 }
 
-static void __attribute__((noreturn))
-worker_main(int fd, const struct worker_limits *lim, const struct bounce_options *opt)
+/* Largest setup frame: two paths, a prefix and a key (each a few KiB at most). */
+#define WORKER_MAX_SETUP	(64u * 1024)
+
+static void
+pack_u32(struct strbuf *b, uint32_t v)
 {
-#ifndef WORKER_NO_RLIMIT_AS
-	if (lim->mem_mb != 0) {
-		struct rlimit rl = { (rlim_t)lim->mem_mb * 1024 * 1024, (rlim_t)lim->mem_mb * 1024 * 1024 };
-		setrlimit(RLIMIT_AS, &rl);
+	strbuf_append(b, (const char *)&v, sizeof v);
+}
+
+static void
+pack_bytes(struct strbuf *b, const void *p, size_t n)
+{
+	pack_u32(b, (uint32_t)n);
+	strbuf_append(b, p != NULL ? p : "", n);
+}
+
+/* The setup frame's payload: cpu_s, mem_mb, separator, at_char, require_signature, which of
+ * the rules paths are set, then rules_dir, rules_local, prefix and key, each length-counted. */
+static void
+setup_pack(const struct worker_setup *ws, struct strbuf *b)
+{
+	strbuf_reset(b);
+	pack_u32(b, ws->lim.cpu_s);
+	pack_u32(b, ws->lim.mem_mb);
+	const struct verp_config *v = ws->verp;
+	char flags[4] = { v->separator, v->at_char, (char)v->require_signature,
+	    (char)((ws->rules_dir != NULL) | (ws->rules_local != NULL) << 1) };
+	strbuf_append(b, flags, sizeof flags);
+	pack_bytes(b, ws->rules_dir, ws->rules_dir != NULL ? strlen(ws->rules_dir) : 0);
+	pack_bytes(b, ws->rules_local, ws->rules_local != NULL ? strlen(ws->rules_local) : 0);
+	pack_bytes(b, v->prefix, v->prefix != NULL ? strlen(v->prefix) : 0);
+	pack_bytes(b, v->key, v->key != NULL ? v->key_len : 0);
+}
+
+/* Reads a length-counted piece at *p (left bytes): a NUL-terminated copy (caller frees), or
+ * NULL when the frame is short. */
+static char *
+unpack_bytes(const char **p, size_t *left, size_t *len_r)
+{
+	uint32_t n;
+	if (*left < sizeof n)
+		return NULL;
+	memcpy(&n, *p, sizeof n);
+	*p += sizeof n;
+	*left -= sizeof n;
+	if (n > *left)
+		return NULL;
+	char *s = xstrndup(*p, n);
+	*p += n;
+	*left -= n;
+	if (len_r != NULL)
+		*len_r = n;
+	return s;
+}
+
+/* Charsets whose iconv converters a worker opens before it confines itself: glibc loads a
+ * converter's module from disk on first use, which the sandbox forbids; a module stays loaded
+ * while one of its converters is open. The charsets of the mail bounces come in (the
+ * corpus's, codec.c's aliases and their Japanese siblings) and the common single-byte ones. A
+ * message in a charset outside this list costs the worker its life, and the message is stored
+ * unparsed (250), as for any worker crash. */
+static const char *const warm_charsets[] = {
+	"ISO-8859-1", "ISO-8859-2", "ISO-8859-3", "ISO-8859-4", "ISO-8859-5", "ISO-8859-6",
+	"ISO-8859-7", "ISO-8859-8", "ISO-8859-9", "ISO-8859-10", "ISO-8859-11", "ISO-8859-13",
+	"ISO-8859-14", "ISO-8859-15", "ISO-8859-16",
+	"CP1250", "CP1251", "CP1252", "CP1253", "CP1254", "CP1255", "CP1256", "CP1257", "CP1258",
+	"KOI8-R", "KOI8-U", "CP866", "CP437", "CP850", "CP874", "TIS-620", "MACINTOSH",
+	"ISO-2022-JP", "ISO-2022-JP-2", "EUC-JP", "SHIFT_JIS", "CP932",
+	"EUC-KR", "CP949", "ISO-2022-KR", "GB18030", "GBK", "GB2312", "BIG5", "BIG5-HKSCS", "EUC-TW",
+	"UTF-7", "UTF-16", "UTF-16LE", "UTF-16BE", "UTF-32", "UCS-2", "VISCII",
+};
+
+/* What a worker owns after reading its setup. */
+struct wsetup {
+	struct worker_limits lim;
+	struct verp_config verp;
+	char *rules_dir, *rules_local, *prefix;
+	unsigned char *key;
+	struct rules *rules;
+	struct bounce_options opt;
+	iconv_t warm[sizeof warm_charsets / sizeof warm_charsets[0]];
+};
+
+static bool
+setup_unpack(const char *p, size_t len, struct wsetup *w)
+{
+	if (len < 2 * sizeof(uint32_t) + 4)
+		return false;
+	memcpy(&w->lim.cpu_s, p, sizeof(uint32_t));
+	memcpy(&w->lim.mem_mb, p + sizeof(uint32_t), sizeof(uint32_t));
+	p += 2 * sizeof(uint32_t);
+	len -= 2 * sizeof(uint32_t);
+	verp_config_default(&w->verp);
+	w->verp.separator = p[0];
+	w->verp.at_char = p[1];
+	w->verp.require_signature = p[2] != 0;
+	int which = p[3];
+	p += 4;
+	len -= 4;
+	size_t klen = 0;
+	w->rules_dir = unpack_bytes(&p, &len, NULL);
+	w->rules_local = unpack_bytes(&p, &len, NULL);
+	w->prefix = unpack_bytes(&p, &len, NULL);
+	w->key = (unsigned char *)unpack_bytes(&p, &len, &klen);
+	if (w->key == NULL || len != 0)
+		return false;
+	if (!(which & 1)) {
+		free(w->rules_dir);
+		w->rules_dir = NULL;
 	}
-#endif
-	struct rbuf in = { 0 };
+	if (!(which & 2)) {
+		free(w->rules_local);
+		w->rules_local = NULL;
+	}
+	w->verp.prefix = w->prefix;
+	if (klen > 0) {
+		w->verp.key = w->key;
+		w->verp.key_len = klen;
+	}
+	return true;
+}
+
+/* A bounce that takes the parsers through their first-use set-up (libetpan's MIME walk, encoded
+ * words, a DSN, the rules and their match stacks) before the sandbox is on. */
+static const char warm_message[] =
+    "From: MAILER-DAEMON@warm.invalid\r\n"
+    "To: =?ISO-8859-1?Q?J=F6rg?= <bounces@warm.invalid>\r\n"
+    "Subject: =?UTF-8?B?VW5kZWxpdmVyZWQ=?= Mail Returned to Sender\r\n"
+    "Date: Mon, 1 Jan 2024 00:00:00 +0000\r\n"
+    "Message-ID: <warm@warm.invalid>\r\n"
+    "MIME-Version: 1.0\r\n"
+    "Content-Type: multipart/report; report-type=delivery-status; boundary=\"W\"\r\n"
+    "\r\n--W\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+    "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+    "<joe@warm.invalid>: host mx.warm.invalid said: 550 5.1.1 User unknown =E9\r\n"
+    "\r\n--W\r\nContent-Type: message/delivery-status\r\n\r\n"
+    "Reporting-MTA: dns; mx.warm.invalid\r\n\r\n"
+    "Final-Recipient: rfc822; joe@warm.invalid\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+    "Diagnostic-Code: smtp; 550 5.1.1 <joe@warm.invalid>: Recipient address rejected\r\n"
+    "\r\n--W\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+    "From: app@warm.invalid\r\nTo: joe@warm.invalid\r\n\r\n--W--\r\n";
+
+static int
+worker_serve(int fd, struct rbuf *inp, struct wsetup *w, const char *test_open)
+{
+	struct rbuf in = *inp;
 	rlim_t cpu_set = 0;
 	for (;;) {
 		uint32_t hdr[2];
 		if (!rbuf_fill(fd, &in, sizeof hdr))
-			_exit(0);
+			return EXIT_OK;
 		memcpy(hdr, in.p + in.off, sizeof hdr);
 		in.off += sizeof hdr;
 		if (hdr[0] > LIMIT_ADDRESS_BYTES || hdr[1] > LMTP_MAX_MESSAGE)
-			_exit(2);
+			return EXIT_SOFTWARE;
 		if (!rbuf_fill(fd, &in, (size_t)hdr[0] + hdr[1]))
-			_exit(2);
+			return EXIT_SOFTWARE;
 		char *rcpt = rbuf_take(&in, hdr[0]);
 		char *data = rbuf_take(&in, hdr[1]);
 		rbuf_trim(&in);
-		limit_cpu(lim->cpu_s, &cpu_set);
-		struct bounce_options o = *opt;
+		limit_cpu(w->lim.cpu_s, &cpu_set);
+		if (test_open != NULL && memmem(data, hdr[1], test_open, strlen(test_open)) != NULL) {
+			int t = open("/etc/hostname", O_RDONLY);	/* the sandbox kills us here */
+			if (t >= 0)
+				close(t);
+		}
+		struct bounce_options o = w->opt;
 		o.envelope_recipient = hdr[0] > 0 ? rcpt : NULL;
 		struct bounce_report *rep = bounce_parse(data, hdr[1], &o);
 		struct strbuf out = STRBUF_INIT;
@@ -214,12 +363,67 @@ worker_main(int fd, const struct worker_limits *lim, const struct bounce_options
 		uint32_t len = (uint32_t)out.len;
 		if (out.len > WORKER_MAX_REPLY ||
 		    !write_full2(fd, &len, sizeof len, out.s != NULL ? out.s : "", out.len))
-			_exit(2);
+			return EXIT_SOFTWARE;
 		strbuf_free(&out);
 		bounce_report_free(rep);
 		free(rcpt);
 		free(data);
 	}
+}
+
+int
+worker_command(int argc, char **argv)
+{
+	const int fd = 3;
+	log_init(LOG_TARGET_DAEMON, false);
+	/* Test-only hook (lmtp_worker.h), read while files may still be opened. */
+	const char *t = getenv(WORKER_TEST_OPEN_ENV);
+	char *test_open = t != NULL && *t != '\0' ? xstrdup(t) : NULL;
+	struct rbuf in = { 0 };
+	uint32_t slen;
+	if (argc != 1 || !rbuf_fill(fd, &in, sizeof slen)) {
+		log_warnx("worker: started by hand? it is run by 'bounced serve' only");
+		return EXIT_USAGE;
+	}
+	memcpy(&slen, in.p + in.off, sizeof slen);
+	in.off += sizeof slen;
+	struct wsetup w;
+	memset(&w, 0, sizeof w);
+	if (slen > WORKER_MAX_SETUP || !rbuf_fill(fd, &in, slen) ||
+	    !setup_unpack(in.p + in.off, slen, &w)) {
+		log_warnx("worker: bad setup frame");
+		return EXIT_SOFTWARE;
+	}
+	in.off += slen;	/* what follows (a first message) is read by worker_serve */
+	/* Warm-up: everything that reads files or compiles, before the sandbox. */
+	char *err = NULL;
+	if (w.rules_dir != NULL || w.rules_local != NULL) {
+		w.rules = rules_load(w.rules_dir, w.rules_local, &err);
+		if (w.rules == NULL) {
+			log_warnx("worker: %s", err);
+			free(err);
+			return EXIT_CONFIG;
+		}
+	}
+	w.opt.rules = w.rules != NULL ? w.rules : rules_builtin();
+	w.opt.scratch = rules_scratch_new();
+	w.opt.verp = &w.verp;
+	for (size_t i = 0; i < sizeof warm_charsets / sizeof warm_charsets[0]; i++)
+		w.warm[i] = iconv_open("UTF-8", warm_charsets[i]);	/* kept open: see above */
+	bounce_report_free(bounce_parse(warm_message, sizeof warm_message - 1, &w.opt));
+#ifndef WORKER_NO_RLIMIT_AS
+	if (w.lim.mem_mb != 0) {
+		struct rlimit rl = { (rlim_t)w.lim.mem_mb * 1024 * 1024, (rlim_t)w.lim.mem_mb * 1024 * 1024 };
+		setrlimit(RLIMIT_AS, &rl);
+	}
+#endif
+	if (sandbox_enter(fd, &err) != 0) {
+		log_warnx("worker: cannot confine the parse worker: %s", err);
+		free(err);
+		return EXIT_SOFTWARE;
+	}
+	/* Nothing is freed after this: the process ends with its socket. */
+	return worker_serve(fd, &in, &w, test_open);
 }
 
 /* ---- the server side -------------------------------------------------------------------- */
@@ -244,7 +448,8 @@ worker_stop(struct worker *w, char *why, size_t whysize)
 	if (why != NULL) {
 		if (r == w->pid && WIFSIGNALED(status))
 			snprintf(why, whysize, "parse worker killed by signal %d%s", WTERMSIG(status),
-			    WTERMSIG(status) == SIGXCPU ? " (CPU limit)" : "");
+			    WTERMSIG(status) == SIGXCPU ? " (CPU limit)" : WTERMSIG(status) == SIGSYS ?
+			    " (a system call its sandbox forbids)" : "");
 		else if (r == w->pid && WIFEXITED(status))
 			snprintf(why, whysize, "parse worker exited with status %d", WEXITSTATUS(status));
 		else
@@ -339,7 +544,9 @@ worker_spawn(struct worker_pool *p)
 		return NULL;
 	}
 	if (pid == 0) {
-		/* The child never returns to the event loop: plain signals, only its socket open. */
+		/* Between fork and exec only async-signal-safe calls: the server has threads. Plain
+		 * signals; standard input and output on /dev/null, standard error kept for the log,
+		 * the socket as 3, nothing else open. */
 		static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGPIPE };
 		for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 			signal(sigs[i], SIG_DFL);
@@ -347,10 +554,13 @@ worker_spawn(struct worker_pool *p)
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (dup2(sv[1], 3) < 0)
-			_exit(2);
+		int null = open("/dev/null", O_RDWR);
+		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(sv[1], 3) < 0)
+			_exit(EXIT_SOFTWARE);
 		close_range(4, ~0U, 0);
-		worker_main(3, &p->lim, p->opt);
+		char *const args[] = { (char *)"bounced", (char *)"worker", NULL };
+		execve("/proc/self/exe", args, p->env);
+		_exit(EXIT_SOFTWARE);
 	}
 	close(sv[1]);
 	evutil_make_socket_nonblocking(sv[0]);
@@ -361,6 +571,9 @@ worker_spawn(struct worker_pool *p)
 	w->timer = evtimer_new(p->base, worker_timeout, w);
 	bufferevent_setcb(w->bev, worker_read, NULL, worker_event, w);
 	bufferevent_enable(w->bev, EV_READ | EV_WRITE);
+	uint32_t slen = (uint32_t)p->setup.len;
+	bufferevent_write(w->bev, &slen, sizeof slen);
+	bufferevent_write(w->bev, p->setup.s, p->setup.len);
 	return w;
 }
 
@@ -438,9 +651,26 @@ dispatch(struct worker_pool *p)
 	}
 }
 
+/* The environment a worker gets: the sanitizers' options and the test hook, nothing else (no
+ * secret of the server's environment reaches a process that reads hostile mail). */
+static char **
+worker_env(void)
+{
+	extern char **environ;
+	static const char *const keep[] = { "ASAN_OPTIONS=", "UBSAN_OPTIONS=", "LSAN_OPTIONS=",
+	    WORKER_TEST_OPEN_ENV "=" };
+	size_t n = 0;
+	char **env = xcalloc(sizeof keep / sizeof keep[0] + 1, sizeof *env);
+	for (char **e = environ; e != NULL && *e != NULL; e++)
+		for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
+			if (strncmp(*e, keep[i], strlen(keep[i])) == 0 && n < sizeof keep / sizeof keep[0])
+				env[n++] = xstrdup(*e);
+	return env;
+}
+
 struct worker_pool *
-worker_pool_new(struct event_base *base, size_t n, const struct worker_limits *lim,
-    const struct bounce_options *opt, worker_done_fn *done, void *ctx)
+worker_pool_new(struct event_base *base, size_t n, const struct worker_setup *ws,
+    worker_done_fn *done, void *ctx)
 {
 	struct worker_pool *p = xcalloc(1, sizeof *p);
 	p->base = base;
@@ -448,7 +678,8 @@ worker_pool_new(struct event_base *base, size_t n, const struct worker_limits *l
 	p->ctx = ctx;
 	p->tail = &p->head;
 	p->kick = event_new(base, -1, 0, kick, p);
-	worker_pool_reload(p, n, lim, opt);
+	p->env = worker_env();
+	worker_pool_reload(p, n, ws);
 	size_t started = 0;
 	for (size_t i = 0; i < p->n; i++)
 		if ((p->w[i] = worker_spawn(p)) != NULL)
@@ -461,13 +692,12 @@ worker_pool_new(struct event_base *base, size_t n, const struct worker_limits *l
 }
 
 void
-worker_pool_reload(struct worker_pool *p, size_t n, const struct worker_limits *lim,
-    const struct bounce_options *opt)
+worker_pool_reload(struct worker_pool *p, size_t n, const struct worker_setup *ws)
 {
 	if (n == 0)
 		n = 1;
-	p->lim = *lim;
-	p->opt = opt;
+	p->lim = ws->lim;
+	setup_pack(ws, &p->setup);
 	if (n > p->nslots) {
 		p->w = xrealloc(p->w, n * sizeof *p->w);
 		memset(p->w + p->nslots, 0, (n - p->nslots) * sizeof *p->w);
@@ -521,6 +751,10 @@ worker_pool_free(struct worker_pool *p)
 		finish(p, j, NULL, "server stopping");
 	}
 	event_free(p->kick);
+	strbuf_free(&p->setup);
+	for (char **e = p->env; *e != NULL; e++)
+		free(*e);
+	free(p->env);
 	free(p->w);
 	free(p);
 }
