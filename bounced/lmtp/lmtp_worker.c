@@ -371,6 +371,20 @@ worker_serve(int fd, struct rbuf *inp, struct wsetup *w, const char *test_open)
 	}
 }
 
+static void
+wsetup_free(struct wsetup *w)
+{
+	for (size_t i = 0; i < sizeof w->warm / sizeof w->warm[0]; i++)
+		if (w->warm[i] != NULL && w->warm[i] != (iconv_t)-1)
+			iconv_close(w->warm[i]);
+	rules_scratch_free(w->opt.scratch);
+	rules_free(w->rules);
+	free(w->rules_dir);
+	free(w->rules_local);
+	free(w->prefix);
+	free(w->key);
+}
+
 int
 worker_command(int argc, char **argv)
 {
@@ -380,29 +394,32 @@ worker_command(int argc, char **argv)
 	const char *t = getenv(WORKER_TEST_OPEN_ENV);
 	char *test_open = t != NULL && *t != '\0' ? xstrdup(t) : NULL;
 	struct rbuf in = { 0 };
+	struct wsetup w;
+	memset(&w, 0, sizeof w);
+	char *err = NULL;
+	int ret;
 	uint32_t slen;
 	if (argc != 1 || !rbuf_fill(fd, &in, sizeof slen)) {
 		log_warnx("worker: started by hand? it is run by 'bounced serve' only");
-		return EXIT_USAGE;
+		ret = EXIT_USAGE;
+		goto out;
 	}
 	memcpy(&slen, in.p + in.off, sizeof slen);
 	in.off += sizeof slen;
-	struct wsetup w;
-	memset(&w, 0, sizeof w);
 	if (slen > WORKER_MAX_SETUP || !rbuf_fill(fd, &in, slen) ||
 	    !setup_unpack(in.p + in.off, slen, &w)) {
 		log_warnx("worker: bad setup frame");
-		return EXIT_SOFTWARE;
+		ret = EXIT_SOFTWARE;
+		goto out;
 	}
 	in.off += slen;	/* what follows (a first message) is read by worker_serve */
 	/* Warm-up: everything that reads files or compiles, before the sandbox. */
-	char *err = NULL;
 	if (w.rules_dir != NULL || w.rules_local != NULL) {
 		w.rules = rules_load(w.rules_dir, w.rules_local, &err);
 		if (w.rules == NULL) {
 			log_warnx("worker: %s", err);
-			free(err);
-			return EXIT_CONFIG;
+			ret = EXIT_CONFIG;
+			goto out;
 		}
 	}
 	w.opt.rules = w.rules != NULL ? w.rules : rules_builtin();
@@ -419,11 +436,18 @@ worker_command(int argc, char **argv)
 #endif
 	if (sandbox_enter(fd, &err) != 0) {
 		log_warnx("worker: cannot confine the parse worker: %s", err);
-		free(err);
-		return EXIT_SOFTWARE;
+		ret = EXIT_SOFTWARE;
+		goto out;
 	}
-	/* Nothing is freed after this: the process ends with its socket. */
-	return worker_serve(fd, &in, &w, test_open);
+	/* Confined from here: the process ends with _exit, without atexit handlers (a leak
+	 * checker's would need calls the filter forbids); its memory goes with it. */
+	_exit(worker_serve(fd, &in, &w, test_open));
+out:
+	free(err);
+	free(in.p);
+	free(test_open);
+	wsetup_free(&w);
+	return ret;
 }
 
 /* ---- the server side -------------------------------------------------------------------- */
