@@ -462,29 +462,29 @@ command_bytes(struct lmtp_session *s, const char *p, size_t n, bool eol)
 	s->line_overflow = false;
 }
 
-/* Makes room for need bytes (and the NUL) in the data buffer under the owner's budget:
- * doubling, or just enough when the budget cannot cover the double. On refusal the message is
- * dropped and its reservation given back. */
+/* Makes room for need bytes (and the NUL) in the data buffer under the owner's budget: the
+ * buffer doubles, or grows by a quarter when the budget cannot cover the double, or by just
+ * what is needed (always growing geometrically while it can, so a buffer near the budget is not
+ * copied line by line). On refusal the message is dropped and its reservation given back. */
 static bool
 data_room(struct lmtp_session *s, size_t need, size_t max)
 {
 	need++;
 	if (need <= s->data.cap)
 		return true;
-	size_t want = s->data.cap * 2;
-	if (want < need)
-		want = need;
-	if (want > max + 1)
-		want = max + 1;
-	if (!s->p.reserve(s->p.ctx, want - s->reserved)) {
-		want = need;
-		if (!s->p.reserve(s->p.ctx, want - s->reserved)) {
-			strbuf_free(&s->data);
-			s->p.release(s->p.ctx, s->reserved);
-			s->reserved = 0;
-			s->over_budget = true;
-			return false;
-		}
+	size_t tries[3] = { s->data.cap * 2, s->data.cap + s->data.cap / 4, need };
+	size_t want = 0;
+	for (size_t i = 0; i < 3 && want == 0; i++) {
+		size_t w = tries[i] < need ? need : tries[i] > max + 1 ? max + 1 : tries[i];
+		if (s->p.reserve(s->p.ctx, w - s->reserved))
+			want = w;
+	}
+	if (want == 0) {
+		strbuf_free(&s->data);
+		s->p.release(s->p.ctx, s->reserved);
+		s->reserved = 0;
+		s->over_budget = true;
+		return false;
 	}
 	s->reserved = want;
 	s->data.s = xrealloc(s->data.s, want);

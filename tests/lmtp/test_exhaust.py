@@ -48,6 +48,13 @@ def free_port():
     return p
 
 
+def sanitized(exe):
+    """True for a build with AddressSanitizer: its shadow memory and quarantine make RSS say
+    nothing about the server's own buffers, and it runs several times slower."""
+    with open(exe, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
 def vm_hwm_kib(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -230,7 +237,7 @@ def slow_loris(exe):
 
 def data_session(sock, i, body, barrier, results):
     try:
-        c = harness.Lmtp(sock, timeout=120)
+        c = harness.Lmtp(sock, timeout=300)
         c.hello()
         rcpt = "bounces+m%d=example.com@bounce.test" % i
         c.send("MAIL FROM:<>\r\nRCPT TO:<%s>\r\nDATA\r\n" % rcpt)
@@ -255,12 +262,16 @@ def data_session(sock, i, body, barrier, results):
 
 def memory(exe):
     d = harness.scratch("memory")
-    conf = "[lmtp]\nmax_sessions = %d\nmessage_memory_mb = %d\n" % (DATA_SESSIONS + 10, BUDGET_MB)
+    asan = sanitized(exe)
+    # Under AddressSanitizer the same run with 1 MiB messages and a 16 MiB budget: the replies
+    # and the store are checked, the RSS is printed but not bounded (see sanitized()).
+    size, budget = (1024 * 1024, 16) if asan else (DATA_BYTES, BUDGET_MB)
+    conf = "[lmtp]\nmax_sessions = %d\nmessage_memory_mb = %d\n" % (DATA_SESSIONS + 10, budget)
     b = harness.Bounced(exe, d, config=conf)
     b.start()
     try:
         line = b"x" * 998 + b"\r\n"
-        body = b"Subject: big\r\n\r\n" + line * (DATA_BYTES // len(line))
+        body = b"Subject: big\r\n\r\n" + line * (size // len(line))
         barrier = threading.Barrier(DATA_SESSIONS)
         results = [None] * DATA_SESSIONS
         threads = [threading.Thread(target=data_session, args=(b.sock, i, body, barrier, results))
@@ -277,12 +288,15 @@ def memory(exe):
                  not (r[1].startswith("250 2.0.0") or "452 4.3.1" in r[1])]
         print("figure: %d sessions in DATA at once, %d MiB each, message_memory_mb = %d: "
               "peak RSS of bounced %d KiB (%.0f MiB); %d stored, %d answered 452 4.3.1" %
-              (DATA_SESSIONS, DATA_BYTES >> 20, BUDGET_MB, hwm, hwm / 1024.0, len(stored),
+              (DATA_SESSIONS, size >> 20, budget, hwm, hwm / 1024.0, len(stored),
                len(later)), flush=True)
         check(not other, "every session got 250 or 452 4.3.1", other[:5])
         check(len(stored) >= 1 and len(later) >= 1, "some fit the budget, the rest wait (%d, %d)" %
               (len(stored), len(later)))
-        check(hwm < RSS_BOUND_KIB, "peak RSS %d KiB stays under %d KiB" % (hwm, RSS_BOUND_KIB))
+        if asan:
+            print("skip: the RSS bound under AddressSanitizer")
+        else:
+            check(hwm < RSS_BOUND_KIB, "peak RSS %d KiB stays under %d KiB" % (hwm, RSS_BOUND_KIB))
         rows = b.sql("SELECT count(*), count(DISTINCT message_id) FROM messages")
         check(rows == [[str(len(stored)), str(len(stored))]],
               "the messages answered 250 are stored, once each", rows)
