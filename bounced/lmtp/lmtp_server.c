@@ -54,6 +54,7 @@ struct conn {
 	enum lmtp_state phase_state;
 	unsigned long long phase_lines;
 	double slow_since;		/* 0: not slow */
+	double armed_at;		/* when the timer fires, if pending */
 	struct conn *prev, *next;
 };
 
@@ -204,7 +205,9 @@ conn_timeouts(struct conn *c)
  * must average data_min_rate. A session past slow_after without a whole line, or behind the
  * rate past slow_after in DATA, is slow: when the table is full a new client takes the place
  * of the session slow the longest (on_accept). Only sessions in WAIT (the server's own work)
- * have no deadline. One timer per session, set when a phase begins and when it fires. */
+ * have no deadline. One timer per session: a new phase only notes its start (a command costs
+ * no timer operation), and the timer, when it fires, looks at the phase then current and sets
+ * itself again for it; it is moved earlier only when a phase would be checked too late. */
 
 static void
 deadline_arm(struct conn *c, double at, double now)
@@ -214,6 +217,7 @@ deadline_arm(struct conn *c, double at, double now)
 		d = 0.001;
 	struct timeval tv = { (time_t)d, (suseconds_t)((d - (double)(time_t)d) * 1e6) };
 	evtimer_add(c->deadline, &tv);
+	c->armed_at = now + d;
 }
 
 /* Seconds DATA may have taken for n bytes before it is behind (grace plus n at the rate). */
@@ -269,16 +273,15 @@ conn_phase(struct conn *c)
 	c->phase_state = st;
 	c->phase_lines = lines;
 	c->slow_since = 0;
-	if (st == LMTP_S_WAIT || st == LMTP_S_CLOSED || c->bev == NULL) {
-		evtimer_del(c->deadline);
-		return;
-	}
+	if (st == LMTP_S_WAIT || st == LMTP_S_CLOSED || c->bev == NULL)
+		return;	/* the timer, if it fires meanwhile, does nothing */
 	const struct config *cfg = c->sv->cfg;
 	unsigned int first = st == LMTP_S_DATA ? cfg->timeout_data_s : cfg->timeout_command_s;
 	if (cfg->slow_after_s < first)
 		first = cfg->slow_after_s;
 	c->phase_start = now_s();
-	deadline_arm(c, c->phase_start + first, c->phase_start);
+	if (!evtimer_pending(c->deadline, NULL) || c->armed_at > c->phase_start + first)
+		deadline_arm(c, c->phase_start + first, c->phase_start);
 }
 
 /* The session slow the longest, or NULL. */
