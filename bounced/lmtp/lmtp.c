@@ -709,7 +709,7 @@ lmtp_session_lines(const struct lmtp_session *s)
 size_t
 lmtp_session_data_received(const struct lmtp_session *s)
 {
-	return s->data_size + s->line.len;
+	return s->state == LMTP_S_DATA ? s->data_size + s->line.len : 0;
 }
 
 /* ---- queue ID --------------------------------------------------------------------------- */

@@ -107,7 +107,8 @@ void lmtp_session_output_consume(struct lmtp_session *s, size_t n);
 
 enum lmtp_state lmtp_session_state(const struct lmtp_session *s);
 /* Progress, for the owner's deadlines: command lines completed so far (any reply to a line
- * counts), and bytes of the current message received so far (after DATA's 354). */
+ * counts), and bytes of the message being received (in LMTP_S_DATA; dot-unstuffed, the line
+ * being read included; 0 in any other state). */
 unsigned long long lmtp_session_lines(const struct lmtp_session *s);
 size_t lmtp_session_data_received(const struct lmtp_session *s);
 const char *lmtp_state_name(enum lmtp_state st);

@@ -442,6 +442,44 @@ test_budget(void)
 	}
 }
 
+/* The progress counters the server's deadlines read: command lines answered, and bytes of the
+ * message received so far (dot-unstuffed, a partial line included; 0 outside DATA). */
+static const struct progress_row {
+	const char *in;
+	unsigned long long lines;
+	size_t data;
+} progress_rows[] = {
+	{ "", 0, 0 },
+	{ "NOO", 0, 0 },
+	{ "NOOP\r\nNO", 1, 0 },
+	{ "XYZ\r\nNOOP\r\n", 2, 0 },
+	{ HELLO ENV, 4, 0 },
+	{ HELLO ENV "abc", 4, 3 },
+	{ HELLO ENV "abc\r\n..x\r\nde", 4, 11 },	/* dot-unstuffed */
+	{ HELLO ENV "abc\r\n.\r\nNOOP\r\n", 5, 0 },
+};
+
+static void
+test_progress(void)
+{
+	for (size_t i = 0; i < sizeof progress_rows / sizeof progress_rows[0]; i++) {
+		const struct progress_row *r = &progress_rows[i];
+		struct got g = { STRBUF_INIT, STRBUF_INIT, NULL, 0, false, 0, 0, false };
+		struct lmtp_params p = { .hostname = "test", .message = on_message, .ctx = &g };
+		struct lmtp_session *s = lmtp_session_new(&p);
+		lmtp_session_feed(s, r->in, strlen(r->in));
+		if (lmtp_session_lines(s) != r->lines || lmtp_session_data_received(s) != r->data) {
+			printf("FAIL progress row %zu: lines %llu data %zu, want %llu %zu\n", i,
+			    lmtp_session_lines(s), lmtp_session_data_received(s), r->lines, r->data);
+			failures++;
+		}
+		lmtp_session_free(s);
+		strbuf_free(&g.data);
+		strbuf_free(&g.rcpts);
+		free(g.from);
+	}
+}
+
 int
 main(void)
 {
@@ -490,6 +528,7 @@ main(void)
 	test_async();
 	test_queue_id();
 	test_budget();
+	test_progress();
 	strbuf_free(&b);
 	strbuf_free(&want);
 	if (failures == 0)
