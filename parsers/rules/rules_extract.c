@@ -542,9 +542,7 @@ rules_is_bounce_sender(const struct rules *rules, const struct mime_message *m)
 	return hit;
 }
 
-/* True for mail a list manager sent to its subscribers (List-Unsubscribe, RFC 2369 and
- * 8058): a newsletter about "undelivered mail" is not a report from a mail system, whatever its
- * subject says. A delivery report relayed by a list still counts: its DSN part is read first. */
+/* True for mail a list manager sent (List-Unsubscribe, RFC 2369 and 8058). */
 static bool
 is_list_mail(const struct mime_message *m)
 {
@@ -553,6 +551,29 @@ is_list_mail(const struct mime_message *m)
 	    header_get(m->headers, m->headers_len, "List-Unsubscribe", &v);
 	strbuf_free(&v);
 	return list;
+}
+
+/* Is the message's From a mail system's own address (a sender rule on From)? */
+static bool
+from_is_mail_system(struct extract *x)
+{
+	for (size_t i = 0; i < x->rules->n; i++) {
+		const struct rule *ru = &x->rules->v[i];
+		if (ru->type == RULE_SENDER && ru->where == WHERE_FIELD &&
+		    strcasecmp(ru->field, "From") == 0 && rule_hits_message(x, ru))
+			return true;
+	}
+	return false;
+}
+
+/* A list manager's mail is a newsletter, whatever its subject says ("Undelivered Mail: what
+ * your bounces are telling you"), unless it is what a bounce is: sent by a mail system's own
+ * address, or written in a mail system's words (a family the text names). A list manager
+ * forwards the bounces it cannot read to the list's owner with its List-* fields added. */
+static bool
+is_newsletter(struct extract *x)
+{
+	return is_list_mail(x->m) && x->family == NULL && !from_is_mail_system(x);
 }
 
 size_t
@@ -571,8 +592,8 @@ rules_extract(const struct rules *rules, const struct mime_message *m, struct bo
 		/* A DSN: only complete what its recipient groups lack. */
 		if (x.text.len > 0)
 			run_recipients(&x, r, false, false, &rule);
-	} else if (x.text.len > 0 && !is_list_mail(m) && (x.family_by_header || x.forwarded ||
-	    is_bounce_sender(&x))) {
+	} else if (x.text.len > 0 && (x.family_by_header || x.forwarded || is_bounce_sender(&x)) &&
+	    !is_newsletter(&x)) {
 		/* A family named by the text alone is not enough: a person may paste a bounce. */
 		bool delayed = any_hit(&x, RULE_DELAYED);
 		added = run_recipients(&x, r, true, delayed, &rule);
