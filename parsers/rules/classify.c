@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "rules.h"
+#include "smtpcode.h"
 #include "rules_int.h"
 #include "strbuf.h"
 
@@ -112,96 +113,6 @@ smtp_reason(const char *code, enum bounce_reason *reason_r)
 			return true;
 		}
 	return false;
-}
-
-static bool
-is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/* Length of an RFC 3463 code "C.S.D" at p (class 2/4/5, subject 0-7, up to 3-digit detail),
- * not part of a longer dotted number (an IP address, a version), or 0. */
-static size_t
-status_at(const char *p, const char *start, const char *end)
-{
-	if (p > start && (is_digit(p[-1]) || p[-1] == '.'))
-		return 0;
-	if (end - p < 5 || (p[0] != '2' && p[0] != '4' && p[0] != '5') || p[1] != '.')
-		return 0;
-	if (!is_digit(p[2]) || p[2] > '7')
-		return 0;
-	size_t i = 3;
-	if (is_digit(p[i]))
-		return 0;	/* subject has one digit */
-	if (p[i] != '.')
-		return 0;
-	i++;
-	size_t d = 0;
-	while (p + i < end && is_digit(p[i]) && d < 4)
-		i++, d++;
-	if (d == 0 || d > 3)
-		return 0;
-	if (p + i < end && (p[i] == '.' && p + i + 1 < end && is_digit(p[i + 1])))
-		return 0;
-	return i;
-}
-
-/* An SMTP reply code "ddd" at p, followed by a space, '-', or the end, not inside a number. */
-static bool
-smtp_at(const char *p, const char *start, const char *end)
-{
-	if (p > start && (is_digit(p[-1]) || p[-1] == '.' || p[-1] == '-' || p[-1] == '#' ||
-	    (p[-1] >= 'A' && p[-1] <= 'Z') || (p[-1] >= 'a' && p[-1] <= 'z')))
-		return false;
-	if (end - p < 3 || (p[0] != '2' && p[0] != '4' && p[0] != '5'))
-		return false;
-	if (!is_digit(p[1]) || p[1] > '5' || !is_digit(p[2]))
-		return false;
-	if (end - p == 3)
-		return true;
-	return p[3] == ' ' || p[3] == '-' || p[3] == '\n' || p[3] == '\t' || p[3] == ')' ||
-	    p[3] == ',' || (p[3] == '.' && (end - p == 4 || !is_digit(p[4])));
-}
-
-void
-classify_extract_codes(const char *text, size_t len, char status[16], char smtp_code[4])
-{
-	if (text == NULL)
-		return;
-	const char *end = text + len;
-	bool want_status = status[0] == '\0', want_code = smtp_code[0] == '\0';
-	/* A reply code directly followed by its enhanced code is the best evidence of both. */
-	for (const char *p = text; (want_status || want_code) && p + 9 <= end; p++) {
-		if (!smtp_at(p, text, end) || (p[3] != ' ' && p[3] != '-'))
-			continue;
-		size_t sl = status_at(p + 4, text, end);
-		if (sl == 0 || p[4] != p[0])
-			continue;
-		if (want_code) {
-			memcpy(smtp_code, p, 3);
-			smtp_code[3] = '\0';
-		}
-		if (want_status) {
-			memcpy(status, p + 4, sl);
-			status[sl] = '\0';
-		}
-		return;
-	}
-	for (const char *p = text; want_status && p < end; p++) {
-		size_t sl = status_at(p, text, end);
-		if (sl > 0 && sl < 16) {
-			memcpy(status, p, sl);
-			status[sl] = '\0';
-			break;
-		}
-	}
-	for (const char *p = text; want_code && p < end; p++)
-		if (smtp_at(p, text, end)) {
-			memcpy(smtp_code, p, 3);
-			smtp_code[3] = '\0';
-			break;
-		}
 }
 
 /* Evidence: the words a rule matched, quoted and cut short on a character boundary. */
@@ -308,14 +219,14 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 	 * class in the diagnostic ("Status: 5.0.0" over "550 5.7.25 … Reverse DNS …"). */
 	bool status_refined = false;
 	if (status_given && strlen(rc->status) == 5 && strcmp(rc->status + 1, ".0.0") == 0) {
-		char found[16] = "", code[4] = "";
-		classify_extract_codes(diag, strlen(diag), found, code);
+		char found[SMTPCODE_STATUS_SIZE] = "", code[4] = "";
+		smtpcode_fill(diag, strlen(diag), found, code);
 		if (found[0] == rc->status[0] && strcmp(found + 1, ".0.0") != 0) {
 			memcpy(rc->status, found, sizeof(found));
 			status_refined = true;
 		}
 	}
-	classify_extract_codes(diag, strlen(diag), rc->status, rc->smtp_code);
+	smtpcode_fill(diag, strlen(diag), rc->status, rc->smtp_code);
 	bool delayed = strcmp(action, "delayed") == 0;
 	bool temporary = delayed || rc->status[0] == '4' || (rc->status[0] == '\0' && rc->smtp_code[0] == '4');
 	/* A sender's MTA that gave up (action failed) on an address the remote server kept

@@ -11,6 +11,7 @@
 #include "classify.h"
 #include "header.h"
 #include "limits.h"
+#include "smtpcode.h"
 #include "strbuf.h"
 
 /* Header fields whose values are kept once gathered for a message: the shipped rules read five
@@ -411,7 +412,7 @@ run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size
 		group_copy(md, ru->g_status, s, rc->status, sizeof rc->status);
 		group_copy(md, ru->g_code, s, rc->smtp_code, sizeof rc->smtp_code);
 		if (rc->diagnostic != NULL)
-			classify_extract_codes(rc->diagnostic, strlen(rc->diagnostic), rc->status,
+			smtpcode_fill(rc->diagnostic, strlen(rc->diagnostic), rc->status,
 			    rc->smtp_code);
 	}
 	strbuf_free(&addr);
@@ -470,7 +471,7 @@ diag_fallback(struct extract *x, struct bounce_report *r, size_t from, bool whol
 		else
 			rc->diagnostic = NULL;
 		if (rc->diagnostic != NULL)
-			classify_extract_codes(rc->diagnostic, strlen(rc->diagnostic), rc->status,
+			smtpcode_fill(rc->diagnostic, strlen(rc->diagnostic), rc->status,
 			    rc->smtp_code);
 	}
 }

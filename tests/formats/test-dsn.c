@@ -236,6 +236,14 @@ static const struct {
 	{ "Diagnostic-Code: smtp; 554 5.7.1 client host blocked\n", "5.7.1", true, "" },
 	{ "Status: 5.2.2\nDiagnostic-Code: smtp; 550 user unknown 5.1.1\n", "5.2.2", false, "" },
 	{ "Status: 4.4.1\n", "4.4.1", false, "" },
+	/* the multi-line form of the same reply reads as the one-line form (issue 13) */
+	{ "Status: 5.1.1\nDiagnostic-Code: smtp; 550-5.7.1 [TS01] Messages from 192.0.2.1 blocked\n",
+	  "5.7.1", true, "5.1.1" },
+	{ "Status: 5.1.1\nDiagnostic-Code: smtp; 550 5.7.1 [TS01] Messages from 192.0.2.1 blocked\n",
+	  "5.7.1", true, "5.1.1" },
+	{ "Status: 5.1.1\nDiagnostic-Code: smtp; #550 5.1.1 RESOLVER.ADR.RecipNotFound\n", "5.1.1",
+	  false, "" },
+	{ "Status: 5.0.0\nDiagnostic-Code: X-Unix; 67\n", "5.0.0", false, "" },
 };
 
 static void

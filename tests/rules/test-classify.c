@@ -1,4 +1,4 @@
-/* classify_recipient and classify_extract_codes: status code, reply code and wording → reason,
+/* classify_recipient: status code, reply code and wording → reason,
  * class and blame (DESIGN.md reason table), with the built-in wording rules. */
 #include <stdlib.h>
 #include <string.h>
@@ -169,21 +169,6 @@ static const struct classify_case cases[] = {
 	  "hard", "user_unknown", "recipient", "", "", "ru-user-unknown" },
 };
 
-struct codes_case {
-	const char *text, *status, *code;
-};
-
-static const struct codes_case codes[] = {
-	{ "host mx.example.jp [192.0.2.20]: 550 5.7.0 <a@example.jp>... Please use", "5.7.0", "550" },
-	{ "550-5.7.26 Unauthenticated email", "5.7.26", "550" },
-	{ "Sorry, I couldn't find a mail exchanger. (#5.4.4)", "5.4.4", "" },
-	{ "Remote host said: 554 delivery error", "", "554" },
-	{ "from 192.0.2.45 at 12:00 (Exim 4.72) version 8.14.4/8.14.4", "", "" },
-	{ "ERROR_CODE :550, ERROR_CODE :5.1.1 <a@example.co.jp>", "5.1.1", "550" },
-	{ "timeout after 2013 seconds, 5.10.2 is no code", "", "" },
-	{ "", "", "" },
-};
-
 int
 main(void)
 {
@@ -236,16 +221,5 @@ main(void)
 	CHECK_STR("complaint reason kept", bounce_reason_name(cr.reason), "complaint");
 	CHECK_INT("complaint no evidence added", cr.evidence == NULL, 1);
 
-	for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
-		char status[16] = "", code[4] = "";
-		classify_extract_codes(codes[i].text, strlen(codes[i].text), status, code);
-		CHECK_STR(codes[i].text, status, codes[i].status);
-		CHECK_STR(codes[i].text, code, codes[i].code);
-	}
-	/* fields already set are kept */
-	char status[16] = "5.1.1", code[4] = "";
-	classify_extract_codes("452 4.2.2 full", 14, status, code);
-	CHECK_STR("kept status", status, "5.1.1");
-	CHECK_STR("filled code", code, "452");
 	return TEST_DONE();
 }
