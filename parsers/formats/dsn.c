@@ -292,23 +292,23 @@ group_emit(struct dsn_group *g, struct bounce_report *r, size_t *added)
 
 	if (g->has_final && recipient_address(g->final.s, &addr))
 		;
-	else if (have_orig) {
+	else {
 		strbuf_reset(&addr);
-		strbuf_puts(&addr, orig.s);
-	} else {
-		strbuf_reset(&addr);
-		if (!g->has_actual || !recipient_address(g->actual.s, &addr))
+		if (!have_orig && (!g->has_actual || !recipient_address(g->actual.s, &addr)))
 			goto out;
 	}
 
-	struct bounce_recipient *rc = bounce_report_add(r, addr.s);
+	/* Original-Recipient is the address the application sent to, before an alias or a
+	 * forward expanded it: the one acted on. The final recipient is kept beside it. */
+	bool expanded = have_orig && addr.len > 0 && strcasecmp(addr.s, orig.s) != 0;
+	struct bounce_recipient *rc = bounce_report_add(r, have_orig ? orig.s : addr.s);
 	if (rc == NULL) {
 		ok = false;
 		goto out;
 	}
 	(*added)++;
-	if (have_orig)
-		bounce_set(&rc->original_recipient, orig.s);
+	if (expanded)
+		bounce_set(&rc->original_recipient, addr.s);
 	if (g->action.len > 0)
 		bounce_set(&rc->action, action_name(g->action.s));
 

@@ -361,7 +361,7 @@ run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size
 	bool from_text = ru->where == WHERE_TEXT;
 	/* the set's match data: nothing below matches another rule until the loop ends */
 	pcre2_match_data *md = x->rules->md;
-	struct strbuf addr = STRBUF_INIT;
+	struct strbuf addr = STRBUF_INIT, alias = STRBUF_INIT;
 	while (start < len && rules_match(x->rules, ru, s, len, start, md, &x->limit_hit) > 0) {
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
 		size_t mend = ov[1];
@@ -378,12 +378,19 @@ run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size
 				start = a1;
 			continue;
 		}
-		struct bounce_recipient *rc = bounce_report_find(r, addr.s);
+		/* The alias the application sent to, before the report's MTA expanded it, is the
+		 * address acted on; the final recipient is kept beside it. */
+		bool expanded = rules_text_expanded_from(s + a1, len - a1, &alias) &&
+		    strcasecmp(alias.s, addr.s) != 0;
+		const char *acted = expanded ? alias.s : addr.s;
+		struct bounce_recipient *rc = bounce_report_find(r, acted);
 		if (rc == NULL && !add)
 			continue;
-		if (rc == NULL && (rc = bounce_report_add(r, addr.s)) == NULL)
+		if (rc == NULL && (rc = bounce_report_add(r, acted)) == NULL)
 			break;
 		found++;
+		if (expanded && rc->original_recipient == NULL)
+			bounce_set(&rc->original_recipient, addr.s);
 		if (rc->rule == NULL)
 			bounce_set(&rc->rule, ru->name);
 		if (ru->g_action >= 0 && ov[2 * ru->g_action] != PCRE2_UNSET && (rc->action == NULL ||
@@ -416,6 +423,7 @@ run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size
 			    rc->smtp_code);
 	}
 	strbuf_free(&addr);
+	strbuf_free(&alias);
 	return found;
 }
 

@@ -262,3 +262,32 @@ rules_text_in_list(const char *list, const char *name)
 	}
 	return false;
 }
+
+/* How far past an address "(expanded from <X>)" is looked for: a closing bracket, a colon and
+ * a blank (Postfix), or the line end and the indentation of the next line (Sendmail). */
+#define TEXT_EXPANDED_GAP	12
+
+bool
+rules_text_expanded_from(const char *p, size_t len, struct strbuf *out)
+{
+	size_t i = 0;
+	bool nl = false;
+	while (i < len && i < TEXT_EXPANDED_GAP && strchr(">\"': \t\n", p[i]) != NULL) {
+		if (p[i] == '\n' && nl)
+			return false;	/* a blank line: another paragraph */
+		nl = nl || p[i] == '\n';
+		i++;
+	}
+	static const char tag[] = "(expanded from";
+	if (len - i < sizeof tag - 1 || strncasecmp(p + i, tag, sizeof tag - 1) != 0)
+		return false;
+	i += sizeof tag - 1;
+	size_t a = i;
+	while (i < len && p[i] != ')' && p[i] != '\n' && i - a <= LIMIT_ADDRESS_BYTES + 4)
+		i++;
+	if (i >= len || p[i] != ')')
+		return false;
+	while (a < i && (p[a] == ':' || p[a] == ' ' || p[a] == '\t'))
+		a++;
+	return rules_text_address(p + a, i - a, out);
+}

@@ -15,11 +15,14 @@ import sys
 
 # corpus -> {figure: floor}; false_positives is a ceiling.
 FLOORS = {
-    "sisimai": {"recipient_found": 0.991, "row_accuracy": 0.985},
+    # Four of its rows name the Final-Recipient where the DSN's Original-Recipient is the
+    # address acted on (DESIGN.md): lhost-postfix-01, lhost-postfix-78, rfc3464-09,
+    # rhost-google-03.
+    "sisimai": {"recipient_found": 0.979, "row_accuracy": 0.973},
     "bounceparser": {"row_accuracy": 0.863},
     "crisp": {"row_accuracy": 0.939},
-    "bounce-email": {"row_accuracy": 0.857},
-    "flufl": {"recall": 0.850},
+    "bounce-email": {"row_accuracy": 0.929},
+    "flufl": {"recall": 0.883},
 }
 CEILINGS = {
     "ordinary": {"false_positives": 3},

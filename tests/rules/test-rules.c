@@ -444,9 +444,35 @@ static const struct sender_case senders[] = {
 	{ "From: Daemon Fan Club <fans@example.org>\nSubject: Mail delivery tips\n\n", false },
 };
 
+/* rules_text_expanded_from: the alias named right after a recipient's address. */
+static const struct {
+	const char *after, *alias;	/* alias NULL: none */
+} expanded[] = {
+	{ "> (expanded from <Sales@Example.COM>): host mx said: 550", "Sales@example.com" },
+	{ "\n    (expanded from: list@example.org)\n", "list@example.org" },
+	{ " (EXPANDED FROM <a@x.example>)", "a@x.example" },
+	{ "\n\n(expanded from <a@x.example>)", NULL },	/* another paragraph */
+	{ ": host mx said: 550 (expanded from <a@x.example>)", NULL },	/* not right after */
+	{ " (expanded from <no address>)", NULL },
+	{ " (expanded from <a@x.example>", NULL },	/* never closed */
+	{ "", NULL },
+};
+
+static void
+test_expanded_from(void)
+{
+	for (size_t i = 0; i < sizeof expanded / sizeof expanded[0]; i++) {
+		struct strbuf b = STRBUF_INIT;
+		bool got = rules_text_expanded_from(expanded[i].after, strlen(expanded[i].after), &b);
+		CHECK_STR(expanded[i].after, got ? b.s : NULL, expanded[i].alias);
+		strbuf_free(&b);
+	}
+}
+
 int
 main(void)
 {
+	test_expanded_from();
 	test_load();
 	test_limit();
 	test_hostile();
