@@ -349,6 +349,67 @@ excluded(struct extract *x, const char *addr)
 	return false;
 }
 
+/* Bytes of each text part searched for the address a bare local part stands for: the returned
+ * message's header block comes within them. */
+#define EXTRACT_LOCAL_SEARCH_BYTES	(64u * 1024)
+
+/* Finds "<local@domain>" in p (the local part without case): the address the returned message
+ * was sent to ("for <local@domain>" in a Received field, a To). */
+static bool
+find_local_at(const char *p, size_t len, const char *local, size_t ll, struct strbuf *out)
+{
+	for (size_t i = 0; i + ll + 2 < len; i++) {
+		if (p[i] != '<' || p[i + 1 + ll] != '@' || strncasecmp(p + i + 1, local, ll) != 0)
+			continue;
+		const char *gt = memchr(p + i, '>', len - i < LIMIT_ADDRESS_BYTES + 2 ? len - i :
+		    LIMIT_ADDRESS_BYTES + 2);
+		if (gt != NULL && rules_text_address(p + i + 1, (size_t)(gt - p - i - 1), out))
+			return true;
+	}
+	return false;
+}
+
+/* A recipient rule may capture a bare local part: a mail system naming one of its own users
+ * ("thomas.smith    No matches to nameserver query"). The domain is the one the returned
+ * message was sent to for that local part, else the reporting system's own (its From). */
+static bool
+local_part_address(struct extract *x, const char *p, size_t len, struct strbuf *out)
+{
+	while (len > 0 && (p[len - 1] == '.' || p[len - 1] == ',' || p[len - 1] == ':'))
+		len--;
+	if (len == 0 || len > LIMIT_ADDRESS_BYTES / 2)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)p[i] <= ' ' || strchr("<>()[]\\,;:@\"", p[i]) != NULL)
+			return false;
+	char *local = xstrndup(p, len);
+	const struct mime_message *m = x->m;
+	bool found = m->returned_headers != NULL &&
+	    find_local_at(m->returned_headers, m->returned_headers_len, local, len, out);
+	for (size_t i = 0; i < m->nparts && !found; i++) {
+		const struct mime_part *pt = &m->parts[i];
+		if (strncmp(pt->content_type, "text/", 5) == 0 || is_human_part(pt))
+			found = find_local_at(pt->body, pt->body_len < EXTRACT_LOCAL_SEARCH_BYTES ?
+			    pt->body_len : EXTRACT_LOCAL_SEARCH_BYTES, local, len, out);
+	}
+	if (!found) {
+		struct strbuf v = STRBUF_INIT, a = STRBUF_INIT;
+		const char *at;
+		if (m->headers != NULL && header_get(m->headers, m->headers_len, "From", &v) &&
+		    address_extract(v.s, v.len, &a) && (at = strchr(a.s, '@')) != NULL) {
+			struct strbuf full = STRBUF_INIT;
+			strbuf_puts(&full, local);
+			strbuf_puts(&full, at);
+			found = rules_text_address(full.s, full.len, out);
+			strbuf_free(&full);
+		}
+		strbuf_free(&v);
+		strbuf_free(&a);
+	}
+	free(local);
+	return found;
+}
+
 /* Applies one recipient rule to the whole text. With add, new recipients are appended;
  * recipients already in r get the diagnostic, status and code they lack. Returns the number of
  * recipients the rule named. */
@@ -371,8 +432,10 @@ run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size
 		size_t a0 = ov[2 * ru->g_addr], a1 = ov[2 * ru->g_addr + 1];
 		if (a0 == PCRE2_UNSET)
 			continue;
-		if (!rules_text_address(s + a0, a1 - a0, &addr) ||
-		    (generic && ru->where == WHERE_TEXT && excluded(x, addr.s))) {
+		bool ok = memchr(s + a0, '@', a1 - a0) != NULL ?
+		    rules_text_address(s + a0, a1 - a0, &addr) :
+		    local_part_address(x, s + a0, a1 - a0, &addr);
+		if (!ok || (generic && ru->where == WHERE_TEXT && excluded(x, addr.s))) {
 			/* the lines the match took as its diagnostic may name the real recipient */
 			if (a1 > ov[0] && a1 < start)
 				start = a1;
@@ -528,9 +591,23 @@ run_recipients(struct extract *x, struct bounce_report *r, bool add, bool delaye
 	return add ? r->nrcpts - before : 0;
 }
 
+/* A multipart/report of delivery status is a mail system's report by what it is, whoever the
+ * From names: its delivery-status part may be empty or broken, its text still says who failed. */
+static bool
+is_delivery_report(const struct mime_message *m)
+{
+	if (m->nparts == 0 || m->parts[0].parent >= 0 ||
+	    strcmp(m->parts[0].content_type, "multipart/report") != 0 || m->parts[0].report_type == NULL)
+		return false;
+	return strcmp(m->parts[0].report_type, "delivery-status") == 0 ||
+	    strcmp(m->parts[0].report_type, "global-delivery-status") == 0;
+}
+
 static bool
 is_bounce_sender(struct extract *x)
 {
+	if (is_delivery_report(x->m))
+		return true;
 	for (size_t i = 0; i < x->rules->n; i++) {
 		const struct rule *ru = &x->rules->v[i];
 		if (ru->type == RULE_SENDER && ru->where != WHERE_TEXT && rule_hits_message(x, ru))
