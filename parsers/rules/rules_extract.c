@@ -561,12 +561,27 @@ text_names_any(const struct extract *x, const struct bounce_report *r)
 /* Recipient rules: the recognised family's text rules first, then header fields that name the
  * failed recipients (X-Failed-Recipients), then the generic text rules ("*"). The first rule
  * that names anyone wins; after a header rule, the text rules only complete what it named. */
+/* The last generic text rule of the set: the last resort, any address in the text (operators'
+ * rules come first in the set, the shipped recipients.rules ends with it). */
+static const struct rule *
+last_resort(const struct rules *rules)
+{
+	for (size_t i = rules->n; i-- > 0;)
+		if (rules->v[i].type == RULE_RECIPIENT && rules->v[i].any_family &&
+		    rules->v[i].where == WHERE_TEXT)
+			return &rules->v[i];
+	return NULL;
+}
+
+/* With weak set (only the From calls the message a bounce), the last resort is not tried: an
+ * address in prose is no failed recipient of a message nothing else marks as a report. */
 static size_t
-run_recipients(struct extract *x, struct bounce_report *r, bool add, bool delayed,
+run_recipients(struct extract *x, struct bounce_report *r, bool add, bool delayed, bool weak,
     const char **rule_r)
 {
 	size_t before = r->nrcpts;
 	bool fill_only = !add;
+	const struct rule *skip = weak ? last_resort(x->rules) : NULL;
 	/* Completing a DSN's recipients: when the text names none of them, no rule can. */
 	int first_step = fill_only && !text_names_any(x, r) ? 3 : 0;
 	for (int step = first_step; step < 3; step++) {
@@ -575,7 +590,7 @@ run_recipients(struct extract *x, struct bounce_report *r, bool add, bool delaye
 			bool field = ru->where == WHERE_FIELD;
 			if ((step == 1) != field || !rule_applies(x, ru, step == 0 ? 0 : 1))
 				continue;
-			if (field && fill_only)
+			if ((field && fill_only) || ru == skip)
 				continue;
 			size_t k = run_rule_anywhere(x, ru, r, !fill_only, delayed);
 			if (k > 0 && !fill_only) {
@@ -652,6 +667,24 @@ from_is_mail_system(struct extract *x)
 	return false;
 }
 
+/* Nothing but its From marks the message as a report: no report subject, no family, no report
+ * structure, no returned message, not a forwarded bounce. */
+static bool
+only_from_says_so(struct extract *x)
+{
+	if (x->family != NULL || x->forwarded || x->m->returned_headers != NULL ||
+	    is_delivery_report(x->m))
+		return false;
+	for (size_t i = 0; i < x->rules->n; i++) {
+		const struct rule *ru = &x->rules->v[i];
+		if (ru->type == RULE_SENDER && ru->where != WHERE_TEXT &&
+		    !(ru->where == WHERE_FIELD && strcasecmp(ru->field, "From") == 0) &&
+		    rule_hits_message(x, ru))
+			return false;
+	}
+	return true;
+}
+
 /* A list manager's mail is a newsletter, whatever its subject says ("Undelivered Mail: what
  * your bounces are telling you"), unless it is what a bounce is: sent by a mail system's own
  * address, or written in a mail system's words (a family the text names). A list manager
@@ -677,12 +710,12 @@ rules_extract(const struct rules *rules, const struct mime_message *m, struct bo
 	if (r->nrcpts > 0) {
 		/* A DSN: only complete what its recipient groups lack. */
 		if (x.text.len > 0)
-			run_recipients(&x, r, false, false, &rule);
+			run_recipients(&x, r, false, false, false, &rule);
 	} else if (x.text.len > 0 && (x.family_by_header || x.forwarded || is_bounce_sender(&x)) &&
 	    !is_newsletter(&x)) {
 		/* A family named by the text alone is not enough: a person may paste a bounce. */
 		bool delayed = any_hit(&x, RULE_DELAYED);
-		added = run_recipients(&x, r, true, delayed, &rule);
+		added = run_recipients(&x, r, true, delayed, only_from_says_so(&x), &rule);
 	}
 	if (added > 0) {
 		r->kind = KIND_HEURISTIC;
