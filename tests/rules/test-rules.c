@@ -218,7 +218,8 @@ test_limit(void)
 	printf("# limit hit after %.3f s (a figure, not a check: the limit bounds the work)\n", dt);
 
 	/* ...and through rules_extract the report carries BOUNCE_F_REGEX_LIMIT. */
-	const char *rtext = "s sender from - mailer-daemon\n"
+	/* the subject marks it as a report too: From alone would not let the last resort run */
+	const char *rtext = "s sender from - mailer-daemon\ns2 sender subject - ^failure\n"
 	    "slow recipient text * ^(\\w+\\s?)*$(?<addr>\\S*)\n";
 	struct rules *r2 = rules_load_text("limit2.rules", rtext, strlen(rtext), &err);
 	CHECK_STR("limit2 rules", err, NULL);
