@@ -140,6 +140,7 @@ smtpcode_scan(const char *text, size_t len, struct smtpcode *out)
 				memcpy(out->reply, text + i, 3);
 				memcpy(out->status, text + at, n);
 				out->paired = true;
+				out->at = i;
 				return;
 			}
 			if (first_reply == len)
@@ -170,4 +171,26 @@ smtpcode_fill(const char *text, size_t len, char status[SMTPCODE_STATUS_SIZE], c
 		memcpy(status, c.status, SMTPCODE_STATUS_SIZE);
 	if (reply[0] == '\0')
 		memcpy(reply, c.reply, 4);
+}
+
+bool
+smtpcode_quoted_reply(const char *text, size_t len, size_t *at_r)
+{
+	bool wrapper = false;
+	for (size_t i = 0; i < len; i++) {
+		if (!is_class(text[i]))
+			continue;
+		size_t at;
+		if (wrapper && smtpcode_reply_at(text, len, i) > 0 &&
+		    smtpcode_paired(text, len, i, &at) > 0) {
+			*at_r = i;
+			return true;
+		}
+		size_t n = smtpcode_status_at(text, len, i);
+		if (n > 0) {
+			wrapper = true;
+			i += n - 1;
+		}
+	}
+	return false;
 }

@@ -33,12 +33,20 @@ struct smtpcode {
 	char reply[4];				/* "550" */
 	char status[SMTPCODE_STATUS_SIZE];	/* "5.7.1" */
 	bool paired;		/* status is the reply's own ("550 5.7.1", "550-5.7.1") */
+	size_t at;		/* paired: where the reply code starts in the text */
 };
 
 /* Reads text: the first reply code followed by its enhanced code gives both (the remote
  * server's own answer); otherwise the first reply code and the first enhanced code, each
  * wherever it stands. Always fills *out. */
 void smtpcode_scan(const char *text, size_t len, struct smtpcode *out);
+
+/* Where a remote server's reply that a report quotes starts in text: a reply code with its
+ * own enhanced code ("550-'5.7.1 ... Access denied'") after an enhanced code the report put
+ * before it ("5.1.0 - Unknown address error 550-'5.7.1 ..."). The report's words around its
+ * own code are a wrapper; the reply says what happened. Returns false when text quotes no
+ * such reply. */
+bool smtpcode_quoted_reply(const char *text, size_t len, size_t *at_r);
 
 /* smtpcode_scan, copied into status (SMTPCODE_STATUS_SIZE) and reply (4) where they are
  * still empty: a code a report gave elsewhere is kept. */

@@ -251,9 +251,20 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 		strbuf_printf(&ev, "status %s (as reported)", rc->status);
 	if (rc->smtp_code[0] != '\0')
 		strbuf_printf(&ev, "%ssmtp %s", ev.len ? "; " : "", rc->smtp_code);
-	size_t at = 0, mlen = 0;
-	const struct rule *wr = diag[0] != '\0' ?
-	    rules_reason_rule(rules, diag, strlen(diag), &at, &mlen, &limit) : NULL;
+	/* A report's own code and words wrapping the remote server's reply ("5.1.0 - Unknown
+	 * address error 550-'5.7.1 ... Access denied'"): the reply is the specific statement,
+	 * so only its words are read, and its code decides when they say nothing. */
+	size_t at = 0, mlen = 0, quoted = 0;
+	bool wrapped = smtpcode_quoted_reply(diag, strlen(diag), &quoted);
+	const char *wdiag = diag + quoted;
+	const struct rule *wr = wdiag[0] != '\0' ?
+	    rules_reason_rule(rules, wdiag, strlen(wdiag), &at, &mlen, &limit) : NULL;
+	at += quoted;
+	if (wrapped && wr == NULL && rc->status[0] != '\0' && !delayed &&
+	    status_reason(rc->status, &reason)) {
+		decided = true;
+		strbuf_printf(&ev, "%scode %s of the quoted reply", ev.len ? "; " : "", rc->status);
+	}
 	if (wr != NULL) {
 		decided = true;
 		reason = wr->reason;
@@ -272,12 +283,10 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 		}
 	}
 	/* "User unknown" under 5.2.0 (mailbox status) comes from carriers that accept the address
-	 * and refuse the message after DATA, and under x.7.x from a policy check that words its
-	 * refusal so: a filter, not a known-missing mailbox. An x.7.x only the reporting MTA put
-	 * on a bare "553 Invalid recipient" is its guess, and the remote server's words win. */
+	 * and refuse the message after DATA: a filter, not a known-missing mailbox. Under a bare
+	 * x.7.x the words win: "550 5.7.1 No such user" names the mailbox, the code is generic. */
 	if (decided && reason == REASON_USER_UNKNOWN && rc->status[0] != '\0' &&
-	    (strcmp(rc->status + 1, ".2.0") == 0 ||
-	    (strncmp(rc->status + 1, ".7.", 3) == 0 && strstr(diag, rc->status) != NULL))) {
+	    strcmp(rc->status + 1, ".2.0") == 0) {
 		reason = REASON_FILTERED;
 		strbuf_printf(&ev, "; under %s, so filtered", rc->status);
 	}

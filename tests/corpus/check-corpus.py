@@ -15,13 +15,15 @@ import sys
 
 # corpus -> {figure: floor}; false_positives is a ceiling.
 FLOORS = {
+    # Three rows call 'User unknown' under 5.7.1 filtered (lhost-messagingserver-03 twice,
+    # lhost-sendmail-48) where issue 13 has the words win over a bare x.7.x.
     # Four of its rows name the Final-Recipient where the DSN's Original-Recipient is the
     # address acted on (DESIGN.md): lhost-postfix-01, lhost-postfix-78, rfc3464-09,
     # rhost-google-03.
-    "sisimai": {"recipient_found": 0.979, "row_accuracy": 0.973},
-    "bounceparser": {"row_accuracy": 0.863},
-    "crisp": {"row_accuracy": 0.939},
-    "bounce-email": {"row_accuracy": 0.929},
+    "sisimai": {"recipient_found": 0.979, "row_accuracy": 0.964},
+    "bounceparser": {"row_accuracy": 0.941},
+    "crisp": {"row_accuracy": 0.959},
+    "bounce-email": {"row_accuracy": 1.0},
     "flufl": {"recall": 0.983},
 }
 CEILINGS = {

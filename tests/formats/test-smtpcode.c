@@ -84,6 +84,28 @@ check_bounds(void)
 	CHECK_INT("paired at", at, 4);
 }
 
+/* smtpcode_quoted_reply: a remote reply after the report's own code. */
+static const struct {
+	const char *text;
+	long at;	/* -1: none */
+} quoted[] = {
+	{ "5.1.0 - Unknown address error 550-'5.7.1 <a@x>... Access denied'", 30 },
+	{ "550 5.1.1 <a@x>: Recipient address rejected", -1 },	/* the reply alone */
+	{ "Status 5.0.0, then 451 4.4.1 and 550 5.1.1", 19 },	/* the first reply */
+	{ "5.4.7 delivery expired (550 no code here)", -1 },
+	{ "", -1 },
+};
+
+static void
+check_quoted(void)
+{
+	for (size_t i = 0; i < sizeof quoted / sizeof quoted[0]; i++) {
+		size_t at = 0;
+		bool got = smtpcode_quoted_reply(quoted[i].text, strlen(quoted[i].text), &at);
+		CHECK_INT(quoted[i].text, got ? (long)at : -1, quoted[i].at);
+	}
+}
+
 /* smtpcode_fill keeps what a report gave elsewhere. */
 static void
 check_fill(void)
@@ -103,6 +125,7 @@ main(void)
 {
 	check_rows();
 	check_fill();
+	check_quoted();
 	check_bounds();
 	return TEST_DONE();
 }
