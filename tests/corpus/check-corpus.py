@@ -21,7 +21,7 @@ FLOORS = {
     # address acted on (DESIGN.md): lhost-postfix-01, lhost-postfix-78, rfc3464-09,
     # rhost-google-03.
     "sisimai": {"recipient_found": 0.979, "row_accuracy": 0.964},
-    "bounceparser": {"row_accuracy": 0.941},
+    "bounceparser": {"row_accuracy": 0.980},
     "crisp": {"row_accuracy": 0.959},
     "bounce-email": {"row_accuracy": 1.0},
     "flufl": {"recall": 0.983},

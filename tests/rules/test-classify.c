@@ -127,6 +127,12 @@ static const struct classify_case cases[] = {
 	  "hard", "user_unknown", "recipient", "", "550", "en-user-unknown" },
 	{ "BAD_RECIPIENT", "failed", "5.0.0", "550", "550 BAD_RECIPIENT", NULL,
 	  "hard", "user_unknown", "recipient", "5.0.0", "550", "en-user-unknown" },
+	{ "5.2.1 with the generic 'Mailbox not available' is disabled", "failed", "5.2.1", "550",
+	  "550 5.2.1 Mailbox not available / Konto niedostepne", NULL,
+	  "soft", "mailbox_disabled", "recipient", "5.2.1", "550", "en-disabled" },
+	{ "'mailbox unavailable' under Outlook's 5.5.0 is an unknown user", "failed", "5.5.0", "550",
+	  "550 5.5.0 Requested action not taken: mailbox unavailable (S2017062302).", NULL,
+	  "hard", "user_unknown", "recipient", "5.5.0", "550", "en-user-unknown" },
 	/* a report's own code and words wrapping the remote's reply: the reply decides */
 	{ "SES wrapper 5.1.0 around the remote's 5.7.1 Access denied", "failed", "5.7.1", "550",
 	  "5.1.0 - Unknown address error 550-'5.7.1 <x@bounces.example.com>... Access denied' (delivery attempts: 0)",
