@@ -274,8 +274,11 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 		strbuf_printf(&ev, "(rule %s)", rule);
 		/* "No such user" said at DATA time (in the diagnostic, or where the report text
 		 * names this address) comes from a filter on an address that was accepted at RCPT,
-		 * unless the code itself is about the address. */
-		if (wr->rcpt_only && !address_code(rc->status) && !rcpt_stage(diag, strlen(diag)) &&
+		 * unless the code itself is about the address, or the reply says the mailbox does
+		 * not exist ("mailbox not found", "... does not exist": Yahoo, mail.ru). */
+		bool says_missing = has_word(diag + at, mlen, "exist") ||
+		    has_word(diag + at, mlen, "not found");
+		if (wr->rcpt_only && !says_missing && !address_code(rc->status) && !rcpt_stage(diag, strlen(diag)) &&
 		    (data_stage(diag, strlen(diag)) ||
 		    stage_in_context(context, context_len, rc->address, true))) {
 			reason = REASON_FILTERED;

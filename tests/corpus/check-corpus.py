@@ -22,7 +22,7 @@ FLOORS = {
     # rhost-google-03.
     "sisimai": {"recipient_found": 0.979, "row_accuracy": 0.964},
     "bounceparser": {"row_accuracy": 0.980},
-    "crisp": {"row_accuracy": 0.959},
+    "crisp": {"row_accuracy": 0.980},
     "bounce-email": {"row_accuracy": 1.0},
     "flufl": {"recall": 0.983},
 }

@@ -133,6 +133,13 @@ static const struct classify_case cases[] = {
 	{ "'mailbox unavailable' under Outlook's 5.5.0 is an unknown user", "failed", "5.5.0", "550",
 	  "550 5.5.0 Requested action not taken: mailbox unavailable (S2017062302).", NULL,
 	  "hard", "user_unknown", "recipient", "5.5.0", "550", "en-user-unknown" },
+	/* after DATA: generic wording is a filter, a reply saying the mailbox does not exist is not */
+	{ "mailbox not found after DATA (Yahoo)", "failed", "", "552",
+	  "host mta7.example.net[192.0.2.7] said: 552 1 Requested mail action aborted, mailbox not found (in reply to end of DATA command)",
+	  NULL, "hard", "user_unknown", "recipient", "", "552", "en-user-unknown" },
+	{ "Unknown user after DATA is a filter", "failed", "", "550",
+	  "SMTP error from remote mail server after end of data: 550 Unknown user a@example.jp", NULL,
+	  "soft", "filtered", "recipient", "", "550", "en-user-unknown" },
 	/* a report's own code and words wrapping the remote's reply: the reply decides */
 	{ "SES wrapper 5.1.0 around the remote's 5.7.1 Access denied", "failed", "5.7.1", "550",
 	  "5.1.0 - Unknown address error 550-'5.7.1 <x@bounces.example.com>... Access denied' (delivery attempts: 0)",
