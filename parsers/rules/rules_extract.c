@@ -14,6 +14,9 @@
 #include "smtpcode.h"
 #include "strbuf.h"
 
+/* Bytes kept of a returned message found in the text (after a cut): its header block is read. */
+#define EXTRACT_RETURNED_BYTES	(16u * 1024)
+
 /* Header fields whose values are kept once gathered for a message: the shipped rules read five
  * (From, Subject, Received, X-NAI-Header, X-Failed-Recipients); more are gathered each time. */
 #define EXTRACT_FIELDS_CACHED	8
@@ -39,6 +42,8 @@ struct extract {
 	struct field_values fields[EXTRACT_FIELDS_CACHED];
 	size_t nfields;
 	struct strbuf scratch;		/* values of a field beyond the cache */
+	struct strbuf returned;		/* the text where a cut rule said the returned message
+					 * starts (the first one), at most EXTRACT_RETURNED_BYTES */
 };
 
 static void
@@ -53,6 +58,7 @@ extract_free(struct extract *x)
 		free(x->fields[i].cand);
 	}
 	strbuf_free(&x->scratch);
+	strbuf_free(&x->returned);
 }
 
 /* The values of a top-level header field, gathered once per message (rules_text_field_values).
@@ -235,6 +241,9 @@ build_text(struct extract *x)
 			    matches(x, ru, part.s + from, cut - from, &at) && from + at < cut)
 				cut = from + at;
 		}
+		if (cut < part.len && x->returned.len == 0)
+			strbuf_append(&x->returned, part.s + cut, part.len - cut <
+			    EXTRACT_RETURNED_BYTES ? part.len - cut : EXTRACT_RETURNED_BYTES);
 		const char *s = part.s + from, *end = part.s + cut;
 		while (s < end) {
 			const char *nl = memchr(s, '\n', (size_t)(end - s));
@@ -667,6 +676,64 @@ from_is_mail_system(struct extract *x)
 	return false;
 }
 
+/* The header block of the returned message: its own part, else the text after a cut ("Original
+ * Message:", "----- Unsent message follows -----"), the cut's own line skipped unless it is
+ * a header field itself. */
+static bool
+returned_header_block(struct extract *x, const char **h_r, size_t *len_r)
+{
+	if (x->m->returned_headers != NULL) {
+		*h_r = x->m->returned_headers;
+		*len_r = x->m->returned_headers_len;
+		return true;
+	}
+	const char *p = x->returned.s, *end = p + x->returned.len;
+	if (p == NULL)
+		return false;
+	const char *nl = memchr(p, '\n', (size_t)(end - p));
+	const char *colon = memchr(p, ':', (size_t)(end - p));
+	bool field = colon != NULL && (nl == NULL || colon < nl) && colon > p;
+	for (const char *c = p; field && c < colon; c++)
+		if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+		    *c == '-'))
+			field = false;
+	if (!field)
+		p = nl != NULL ? nl + 1 : end;
+	while (p < end && (*p == '\n' || *p == ' ' || *p == '\t'))
+		p++;
+	*h_r = p;
+	*len_r = (size_t)(end - p);
+	return p < end;
+}
+
+/* A report that names no failed address but returns the original, sent to one address only
+ * (Postfix's "Delivery report unavailable", MMS gateways, old Sendmail): that address. */
+static size_t
+returned_single_to(struct extract *x, struct bounce_report *r)
+{
+	const char *h;
+	size_t hl;
+	if (!returned_header_block(x, &h, &hl))
+		return 0;
+	struct strbuf to = STRBUF_INIT, cc = STRBUF_INIT, a = STRBUF_INIT;
+	size_t added = 0;
+	bool one = header_get(h, hl, "To", &to) && memchr(to.s, '@', to.len) != NULL &&
+	    memchr(to.s, '@', to.len) == memrchr(to.s, '@', to.len) &&
+	    !(header_get(h, hl, "Cc", &cc) && memchr(cc.s, '@', cc.len) != NULL);
+	if (one && address_extract(to.s, to.len, &a) && !excluded(x, a.s)) {
+		struct bounce_recipient *rc = bounce_report_add(r, a.s);
+		if (rc != NULL) {
+			bounce_set(&rc->action, "failed");
+			bounce_set(&rc->rule, "returned-to");
+			added = 1;
+		}
+	}
+	strbuf_free(&to);
+	strbuf_free(&cc);
+	strbuf_free(&a);
+	return added;
+}
+
 /* Nothing but its From marks the message as a report: no report subject, no family, no report
  * structure, no returned message, not a forwarded bounce. */
 static bool
@@ -716,6 +783,12 @@ rules_extract(const struct rules *rules, const struct mime_message *m, struct bo
 		/* A family named by the text alone is not enough: a person may paste a bounce. */
 		bool delayed = any_hit(&x, RULE_DELAYED);
 		added = run_recipients(&x, r, true, delayed, only_from_says_so(&x), &rule);
+		if (added == 0 && (added = returned_single_to(&x, r)) > 0) {
+			rule = "returned-to (the returned message's only To)";
+			diag_fallback(&x, r, 0, true);
+			if (delayed)
+				bounce_set(&r->rcpts[0].action, "delayed");
+		}
 	}
 	if (added > 0) {
 		r->kind = KIND_HEURISTIC;

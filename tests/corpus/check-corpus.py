@@ -20,8 +20,8 @@ FLOORS = {
     # Four of its rows name the Final-Recipient where the DSN's Original-Recipient is the
     # address acted on (DESIGN.md): lhost-postfix-01, lhost-postfix-78, rfc3464-09,
     # rhost-google-03.
-    "sisimai": {"recipient_found": 0.979, "row_accuracy": 0.964},
-    "bounceparser": {"row_accuracy": 0.980},
+    "sisimai": {"recipient_found": 0.988, "row_accuracy": 0.973},
+    "bounceparser": {"row_accuracy": 1.0},
     "crisp": {"row_accuracy": 0.980},
     "bounce-email": {"row_accuracy": 1.0},
     "flufl": {"recall": 0.983},
