@@ -44,6 +44,7 @@ static const struct {
 	{ 2, 2, REASON_MAILBOX_FULL },
 	{ 2, 3, REASON_MESSAGE_TOO_LARGE },	/* message length exceeds administrative limit */
 	{ 2, 4, REASON_SYSTEM_ERROR },		/* mailing list expansion problem */
+	{ 3, 2, REASON_NOT_ACCEPT },		/* system not accepting network messages */
 	{ 3, 4, REASON_MESSAGE_TOO_LARGE },
 	{ 3, -1, REASON_SYSTEM_ERROR },
 	{ 4, 3, REASON_SYSTEM_ERROR },		/* directory server failure */
@@ -105,7 +106,9 @@ smtp_reason(const char *code, enum bounce_reason *reason_r)
 		{ "502", REASON_SYNTAX_ERROR },
 		{ "503", REASON_SYNTAX_ERROR },
 		{ "504", REASON_SYNTAX_ERROR },
+		{ "521", REASON_NOT_ACCEPT },		/* RFC 7504: host does not accept mail */
 		{ "552", REASON_MAILBOX_FULL },		/* exceeded storage allocation */
+		{ "556", REASON_NOT_ACCEPT },		/* RFC 7504: domain does not accept mail */
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
 		if (strcmp(code, t[i].code) == 0) {
@@ -329,6 +332,14 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 	rc->reason = reason;
 	rc->class_ = bounce_reason_class(reason);
 	rc->blame = bounce_reason_blame(reason);
+	/* A permanent refusal of the address at RCPT says at least that the recipient's side
+	 * refused it, whatever the words ("550 Administrative prohibition" at RCPT TO). */
+	if (reason == REASON_UNKNOWN && rc->smtp_code[0] == '5' && strcmp(rc->smtp_code, "550") == 0 &&
+	    (rcpt_stage(diag, strlen(diag)) || stage_in_context(context, context_len, rc->address,
+	    false))) {
+		rc->blame = BLAME_RECIPIENT;
+		strbuf_printf(&ev, "; 550 at RCPT, so the recipient's");
+	}
 	/* Hard means permanently undeliverable: never for a temporary failure or a delay. */
 	/* Only the remote server's own words: a bare 4.1.1 is also Postfix's "unverified address"
 	 * while its probe cannot reach the recipient's server, which says nothing of the user. */
