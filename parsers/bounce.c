@@ -351,8 +351,8 @@ bounce_parse(const char *msg, size_t len, const struct bounce_options *opt)
 		struct bounce_recipient *rc = &r->rcpts[i];
 		address_lower_domain(rc->address);
 		if (rc->class_ == CLASS_COMPLAINT || rc->class_ == CLASS_AUTOREPLY ||
-		    r->kind == KIND_ARF || r->kind == KIND_AUTOREPLY)
-			continue;
+		    rc->feedback_type != NULL || r->kind == KIND_ARF || r->kind == KIND_AUTOREPLY)
+			continue;	/* a feedback report's recipients are classed by their type */
 		if (r->kind == KIND_NONE && rc->reason == REASON_DELIVERED)
 			continue;	/* read receipt */
 		if (classify_recipient(rc, hp != NULL ? hp->body : NULL, hp != NULL ? hp->body_len : 0,

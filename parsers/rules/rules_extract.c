@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "arf.h"
 #include "classify.h"
 #include "header.h"
 #include "limits.h"
@@ -419,6 +420,35 @@ local_part_address(struct extract *x, const char *p, size_t len, struct strbuf *
 	return found;
 }
 
+/* Longest feedback type a rule may capture ("auth-failure"). */
+#define EXTRACT_FEEDBACK_TYPE_MAX	32
+
+/* A complaint a recipient rule found (action group "Complaint"): classed as an ARF report of
+ * the feedback type in the diag group ("abuse" when none). */
+static void
+complaint_set(struct bounce_recipient *rc, const struct rule *ru, const char *s, const PCRE2_SIZE *ov)
+{
+	char ftype[EXTRACT_FEEDBACK_TYPE_MAX + 1] = "abuse";
+	if (ru->g_diag >= 0 && ov[2 * ru->g_diag] != PCRE2_UNSET) {
+		size_t n = ov[2 * ru->g_diag + 1] - ov[2 * ru->g_diag];
+		if (n > 0 && n <= EXTRACT_FEEDBACK_TYPE_MAX) {
+			for (size_t i = 0; i < n; i++) {
+				char c = s[ov[2 * ru->g_diag] + i];
+				ftype[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+			}
+			ftype[n] = '\0';
+		}
+	}
+	arf_set_class(rc, ftype);
+	bounce_set(&rc->feedback_type, ftype);
+	bounce_set(&rc->action, "");
+	struct strbuf ev = STRBUF_INIT;
+	strbuf_printf(&ev, "feedback loop complaint (rule %s), type %s%s", ru->name, ftype,
+	    rc->class_ == CLASS_COMPLAINT ? "" : " (a report on the message: suppresses nobody)");
+	free(rc->evidence);
+	rc->evidence = strbuf_detach(&ev);
+}
+
 /* Applies one recipient rule to the whole text. With add, new recipients are appended;
  * recipients already in r get the diagnostic, status and code they lack. Returns the number of
  * recipients the rule named. */
@@ -468,6 +498,14 @@ run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size
 		if (ru->g_action >= 0 && ov[2 * ru->g_action] != PCRE2_UNSET && (rc->action == NULL ||
 		    rc->action[0] == '\0'))
 			set_action(rc, s + ov[2 * ru->g_action], ov[2 * ru->g_action + 1] - ov[2 * ru->g_action]);
+		if (ru->g_action >= 0 && ov[2 * ru->g_action] != PCRE2_UNSET &&
+		    ov[2 * ru->g_action + 1] - ov[2 * ru->g_action] >= 9 &&
+		    strncasecmp(s + ov[2 * ru->g_action], "complaint", 9) == 0) {
+			/* a feedback loop's complaint (SES notificationType Complaint): the diag
+			 * group holds its feedback type when the notification gives one */
+			complaint_set(rc, ru, s, ov);
+			continue;
+		}
 		if (rc->action == NULL || rc->action[0] == '\0')
 			bounce_set(&rc->action, delayed ? "delayed" : "failed");
 		char *diag = NULL;
@@ -533,8 +571,9 @@ diag_fallback(struct extract *x, struct bounce_report *r, size_t from, bool whol
 {
 	for (size_t i = from; i < r->nrcpts; i++) {
 		struct bounce_recipient *rc = &r->rcpts[i];
-		if ((rc->diagnostic != NULL && rc->diagnostic[0] != '\0') || x->text.len == 0)
-			continue;
+		if ((rc->diagnostic != NULL && rc->diagnostic[0] != '\0') || x->text.len == 0 ||
+		    rc->feedback_type != NULL)
+			continue;	/* a complaint has no diagnostic */
 		free(rc->diagnostic);
 		const char *at = strcasestr(x->text.s, rc->address);
 		const char *ls = at;
