@@ -450,6 +450,21 @@ dsn_field(const char *name, const char *value, struct dsn_group *g, struct bounc
 	return true;
 }
 
+/* A field value written in ISO-2022-JP (raw escape sequences, as Japanese MTAs put into a
+ * Diagnostic-Code) becomes UTF-8 in place; anything else is left as it is. */
+static void
+value_decode_jis(struct strbuf *v)
+{
+	if (v->len == 0 || memchr(v->s, 0x1b, v->len) == NULL)
+		return;
+	struct strbuf u = STRBUF_INIT;
+	if (codec_to_utf8("ISO-2022-JP", v->s, v->len, &u) && u.len > 0) {
+		strbuf_reset(v);
+		strbuf_append(v, u.s, u.len < LIMIT_FIELD_BYTES ? u.len : LIMIT_FIELD_BYTES);
+	}
+	strbuf_free(&u);
+}
+
 /* Appends a fold of a field value, capped at LIMIT_FIELD_BYTES. */
 static void
 value_append(struct strbuf *v, const char *p, size_t n)
@@ -493,6 +508,8 @@ dsn_parse(const char *body, size_t len, struct bounce_report *r)
 			}
 			continue;
 		}
+		if (pending)
+			value_decode_jis(&value);
 		if (pending && !dsn_field(name.s, value.s != NULL ? value.s : "", &g, r, &added))
 			full = true;
 		pending = false;
@@ -508,6 +525,8 @@ dsn_parse(const char *body, size_t len, struct bounce_report *r)
 		value_append(&value, v, vn);
 		pending = true;
 	}
+	if (!full && pending)
+		value_decode_jis(&value);
 	if (!full && pending && !dsn_field(name.s, value.s != NULL ? value.s : "", &g, r, &added))
 		full = true;
 	if (!full && (g.has_final || g.has_original || g.has_actual))

@@ -349,10 +349,26 @@ check_text(void)
 	}
 }
 
+/* ISO-2022-JP written raw into a DSN field is decoded (issue 13). */
+static void
+check_jis(void)
+{
+	const char *body = "Final-Recipient: rfc822; ken@example.jp\nAction: failed\nStatus: 5.1.1\n"
+	    "Diagnostic-Code: smtp; 550 5.1.1 \x1b$B08@hITL@$G$9\x1b(B\n";
+	struct bounce_report *r = bounce_report_new();
+	dsn_parse(body, strlen(body), r);
+	CHECK_INT("jis: nrcpts", r->nrcpts, 1);
+	if (r->nrcpts == 1)
+		CHECK_STR("jis: diagnostic", r->rcpts[0].diagnostic,
+		    "550 5.1.1 \xe5\xae\x9b\xe5\x85\x88\xe4\xb8\x8d\xe6\x98\x8e\xe3\x81\xa7\xe3\x81\x99");
+	bounce_report_free(r);
+}
+
 int
 main(void)
 {
 	check_text();
+	check_jis();
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		check_case(&cases[i]);
 	check_limits();
