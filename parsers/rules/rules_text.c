@@ -340,3 +340,17 @@ rules_text_expanded_from(const char *p, size_t len, struct strbuf *out)
 		a++;
 	return rules_text_address(p + a, i - a, out);
 }
+
+bool
+rules_text_local_part(const char *p, size_t len, size_t *len_r)
+{
+	while (len > 0 && (p[len - 1] == '.' || p[len - 1] == ',' || p[len - 1] == ':'))
+		len--;
+	if (len == 0 || len > LIMIT_ADDRESS_BYTES / 2)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)p[i] <= ' ' || strchr("<>()[]\\,;:@\"", p[i]) != NULL)
+			return false;
+	*len_r = len;
+	return true;
+}
