@@ -162,6 +162,9 @@ static const struct classify_case cases[] = {
 	{ "au/KDDI: '550 : User unknown' after DATA is its domain filter", "failed", "", "550",
 	  "SMTP error from remote mail server after end of data: host lsean.ezweb.ne.jp [192.0.2.3]: 550 : User unknown",
 	  NULL, "soft", "filtered", "recipient", "", "550", "en-user-unknown" },
+	{ "Postfix's continuation joined: the address line says the user does not exist", "failed", "5.7.1", "554",
+	  "host mx.example.net[192.0.2.4] said: 554 5.7.1 <a@example.net>: Recipient address rejected: user a does not exist (in reply to RCPT TO command)",
+	  NULL, "hard", "user_unknown", "recipient", "5.7.1", "554", "en-user-unknown" },
 	/* after DATA: generic wording is a filter, a reply saying the mailbox does not exist is not */
 	{ "mailbox not found after DATA (Yahoo)", "failed", "", "552",
 	  "host mta7.example.net[192.0.2.7] said: 552 1 Requested mail action aborted, mailbox not found (in reply to end of DATA command)",
