@@ -47,6 +47,7 @@ struct extract {
 	struct field_values fields[EXTRACT_FIELDS_CACHED];
 	size_t nfields;
 	struct strbuf scratch;		/* values of a field beyond the cache */
+	size_t nlocal;			/* bare local parts resolved (EXTRACT_LOCAL_PARTS_MAX) */
 	struct strbuf returned;		/* the text where a cut rule said the returned message
 					 * starts (the first one), at most EXTRACT_RETURNED_BYTES */
 	struct rules_scratch *own_sc;	/* sc when the caller gave none */
@@ -384,6 +385,10 @@ excluded(struct extract *x, const char *addr)
  * message's header block comes within them. */
 #define EXTRACT_LOCAL_SEARCH_BYTES	(64u * 1024)
 
+/* Bare local parts resolved per message: a mail system names a few of its users so; each one
+ * searches the message's text again, which this bounds on a hostile report. */
+#define EXTRACT_LOCAL_PARTS_MAX	16
+
 /* Finds "<local@domain>" in p (the local part without case): the address the returned message
  * was sent to ("for <local@domain>" in a Received field, a To). */
 static bool
@@ -406,8 +411,9 @@ find_local_at(const char *p, size_t len, const char *local, size_t ll, struct st
 static bool
 local_part_address(struct extract *x, const char *p, size_t len, struct strbuf *out)
 {
-	if (!rules_text_local_part(p, len, &len))
+	if (x->nlocal >= EXTRACT_LOCAL_PARTS_MAX || !rules_text_local_part(p, len, &len))
 		return false;
+	x->nlocal++;
 	char *local = xstrndup(p, len);
 	const struct mime_message *m = x->m;
 	bool found = m->returned_headers != NULL &&
