@@ -43,20 +43,6 @@ struct imap {
 	unsigned int timeout_s;	/* per command, see imap_open */
 };
 
-static char *
-errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-errorf(const char *fmt, ...)
-{
-	char tmp[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-	va_end(ap);
-	return xstrdup(n < 0 ? "error" : tmp);	/* a cut message still says what failed */
-}
-
 /* ---- URL ---- */
 
 static int
@@ -119,7 +105,7 @@ imap_url_parse(const char *url, struct imap_url *u_r, char **error_r)
 	struct imap_url u = { 0 };
 	const char *p;
 	if (strlen(url) > IMAP_URL_MAX) {
-		*error_r = errorf("IMAP URL longer than %d bytes", IMAP_URL_MAX);
+		error_set(error_r, "IMAP URL longer than %d bytes", IMAP_URL_MAX);
 		return -1;
 	}
 	if (strncmp(url, "imaps://", 8) == 0) {
@@ -128,7 +114,7 @@ imap_url_parse(const char *url, struct imap_url *u_r, char **error_r)
 	} else if (strncmp(url, "imap://", 7) == 0) {
 		p = url + 7;
 	} else {
-		*error_r = errorf("'%s': the URL must start with imaps:// or imap://", url);
+		error_set(error_r, "'%s': the URL must start with imaps:// or imap://", url);
 		return -1;
 	}
 	const char *slash = strchr(p, '/');
@@ -138,7 +124,7 @@ imap_url_parse(const char *url, struct imap_url *u_r, char **error_r)
 		if (*q == '@')
 			at = q;
 	if (at == NULL || at == p) {
-		*error_r = errorf("'%s': no user name (imaps://USER@HOST/MAILBOX)", url);
+		error_set(error_r, "'%s': no user name (imaps://USER@HOST/MAILBOX)", url);
 		return -1;
 	}
 	u.user = pct_decode(p, (size_t)(at - p));
@@ -182,7 +168,7 @@ imap_url_parse(const char *url, struct imap_url *u_r, char **error_r)
 	return 0;
 bad:
 	imap_url_clear(&u);
-	*error_r = errorf("'%s' is not a valid IMAP URL (imaps://USER@HOST[:PORT]/MAILBOX)", url);
+	error_set(error_r, "'%s' is not a valid IMAP URL (imaps://USER@HOST[:PORT]/MAILBOX)", url);
 	return -1;
 }
 
@@ -318,15 +304,15 @@ fail(struct imap *im, int r, const char *what, char **error_r)
 	if (im->guard.error != NULL || is_connection_error(r))
 		im->broken = true;
 	if (im->guard.error != NULL) {
-		*error_r = errorf("%s: %s: %s; connection closed", what, im->host,
+		error_set(error_r, "%s: %s: %s; connection closed", what, im->host,
 		    im->guard.error);
 	} else if (is_connection_error(r)) {
-		*error_r = errorf("%s: connection to %s lost or garbled (libetpan error %d)",
+		error_set(error_r, "%s: connection to %s lost or garbled (libetpan error %d)",
 		    what, im->host, r);
 	} else {
 		char text[300];
 		response_text(im, text, sizeof text);
-		*error_r = errorf("%s: refused by %s: %s", what, im->host,
+		error_set(error_r, "%s: refused by %s: %s", what, im->host,
 		    text[0] ? text : "(no text)");
 	}
 	return IMAP_ERR_TEMP;
@@ -389,7 +375,7 @@ imap_open(const struct imap_url *u, enum imap_security sec, const char *password
 		if ((ret = refresh_capabilities(im, error_r)) != IMAP_OK)
 			goto out;
 		if (!mailimap_has_extension(im->mi, "STARTTLS")) {
-			*error_r = errorf("%s does not offer STARTTLS; use imaps:// (or "
+			error_set(error_r, "%s does not offer STARTTLS; use imaps:// (or "
 			    "allow_plaintext = yes to send the password in the clear)", u->host);
 			ret = IMAP_ERR_AUTH;
 			goto out;
@@ -403,7 +389,7 @@ imap_open(const struct imap_url *u, enum imap_security sec, const char *password
 		/* Bytes already buffered after the STARTTLS reply were sent in the clear by
 		 * someone in the middle (CVE-2011-0411 style injection): refuse. */
 		if (im->mi->imap_stream->read_buffer_len != 0) {
-			*error_r = errorf("%s sent data after STARTTLS before the TLS handshake; "
+			error_set(error_r, "%s sent data after STARTTLS before the TLS handshake; "
 			    "refusing (possible command injection)", u->host);
 			ret = IMAP_ERR_AUTH;
 			goto out;
@@ -425,7 +411,7 @@ imap_open(const struct imap_url *u, enum imap_security sec, const char *password
 		} else {
 			char text[300];
 			response_text(im, text, sizeof text);
-			*error_r = errorf("login as %s on %s refused: %s", u->user, u->host,
+			error_set(error_r, "login as %s on %s refused: %s", u->user, u->host,
 			    text[0] ? text : "(no text)");
 			ret = IMAP_ERR_AUTH;
 		}
@@ -567,13 +553,13 @@ int
 imap_select(struct imap *im, const char *mailbox, uint32_t *uidvalidity_r, char **error_r)
 {
 	if (imap_name_is_mutf7(mailbox)) {
-		*error_r = errorf("mailbox name '%s' is written in IMAP's modified UTF-7: write it "
+		error_set(error_r, "mailbox name '%s' is written in IMAP's modified UTF-7: write it "
 		    "in UTF-8, as a mail client shows it (bounced encodes it)", mailbox);
 		return IMAP_ERR_CONFIG;
 	}
 	char *wire = imap_mutf7_encode(mailbox);
 	if (wire == NULL) {
-		*error_r = errorf("mailbox name '%s' is not valid UTF-8", mailbox);
+		error_set(error_r, "mailbox name '%s' is not valid UTF-8", mailbox);
 		return IMAP_ERR_CONFIG;
 	}
 	guard_default(im);
@@ -830,7 +816,7 @@ imap_ensure_folder(struct imap *im, const char *folder, char **server_name_r, ch
 {
 	int ret;
 	if (folder[0] == '\0' || strpbrk(folder, "*%") != NULL || strlen(folder) > IMAP_URL_MAX) {
-		*error_r = errorf("'%s' is not a usable folder name", folder);
+		error_set(error_r, "'%s' is not a usable folder name", folder);
 		return IMAP_ERR_CONFIG;
 	}
 	if ((ret = learn_delimiter(im, error_r)) != IMAP_OK)
@@ -838,7 +824,7 @@ imap_ensure_folder(struct imap *im, const char *folder, char **server_name_r, ch
 	char *name = xstrdup(folder);
 	if (im->delim != 0 && im->delim != '/') {
 		if (strchr(name, im->delim) != NULL) {
-			*error_r = errorf("folder '%s' contains '%c', the server's hierarchy "
+			error_set(error_r, "folder '%s' contains '%c', the server's hierarchy "
 			    "delimiter; write levels with '/'", folder, im->delim);
 			free(name);
 			return IMAP_ERR_CONFIG;
@@ -848,7 +834,7 @@ imap_ensure_folder(struct imap *im, const char *folder, char **server_name_r, ch
 				*p = im->delim;
 	}
 	if (imap_name_is_mutf7(folder)) {
-		*error_r = errorf("folder name '%s' is written in IMAP's modified UTF-7: write it in "
+		error_set(error_r, "folder name '%s' is written in IMAP's modified UTF-7: write it in "
 		    "UTF-8, as a mail client shows it (bounced encodes it)", folder);
 		free(name);
 		return IMAP_ERR_CONFIG;
@@ -856,7 +842,7 @@ imap_ensure_folder(struct imap *im, const char *folder, char **server_name_r, ch
 	char *wire = imap_mutf7_encode(name);
 	free(name);
 	if (wire == NULL) {
-		*error_r = errorf("folder name '%s' is not valid UTF-8", folder);
+		error_set(error_r, "folder name '%s' is not valid UTF-8", folder);
 		return IMAP_ERR_CONFIG;
 	}
 	name = wire;
