@@ -227,6 +227,12 @@ low_read(mailstream_low *s, void *buf, size_t len)
 	if (im->guard.error != NULL)
 		return -1;
 	ssize_t n = tls_read(im->conn, buf, len);
+	/* End of file is an error to an IMAP client (libetpan reads nothing past the tagged
+	 * reply, LOGOUT's too). Handed on as 0, libetpan 1.9.4 reads again for ever when it comes
+	 * inside a literal: a server that announces {N} and closes early kept fetch spinning
+	 * until the command timeout (found by fuzz/fuzz-imap.c). */
+	if (n == 0)
+		return -1;
 	if (n > 0 && !imap_guard_scan(&im->guard, buf, (size_t)n))
 		return -1;
 	return n;
@@ -344,6 +350,14 @@ refresh_capabilities(struct imap *im, char **error_r)
 {
 	struct mailimap_capability_data *caps = NULL;
 	guard_default(im);
+	/* libetpan 1.9.4 dereferences NULL in mailimap_capability when the connection knows no
+	 * capability by the end of the reply (a server that answers CAPABILITY with a bare OK or
+	 * an empty list, as RFC 3501 forbids; found by fuzz/fuzz-imap.c): start it from an
+	 * empty list, which such a reply leaves as it is (no STARTTLS, no MOVE). */
+	struct mailimap_connection_info *ci = im->mi->imap_connection_info;
+	if (ci != NULL && ci->imap_capability == NULL &&
+	    (ci->imap_capability = mailimap_capability_data_new(clist_new())) == NULL)
+		abort();
 	int r = mailimap_capability(im->mi, &caps);
 	if (r != MAILIMAP_NO_ERROR)
 		return fail(im, r, "CAPABILITY", error_r);
@@ -355,17 +369,26 @@ int
 imap_open(const struct imap_url *u, enum imap_security sec, const char *password,
     const char *ca_file, unsigned int timeout_s, struct imap **imap_r, char **error_r)
 {
+	struct tls_conn *conn;
+	if (tls_connect(u->host, u->port, &conn, error_r) != TLS_OK)
+		return IMAP_ERR_TEMP;
+	return imap_open_conn(conn, u, sec, password, ca_file, timeout_s, imap_r, error_r);
+}
+
+int
+imap_open_conn(struct tls_conn *conn, const struct imap_url *u, enum imap_security sec,
+    const char *password, const char *ca_file, unsigned int timeout_s, struct imap **imap_r,
+    char **error_r)
+{
 	struct imap *im = xcalloc(1, sizeof *im);
 	im->host = xstrdup(u->host);
+	im->conn = conn;
 	im->timeout_s = timeout_s != 0 ? timeout_s : IMAP_COMMAND_TIMEOUT_S;
 	int n = snprintf(alarm_msg, sizeof alarm_msg, "bounced: fetch: an IMAP command took "
 	    "longer than %u s; giving up, the next run goes on\n", im->timeout_s);
 	alarm_msg_len = n > 0 && (size_t)n < sizeof alarm_msg ? (size_t)n : 0;
 	int ret = IMAP_ERR_TEMP, r;
 
-	r = tls_connect(u->host, u->port, &im->conn, error_r);
-	if (r != TLS_OK)
-		goto out;
 	if (sec == IMAP_SEC_IMPLICIT) {
 		r = tls_start(im->conn, u->host, ca_file, error_r);
 		if (r != TLS_OK) {
@@ -378,6 +401,7 @@ imap_open(const struct imap_url *u, enum imap_security sec, const char *password
 	sigemptyset(&sa.sa_mask);
 	(void)sigaction(SIGALRM, &sa, NULL);
 	guard_set(im, IMAP_LITERAL_MAX, IMAP_RESPONSE_MAX);
+	im->guard.greeting = true;
 	mailstream_low *low = mailstream_low_new(im, &low_driver);
 	mailstream *stream = low ? mailstream_new(low, IMAP_STREAM_BUFFER) : NULL;
 	im->mi = mailimap_new(0, NULL);

@@ -84,6 +84,28 @@ def endless_untagged(s, conn, tag, args):	# never the tagged reply
     return False
 
 
+def literal_cut_then_close(s, conn, tag, args):	# {N} announced, fewer bytes, then FIN
+    body = s.messages[1]
+    s.send(conn, b'* 1 FETCH (UID 1 BODY[] {%d}\r\n%s' % (len(body), body[:len(body) // 2]))
+    return False
+
+
+def greeting_list_code(s, conn, tag, args):	# libetpan 1.9.4 crashed on it
+    s.send(conn, b'* OK [BADCHARSET (UTF-8)] ready\r\n')
+    return True
+
+
+def permanentflags_not_a_flag(s, conn, tag, args):	# libetpan 1.9.4 crashed on it
+    s.send(conn, b'* 3 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n* OK [PERMANENTFLAGS (\\()] p\r\n'
+           + f'{tag} OK [READ-WRITE] done\r\n'.encode())
+    return True
+
+
+def capability_empty(s, conn, tag, args):	# libetpan 1.9.4 crashed on it
+    s.send(conn, f'* CAPABILITY\r\n{tag} OK done\r\n')
+    return True
+
+
 def endless_line_body(s, conn, tag, args):
     s.send(conn, b'* 1 FETCH (UID 1 FLAGS (')
     s.stream(conn, b'\\Seen ' * 10000)
@@ -166,6 +188,14 @@ CASES = [
     ('endless untagged lines, no reply', {'SEARCH': endless_untagged}, {},
      ('more than', 'longer than'), []),
     ('endless line in a body fetch', {'FETCH-BODY': endless_line_body}, {}, 'more than', []),
+    ('literal cut short by the end of the connection', {'FETCH-BODY': literal_cut_then_close}, {},
+     'lost or garbled', []),
+    ('a list in the greeting\'s response code', {'GREETING': greeting_list_code}, {}, 'greeting',
+     []),
+    ('PERMANENTFLAGS whose first item is not a flag', {'SELECT': permanentflags_not_a_flag}, {},
+     'PERMANENTFLAGS', []),
+    ('CAPABILITY without a capability', {'CAPABILITY': capability_empty}, {},
+     'without a capability', []),
     ('UIDVALIDITY changes in the SEARCH reply', {'SEARCH': uidvalidity_in('SEARCH')}, {},
      'UIDVALIDITY', []),
     ('UIDVALIDITY changes in a body fetch', {'FETCH-BODY': uidvalidity_in('FETCH-BODY')}, {},
