@@ -20,6 +20,7 @@ static const struct command {
 	{ "stats",	cmd_stats,	"counts by class, reason and receiving domain" },
 	{ "db",		cmd_db,		"database maintenance (migrate)" },
 	{ "verp",	cmd_verp,	"encode or decode (signed) VERP return paths" },
+	{ "rules",	cmd_rules,	"check rule files and run the examples beside their rules" },
 };
 
 void

@@ -26,21 +26,13 @@ fail(char **error_r, const char *what, const char *path, const char *detail)
 static int
 load_rules(struct parse_setup *s, const struct config *c, char **error_r)
 {
+	s->scratch = rules_scratch_new();
+	s->opt.scratch = s->scratch;
 	if (c->rules_dir == NULL && c->rules_local == NULL)
 		return 0;
-	/* rules_load expands a directory to its *.rules files in name order (bounced-rules(5)),
-	 * and tries later paths first: the local file overrides the shipped rules. */
-	const char *paths[2];
-	size_t n = 0;
-	if (c->rules_dir != NULL)
-		paths[n++] = c->rules_dir;
-	if (c->rules_local != NULL)
-		paths[n++] = c->rules_local;
-	/* Without a rules directory the shipped rules are the copies built into the binary. */
-	if (c->rules_dir == NULL)
-		s->rules = rules_load_with_builtin(paths, n, error_r);
-	else
-		s->rules = rules_load_dir(c->rules_dir, c->rules_local, error_r);
+	/* Without a rules directory the shipped rules are the copies built into the binary; the
+	 * local file (or directory) is read after them (bounced-rules(5)). */
+	s->rules = rules_load(c->rules_dir, c->rules_local, error_r);
 	if (s->rules == NULL)
 		return -1;
 	s->opt.rules = s->rules;
@@ -110,6 +102,7 @@ void
 setup_free(struct parse_setup *s)
 {
 	rules_free(s->rules);
+	rules_scratch_free(s->scratch);
 	free(s->verp_key);
 	memset(s, 0, sizeof *s);
 }

@@ -8,10 +8,12 @@
 #include "verp.h"
 
 struct rules;
+struct rules_scratch;
 
 struct parse_setup {
 	struct bounce_options opt;
 	struct rules *rules;		/* owned; NULL = built-in set */
+	struct rules_scratch *scratch;	/* owned: what matching the rules writes, per process */
 	struct verp_config verp;
 	unsigned char *verp_key;	/* owned */
 	size_t verp_key_len;

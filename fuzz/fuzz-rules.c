@@ -29,14 +29,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.parts = &part, .nparts = 1,
 	};
 	const struct rules *rules = rules_builtin();
+	static struct rules_scratch *sc;	/* one for the process, as the daemon keeps it */
+	if (sc == NULL)
+		sc = rules_scratch_new();
 	struct bounce_report *r = bounce_report_new();
-	rules_extract(rules, &m, r);
+	rules_extract(rules, sc, &m, r);
 	for (size_t i = 0; i < r->nrcpts; i++)
-		classify_recipient(&r->rcpts[i], body, size, rules);
+		classify_recipient(&r->rcpts[i], body, size, rules, sc);
 	enum bounce_reason reason;
 	const char *rule;
 	bool limit;
-	rules_reason(rules, body, size, &reason, &rule, &limit);
+	rules_reason(rules, sc, body, size, &reason, &rule, &limit);
 	char status[16] = "", code[4] = "";
 	classify_extract_codes(body, size, status, code);
 	bounce_report_free(r);

@@ -158,7 +158,8 @@ is_dsn_part(const struct mime_message *m, const struct mime_part *p, int owner)
  * system; the user's original mail inside it stays the returned original. Returns the index of
  * its message part, or -1. */
 static int
-attached_report(const struct mime_message *m, const struct rules *rules)
+attached_report(const struct mime_message *m, const struct rules *rules,
+    struct rules_scratch *sc)
 {
 	for (size_t i = 0; i + 1 < m->nparts; i++) {
 		const struct mime_part *p = &m->parts[i], *body = &m->parts[i + 1];
@@ -172,15 +173,15 @@ attached_report(const struct mime_message *m, const struct rules *rules)
 		memset(&view, 0, sizeof view);
 		view.headers = p->headers;
 		view.headers_len = p->headers_len;
-		return rules_is_bounce_sender(rules, &view) ? (int)i : -1;
+		return rules_is_bounce_sender(rules, sc, &view, NULL) ? (int)i : -1;
 	}
 	return -1;
 }
 
 /* Reads the DSN parts of the report; *owner_r says whose they were (see spoken_by). */
 static void
-read_dsn(const struct mime_message *m, const struct rules *rules, struct bounce_report *r,
-    int *owner_r)
+read_dsn(const struct mime_message *m, const struct rules *rules, struct rules_scratch *sc,
+    struct bounce_report *r, int *owner_r)
 {
 	*owner_r = -1;
 	for (size_t i = 0; i < m->nparts; i++)
@@ -188,7 +189,7 @@ read_dsn(const struct mime_message *m, const struct rules *rules, struct bounce_
 			dsn_parse(m->parts[i].body, m->parts[i].body_len, r);
 	if (r->nrcpts > 0)
 		return;
-	int attached = attached_report(m, rules);
+	int attached = attached_report(m, rules, sc);
 	if (attached >= 0) {
 		for (size_t i = (size_t)attached + 1; i < m->nparts; i++)
 			if (is_dsn_part(m, &m->parts[i], attached))
@@ -198,7 +199,7 @@ read_dsn(const struct mime_message *m, const struct rules *rules, struct bounce_
 			return;
 		}
 	}
-	if (!rules_is_bounce_sender(rules, m))
+	if (!rules_is_bounce_sender(rules, sc, m, r))
 		return;
 	/* A report from a mail system whose MIME is broken (no or a mangled boundary): the
 	 * delivery-status fields are in the text. */
@@ -272,7 +273,8 @@ decode_verp(const struct mime_message *m, const struct bounce_options *opt, stru
 /* The VERP address says exactly who the original was sent to, whatever the report says
  * (aliases, forwarding): it is the one acted on, and the report's address is kept beside it. */
 static void
-apply_verp(struct bounce_report *r, const struct mime_message *m, const struct rules *rules)
+apply_verp(struct bounce_report *r, const struct mime_message *m, const struct rules *rules,
+    struct rules_scratch *sc)
 {
 	if (!r->verp_present || r->verp_address == NULL || r->kind == KIND_AUTOREPLY)
 		return;
@@ -288,7 +290,7 @@ apply_verp(struct bounce_report *r, const struct mime_message *m, const struct r
 		return;
 	}
 	/* A bounce that names no address we could read: the VERP names it. */
-	if (r->kind == KIND_NONE && !rules_is_bounce_sender(rules, m))
+	if (r->kind == KIND_NONE && !rules_is_bounce_sender(rules, sc, m, r))
 		return;
 	struct bounce_recipient *rc = bounce_report_add(r, r->verp_address);
 	if (rc == NULL)
@@ -307,6 +309,8 @@ bounce_parse(const char *msg, size_t len, const struct bounce_options *opt)
 	if (opt == NULL)
 		opt = &noopt;
 	const struct rules *rules = opt->rules != NULL ? opt->rules : rules_builtin();
+	struct rules_scratch *own = NULL;
+	struct rules_scratch *sc = opt->scratch != NULL ? opt->scratch : (own = rules_scratch_new());
 	struct bounce_report *r = bounce_report_new();
 	struct mime_message *m = mime_parse(msg, len);
 	r->flags |= m->flags;
@@ -318,20 +322,20 @@ bounce_parse(const char *msg, size_t len, const struct bounce_options *opt)
 		if (r->evidence == NULL)
 			bounce_set(&r->evidence, "feedback report (RFC 5965)");
 	} else {
-		read_dsn(m, rules, r, &owner);
+		read_dsn(m, rules, sc, r, &owner);
 		if (r->nrcpts > 0) {
 			r->kind = KIND_DSN;
 			bounce_set(&r->evidence, owner < 0 ? "delivery-status part (RFC 3464)" :
 			    "delivery-status part of a report attached whole (a relayed or forwarded bounce)");
 			/* DSN groups without Status or Diagnostic-Code: the text part says why (with
 			 * recipients present, rules_extract only fills fields in). */
-			rules_extract(rules, m, r);
+			rules_extract(rules, sc, m, r);
 		} else if (mdn_parse(m, r)) {
 			r->kind = KIND_NONE;
 		} else if (autoreply_parse(m, r)) {
 			r->kind = KIND_AUTOREPLY;
 		} else {
-			rules_extract(rules, m, r);	/* sets KIND_HEURISTIC when it finds any */
+			rules_extract(rules, sc, m, r);	/* sets KIND_HEURISTIC when it finds any */
 		}
 	}
 
@@ -356,18 +360,19 @@ bounce_parse(const char *msg, size_t len, const struct bounce_options *opt)
 		if (r->kind == KIND_NONE && rc->reason == REASON_DELIVERED)
 			continue;	/* read receipt */
 		if (classify_recipient(rc, hp != NULL ? hp->body : NULL, hp != NULL ? hp->body_len : 0,
-		    rules))
+		    rules, sc))
 			r->flags |= BOUNCE_F_REGEX_LIMIT;
 	}
 
 	decode_verp(m, opt, r);
 	size_t before = r->nrcpts;
-	apply_verp(r, m, rules);
+	apply_verp(r, m, rules, sc);
 	if (r->nrcpts > before && classify_recipient(&r->rcpts[before], hp != NULL ? hp->body : NULL,
-	    hp != NULL ? hp->body_len : 0, rules))
+	    hp != NULL ? hp->body_len : 0, rules, sc))
 		r->flags |= BOUNCE_F_REGEX_LIMIT;
 	if (r->evidence == NULL)
 		bounce_set(&r->evidence, r->kind == KIND_NONE ? "no report part, no auto-reply, no rule matched" : "");
 	mime_message_free(m);
+	rules_scratch_free(own);
 	return r;
 }

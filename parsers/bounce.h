@@ -8,6 +8,7 @@
 #include "report.h"
 
 struct rules;
+struct rules_scratch;
 struct verp_config;
 
 struct bounce_options {
@@ -16,6 +17,9 @@ struct bounce_options {
 	const char *envelope_recipient;
 	/* Compiled heuristic rules; NULL for the built-in set (rules_builtin()). */
 	const struct rules *rules;
+	/* What matching the rules writes (rules_scratch_new), reused across messages by one thread;
+	 * NULL: bounce_parse makes one for the call. */
+	struct rules_scratch *scratch;
 	/* VERP decoding and signature checking; NULL for the default unsigned format. */
 	const struct verp_config *verp;
 };

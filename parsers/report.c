@@ -135,6 +135,7 @@ recipient_clear(struct bounce_recipient *rc)
 	free(rc->feedback_type);
 	free(rc->evidence);
 	free(rc->rule);
+	free(rc->rule_at);
 }
 
 void
@@ -157,6 +158,7 @@ bounce_report_free(struct bounce_report *r)
 	free(r->verp_tag);
 	free(r->verp_source);
 	free(r->evidence);
+	free(r->rules_matched);
 	free(r);
 }
 
@@ -301,6 +303,7 @@ report_to_json(const struct bounce_report *r, const char *source, bool explain, 
 			kv(out, "last_attempt", rc->last_attempt, true);
 			kv(out, "evidence", rc->evidence, true);
 			kv(out, "rule", rc->rule, true);
+			kv(out, "rule_at", rc->rule_at, true);
 		}
 		strbuf_putc(out, '}');
 	}
@@ -318,6 +321,18 @@ report_to_json(const struct bounce_report *r, const char *source, bool explain, 
 				strbuf_putc(out, ',');
 			json_cstring(out, flag_names[i].name);
 			first = false;
+		}
+		strbuf_putc(out, ']');
+		strbuf_puts(out, ",\"rules\":[");
+		for (const char *p = r->rules_matched; p != NULL && *p != '\0';) {
+			const char *sp = strchr(p, ' ');
+			size_t n = sp != NULL ? (size_t)(sp - p) : strlen(p);
+			if (p != r->rules_matched)
+				strbuf_putc(out, ',');
+			json_string(out, p, n);
+			p += n;
+			while (*p == ' ')
+				p++;
 		}
 		strbuf_putc(out, ']');
 	}
@@ -405,7 +420,7 @@ report_pack(const struct bounce_report *r, struct strbuf *out)
 	put_u32(out, (r->verp_present ? 1u : 0u) | (r->verp_verified ? 2u : 0u));
 	const char *strs[] = { r->message_id, r->original_message_id, r->original_from,
 		r->original_to, r->original_subject, r->x_tags, r->reporting_mta, r->mta_family,
-		r->verp_address, r->verp_tag, r->verp_source, r->evidence };
+		r->verp_address, r->verp_tag, r->verp_source, r->evidence, r->rules_matched };
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
 		put_str(out, strs[i]);
 	put_u32(out, (uint32_t)r->nrcpts);
@@ -417,7 +432,8 @@ report_pack(const struct bounce_report *r, struct strbuf *out)
 		put_str(out, rc->status);
 		put_str(out, rc->smtp_code);
 		const char *rs[] = { rc->address, rc->original_recipient, rc->action, rc->diagnostic,
-			rc->remote_mta, rc->last_attempt, rc->feedback_type, rc->evidence, rc->rule };
+			rc->remote_mta, rc->last_attempt, rc->feedback_type, rc->evidence, rc->rule,
+			rc->rule_at };
 		for (size_t j = 0; j < sizeof rs / sizeof rs[0]; j++)
 			put_str(out, rs[j]);
 	}
@@ -438,7 +454,7 @@ report_unpack(const char *p, size_t len)
 	r->verp_verified = (verp & 2) != 0;
 	char **strs[] = { &r->message_id, &r->original_message_id, &r->original_from,
 		&r->original_to, &r->original_subject, &r->x_tags, &r->reporting_mta, &r->mta_family,
-		&r->verp_address, &r->verp_tag, &r->verp_source, &r->evidence };
+		&r->verp_address, &r->verp_tag, &r->verp_source, &r->evidence, &r->rules_matched };
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
 		*strs[i] = get_str(&rd);
 	uint32_t n = get_u32(&rd);
@@ -455,7 +471,8 @@ report_unpack(const char *p, size_t len)
 		free(rc->address);
 		free(rc->action);
 		char **rs[] = { &rc->address, &rc->original_recipient, &rc->action, &rc->diagnostic,
-			&rc->remote_mta, &rc->last_attempt, &rc->feedback_type, &rc->evidence, &rc->rule };
+			&rc->remote_mta, &rc->last_attempt, &rc->feedback_type, &rc->evidence, &rc->rule,
+			&rc->rule_at };
 		for (size_t j = 0; j < sizeof rs / sizeof rs[0]; j++)
 			*rs[j] = get_str(&rd);
 		if (rc->address == NULL)

@@ -93,6 +93,7 @@ struct bounce_recipient {
 	 * common-mailbox-full)". Always filled; printed only with --explain. */
 	char *evidence;
 	char *rule;		/* name of the heuristic rule that found or classified it, may be NULL */
+	char *rule_at;		/* where that rule is written, "FILE:LINE"; NULL when rule is */
 };
 
 struct bounce_report {
@@ -113,6 +114,10 @@ struct bounce_report {
 	char *verp_tag;
 	char *verp_source;		/* which field it came from, for --explain */
 	char *evidence;			/* message-level: why this kind */
+	/* --explain: the heuristic rules that matched while reading it (family, sender, cut,
+	 * forward, delayed, recipient), space-separated, each once, in the order they matched;
+	 * may be NULL. The wording rules that decided are each recipient's rule. */
+	char *rules_matched;
 
 	struct bounce_recipient *rcpts;
 	size_t nrcpts;
@@ -141,7 +146,7 @@ struct bounce_recipient *bounce_report_find(struct bounce_report *r, const char 
 void bounce_set(char **dst, const char *src);
 
 /* One JSON object on one line (no newline) following DESIGN.md's parse contract. source may be
- * NULL. With explain, each recipient gets "evidence" and "rule", and the report gets "evidence"
+ * NULL. With explain, each recipient gets "evidence", "rule" and "rule_at", and the report gets "evidence"
  * and "flags". Invalid UTF-8 anywhere is replaced by U+FFFD: the output is always valid JSON. */
 void report_to_json(const struct bounce_report *r, const char *source, bool explain, struct strbuf *out);
 

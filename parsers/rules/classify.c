@@ -286,7 +286,7 @@ is_hard(enum bounce_reason r)
 
 bool
 classify_recipient(struct bounce_recipient *rc, const char *context, size_t context_len,
-    const struct rules *rules)
+    const struct rules *rules, struct rules_scratch *sc)
 {
 	if (rc->class_ == CLASS_COMPLAINT || rc->class_ == CLASS_AUTOREPLY)
 		return false;
@@ -324,7 +324,7 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 	bool gave_up = strcmp(action, "failed") == 0;
 
 	enum bounce_reason reason = REASON_UNKNOWN;
-	const char *rule = NULL;
+	const struct rule *rule = NULL;
 	bool limit = false, decided = false;
 	if (rc->status[0] == '\0')
 		;
@@ -342,14 +342,14 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 		strbuf_printf(&ev, "%ssmtp %s", ev.len ? "; " : "", rc->smtp_code);
 	size_t at = 0, mlen = 0;
 	const struct rule *wr = diag[0] != '\0' ?
-	    rules_reason_rule(rules, diag, strlen(diag), &at, &mlen, &limit) : NULL;
+	    rules_reason_rule(rules, sc, diag, strlen(diag), &at, &mlen, &limit) : NULL;
 	if (wr != NULL) {
 		decided = true;
 		reason = wr->reason;
-		rule = wr->name;
+		rule = wr;
 		strbuf_printf(&ev, "%swording ", ev.len ? "; " : "");
 		quote_wording(&ev, diag + at, mlen);
-		strbuf_printf(&ev, "(rule %s)", rule);
+		strbuf_printf(&ev, "(rule %s)", rule->name);
 		/* "No such user" said at DATA time (in the diagnostic, or where the report text
 		 * names this address) comes from a filter on an address that was accepted at RCPT,
 		 * unless the code itself is about the address. */
@@ -378,10 +378,12 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 	}
 	/* The report's text, which may quote the returned message, only when nothing else speaks. */
 	if (!decided && diag[0] == '\0' && context != NULL && context_len > 0 &&
-	    rules_reason(rules, context, context_len < CLASSIFY_CONTEXT_BYTES ? context_len :
-	    CLASSIFY_CONTEXT_BYTES, &reason, &rule, &limit)) {
+	    (rule = rules_reason_rule(rules, sc, context, context_len < CLASSIFY_CONTEXT_BYTES ?
+	    context_len : CLASSIFY_CONTEXT_BYTES, NULL, NULL, &limit)) != NULL) {
 		decided = true;
-		strbuf_printf(&ev, "%swording in the report text (rule %s)", ev.len ? "; " : "", rule);
+		reason = rule->reason;
+		strbuf_printf(&ev, "%swording in the report text (rule %s)", ev.len ? "; " : "",
+		    rule->name);
 	}
 	if (!decided && delayed) {
 		reason = REASON_EXPIRED;
@@ -417,8 +419,10 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 	else if (rc->class_ == CLASS_HARD && temporary)
 		strbuf_printf(&ev, "; temporary code, but delivery failed for good");
 	strbuf_printf(&ev, " → %s", bounce_reason_name(reason));
-	if (rule != NULL)
-		bounce_set(&rc->rule, rule);
+	if (rule != NULL) {
+		bounce_set(&rc->rule, rule->name);
+		bounce_set(&rc->rule_at, rule->origin);
+	}
 	free(rc->evidence);
 	rc->evidence = strbuf_detach(&ev);
 	return limit;

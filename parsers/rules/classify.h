@@ -9,20 +9,22 @@
 #include "report.h"
 
 struct rules;
+struct rules_scratch;
 
 /* Finds the first SMTP reply code (2xx/4xx/5xx) and RFC 3463 enhanced status code in text and
  * copies them into status (sizeof 16) and smtp_code (sizeof 4) when those are still empty. */
 void classify_extract_codes(const char *text, size_t len, char status[16], char smtp_code[4]);
 
-/* Sets rc->reason, class_, blame and evidence from rc->action, status, smtp_code and
- * diagnostic, consulting the wording rules of `rules` (NULL: the built-in set). context is extra
+/* Sets rc->reason, class_, blame and evidence (and rule, rule_at when a wording rule decided)
+ * from rc->action, status, smtp_code and diagnostic, consulting the wording rules of `rules`
+ * (NULL: the built-in set) with scratch sc (NULL: one made for the call). context is extra
  * human-readable text that may explain the failure when the diagnostic is empty (may be NULL).
  * Delivered/relayed/expanded actions give class none; delayed gives soft with reason expired
  * unless the wording says otherwise. Does not touch recipients already classified by ARF or
  * auto-reply parsing (class complaint / autoreply). Returns true when a wording rule hit the
  * regex limit (it counted as no match, and the evidence says so): the caller flags the report
- * BOUNCE_F_REGEX_LIMIT. (Was void: callers that ignore the result are unchanged.) */
+ * BOUNCE_F_REGEX_LIMIT. */
 bool classify_recipient(struct bounce_recipient *rc, const char *context, size_t context_len,
-    const struct rules *rules);
+    const struct rules *rules, struct rules_scratch *sc);
 
 #endif

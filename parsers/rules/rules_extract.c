@@ -13,6 +13,10 @@
 #include "limits.h"
 #include "strbuf.h"
 
+/* Rules noted as matching one message, for --explain: a report's family, sender, cuts, forward,
+ * delay and recipient rules are a handful; past this the list is cut. */
+#define EXTRACT_MATCHED_MAX	32
+
 /* Header fields whose values are kept once gathered for a message: the shipped rules read five
  * (From, Subject, Received, X-NAI-Header, X-Failed-Recipients); more are gathered each time. */
 #define EXTRACT_FIELDS_CACHED	8
@@ -25,11 +29,12 @@ struct field_values {
 
 struct extract {
 	const struct rules *rules;
+	struct rules_scratch *sc;	/* fitted to rules */
 	const struct mime_message *m;
 	struct strbuf text;		/* human-readable text, returned message cut off */
 	uint64_t *cand_text, *cand_headers;	/* the rules that may match them, NULL until needed */
 	const char *family;		/* value of the family rule that matched, or NULL */
-	const char *family_rule;
+	const struct rule *family_rule;
 	bool family_by_header;		/* the family was recognised from the headers, not the text */
 	bool limit_hit;
 	bool forwarded;			/* a forward rule found a bounce forwarded inline */
@@ -38,6 +43,10 @@ struct extract {
 	struct field_values fields[EXTRACT_FIELDS_CACHED];
 	size_t nfields;
 	struct strbuf scratch;		/* values of a field beyond the cache */
+	struct rules_scratch *own_sc;	/* sc when the caller gave none */
+	/* The rules that matched, each once, in order (--explain): a message matches a few. */
+	const struct rule *matched[EXTRACT_MATCHED_MAX];
+	size_t nmatched;
 };
 
 static void
@@ -52,6 +61,7 @@ extract_free(struct extract *x)
 		free(x->fields[i].cand);
 	}
 	strbuf_free(&x->scratch);
+	rules_scratch_free(x->own_sc);
 }
 
 /* The values of a top-level header field, gathered once per message (rules_text_field_values).
@@ -88,19 +98,31 @@ may_match(struct extract *x, const struct rule *ru, const char *s, size_t len, u
 		return true;
 	if (*cand == NULL) {
 		*cand = xmalloc((rules_cand_words(x->rules) + 1) * sizeof **cand);
-		rules_index_scan(x->rules, x->rules->ix_other, s, len, *cand);
+		rules_index_scan(x->rules, x->rules->ix_other, x->sc, s, len, *cand);
 	}
 	return rules_cand(*cand, (size_t)(ru - x->rules->v));
+}
+
+/* Notes that ru matched, for --explain (each rule once). */
+static void
+note_match(struct extract *x, const struct rule *ru)
+{
+	for (size_t i = 0; i < x->nmatched; i++)
+		if (x->matched[i] == ru)
+			return;
+	if (x->nmatched < EXTRACT_MATCHED_MAX)
+		x->matched[x->nmatched++] = ru;
 }
 
 /* Does ru match s at all? */
 static bool
 matches(struct extract *x, const struct rule *ru, const char *s, size_t len, size_t *start_r)
 {
-	pcre2_match_data *md = x->rules->md;
-	int rc = rules_match(x->rules, ru, s, len, 0, md, &x->limit_hit);
+	int rc = rules_match(x->sc, ru, s, len, 0, &x->limit_hit);
 	if (rc > 0 && start_r != NULL)
-		*start_r = pcre2_get_ovector_pointer(md)[0];
+		*start_r = pcre2_get_ovector_pointer(x->sc->md)[0];
+	if (rc > 0)
+		note_match(x, ru);
 	return rc > 0;
 }
 
@@ -259,7 +281,7 @@ detect_family(struct extract *x)
 		const struct rule *ru = &x->rules->v[i];
 		if (ru->type == RULE_FAMILY && rule_hits_message(x, ru)) {
 			x->family = ru->value;
-			x->family_rule = ru->name;
+			x->family_rule = ru;
 			x->family_by_header = ru->where != WHERE_TEXT;
 			return;
 		}
@@ -358,10 +380,10 @@ run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size
 	bool generic = x->family == NULL || !rules_text_in_list(ru->value, x->family);
 	size_t start = 0, found = 0;
 	bool from_text = ru->where == WHERE_TEXT;
-	/* the set's match data: nothing below matches another rule until the loop ends */
-	pcre2_match_data *md = x->rules->md;
+	/* the scratch's match data: nothing below matches another rule until the loop ends */
+	pcre2_match_data *md = x->sc->md;
 	struct strbuf addr = STRBUF_INIT;
-	while (start < len && rules_match(x->rules, ru, s, len, start, md, &x->limit_hit) > 0) {
+	while (start < len && rules_match(x->sc, ru, s, len, start, &x->limit_hit) > 0) {
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
 		size_t mend = ov[1];
 		start = mend > ov[0] ? mend : ov[0] + 1;
@@ -383,8 +405,10 @@ run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size
 		if (rc == NULL && (rc = bounce_report_add(r, addr.s)) == NULL)
 			break;
 		found++;
-		if (rc->rule == NULL)
+		if (rc->rule == NULL) {
 			bounce_set(&rc->rule, ru->name);
+			bounce_set(&rc->rule_at, ru->origin);
+		}
 		if (ru->g_action >= 0 && ov[2 * ru->g_action] != PCRE2_UNSET && (rc->action == NULL ||
 		    rc->action[0] == '\0'))
 			set_action(rc, s + ov[2 * ru->g_action], ov[2 * ru->g_action + 1] - ov[2 * ru->g_action]);
@@ -415,6 +439,8 @@ run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size
 			    rc->smtp_code);
 	}
 	strbuf_free(&addr);
+	if (found > 0)
+		note_match(x, ru);
 	return found;
 }
 
@@ -491,7 +517,7 @@ text_names_any(const struct extract *x, const struct bounce_report *r)
  * that names anyone wins; after a header rule, the text rules only complete what it named. */
 static size_t
 run_recipients(struct extract *x, struct bounce_report *r, bool add, bool delayed,
-    const char **rule_r)
+    const struct rule **rule_r)
 {
 	size_t before = r->nrcpts;
 	bool fill_only = !add;
@@ -507,7 +533,7 @@ run_recipients(struct extract *x, struct bounce_report *r, bool add, bool delaye
 				continue;
 			size_t k = run_rule_anywhere(x, ru, r, !fill_only, delayed);
 			if (k > 0 && !fill_only) {
-				*rule_r = ru->name;
+				*rule_r = ru;
 				fill_only = true;
 				if (!field)
 					step = 3;
@@ -530,14 +556,52 @@ is_bounce_sender(struct extract *x)
 	return false;
 }
 
+/* Starts reading m with rules (NULL: the built-in set) and sc (NULL: one made for the call). */
+static void
+extract_init(struct extract *x, const struct rules *rules, struct rules_scratch *sc,
+    const struct mime_message *m)
+{
+	memset(x, 0, sizeof *x);
+	x->rules = rules != NULL ? rules : rules_builtin();
+	x->sc = sc != NULL ? sc : (x->own_sc = rules_scratch_new());
+	rules_scratch_fit(x->sc, x->rules);
+	x->m = m;
+}
+
+/* Adds the names of the rules x noted as matching to r->rules_matched, each once. */
+static void
+report_matched(struct extract *x, struct bounce_report *r)
+{
+	if (r == NULL || x->nmatched == 0)
+		return;
+	struct strbuf b = STRBUF_INIT;
+	if (r->rules_matched != NULL)
+		strbuf_puts(&b, r->rules_matched);
+	for (size_t i = 0; i < x->nmatched; i++) {
+		const char *name = x->matched[i]->name;
+		size_t n = strlen(name);
+		bool seen = false;
+		for (const char *q = r->rules_matched; q != NULL && !seen && (q = strstr(q, name)) != NULL;
+		    q++)
+			seen = (q == r->rules_matched || q[-1] == ' ') && (q[n] == ' ' || q[n] == '\0');
+		if (seen)
+			continue;
+		if (b.len > 0)
+			strbuf_putc(&b, ' ');
+		strbuf_append(&b, name, n);
+	}
+	free(r->rules_matched);
+	r->rules_matched = strbuf_detach(&b);
+}
+
 bool
-rules_is_bounce_sender(const struct rules *rules, const struct mime_message *m)
+rules_is_bounce_sender(const struct rules *rules, struct rules_scratch *sc,
+    const struct mime_message *m, struct bounce_report *r)
 {
 	struct extract x;
-	memset(&x, 0, sizeof x);
-	x.rules = rules != NULL ? rules : rules_builtin();
-	x.m = m;
+	extract_init(&x, rules, sc, m);
 	bool hit = is_bounce_sender(&x);
+	report_matched(&x, r);
 	extract_free(&x);
 	return hit;
 }
@@ -556,17 +620,16 @@ is_list_mail(const struct mime_message *m)
 }
 
 size_t
-rules_extract(const struct rules *rules, const struct mime_message *m, struct bounce_report *r)
+rules_extract(const struct rules *rules, struct rules_scratch *sc, const struct mime_message *m,
+    struct bounce_report *r)
 {
 	struct extract x;
-	memset(&x, 0, sizeof x);
-	x.rules = rules != NULL ? rules : rules_builtin();
-	x.m = m;
+	extract_init(&x, rules, sc, m);
 	build_text(&x);
 	detect_family(&x);
 
 	size_t added = 0;
-	const char *rule = NULL;
+	const struct rule *rule = NULL;
 	if (r->nrcpts > 0) {
 		/* A DSN: only complete what its recipient groups lack. */
 		if (x.text.len > 0)
@@ -582,14 +645,26 @@ rules_extract(const struct rules *rules, const struct mime_message *m, struct bo
 		if (x.family != NULL)
 			bounce_set(&r->mta_family, x.family);
 		struct strbuf ev = STRBUF_INIT;
-		strbuf_printf(&ev, "free-form bounce: family %s (rule %s), recipients by rule %s",
-		    x.family != NULL ? x.family : "unknown", x.family_rule != NULL ? x.family_rule : "-",
-		    rule);
+		strbuf_puts(&ev, "free-form bounce: family ");
+		strbuf_puts(&ev, x.family != NULL ? x.family : "unknown");
+		strbuf_puts(&ev, " (rule ");
+		if (x.family_rule != NULL) {
+			strbuf_puts(&ev, x.family_rule->name);
+			strbuf_puts(&ev, ", ");
+			strbuf_puts(&ev, x.family_rule->origin);
+		} else
+			strbuf_putc(&ev, '-');
+		strbuf_puts(&ev, "), recipients by rule ");
+		strbuf_puts(&ev, rule->name);
+		strbuf_puts(&ev, " (");
+		strbuf_puts(&ev, rule->origin);
+		strbuf_putc(&ev, ')');
 		free(r->evidence);
 		r->evidence = strbuf_detach(&ev);
 	}
 	if (x.limit_hit)
 		r->flags |= BOUNCE_F_REGEX_LIMIT;
+	report_matched(&x, r);
 	extract_free(&x);
 	return added;
 }

@@ -32,6 +32,15 @@ enum rule_where {
 	WHERE_FIELD,		/* each value of one top-level header field (field) */
 };
 
+/* An example written beside a rule: "# test: TEXT" must be matched by it (for a reason rule:
+ * decided by it, the first reason rule of the set that matches), "# test-not: TEXT" must not. */
+struct rule_test {
+	char *text;		/* the example, \n and \\ unescaped */
+	size_t len;
+	bool want;		/* test: true; test-not: false */
+	int line;		/* the file's line of the example */
+};
+
 struct rule {
 	char *name;
 	enum rule_type type;
@@ -41,10 +50,15 @@ struct rule {
 	enum bounce_reason reason;	/* RULE_REASON */
 	bool rcpt_only;		/* RULE_REASON "REASON/rcpt": only at RCPT or under an x.1.x code */
 	bool any_family;	/* "*" is among the families of value (a generic recipient rule) */
+	bool local;		/* from an operator's file: tried before the shipped rules */
+	bool builtin;		/* from a copy of a shipped file built into the binary */
 	pcre2_code *re;
 	struct rules_filter *filter;	/* what any match holds; NULL: the rule is always run */
 	int g_addr, g_code, g_status, g_diag, g_action;	/* capture group numbers, -1 when absent */
 	char *origin;		/* "FILE:LINE" */
+	const char *file;	/* FILE of origin (owned by the set's list of files) */
+	struct rule_test *tests;
+	size_t ntests;
 };
 
 /* Bits of a rule set to the rule (v[i]): the candidates a scan left for one text. */
@@ -81,44 +95,64 @@ struct rules_index {
 		uint32_t rule;		/* index in rules->v */
 		uint32_t first, end;	/* the sets of its term */
 	} *sets;
-	uint64_t *hit, *hit_init;	/* sets found by a scan (scratch), and sets taken as found */
-	size_t nsetwords;
-	uint32_t *found;	/* the sets a scan found, in order (scratch) */
+	uint64_t *hit_init;	/* sets taken as found before a scan */
+	size_t nsetwords, nsets;
 };
 
-struct rules_fold {
-	char *s;
-	size_t cap;
-};
-
+/* A compiled rule set: read-only once loaded, so one set may serve any number of matches at
+ * once, each with its own struct rules_scratch. */
 struct rules {
 	struct rule *v;		/* in the order they are tried */
 	size_t n, cap;
-	pcre2_match_context *mctx;	/* LIMIT_REGEX_MATCH / LIMIT_REGEX_DEPTH on every match */
-	pcre2_jit_stack *jit_stack;
-	/* Room for the captures of any rule of the set, reused by every match: like the JIT stack,
-	 * it makes matching with one set one thread at a time. */
-	pcre2_match_data *md;
 	uint32_t max_captures;	/* the most capture groups of any rule */
-	/* The prefilter (rules_prefilter.c): literal indexes built once the set is loaded, and,
-	 * like md, scratch one match at a time uses: the folded text and the reason candidates. */
+	/* The prefilter (rules_prefilter.c): literal indexes built once the set is loaded. */
 	struct rules_index *ix_reason, *ix_other;
-	struct rules_fold *fold;
-	uint64_t *cand_reason;
+	char **files;		/* the names of the files the rules came from */
+	size_t nfiles;
 };
 
-/* Compiles rules from one file held in memory (origin names it in errors). For tests. */
+/* What one match at a time writes: PCRE2's match data and match context (with its JIT stack,
+ * which a JIT-compiled match backtracks on), and the prefilter's folded text and found sets.
+ * Grown on use to fit whichever set it matches with. */
+struct rules_scratch {
+	pcre2_match_context *mctx;	/* LIMIT_REGEX_MATCH / LIMIT_REGEX_DEPTH on every match */
+	pcre2_jit_stack *jit_stack;
+	pcre2_match_data *md;
+	uint32_t md_pairs;		/* md holds this many ovector pairs */
+	char *fold;			/* rules_prefilter.c: the text folded, when it must be */
+	size_t fold_cap;
+	uint64_t *hit;			/* the sets a scan found, as bits */
+	size_t hit_words;
+	uint32_t *found;		/* and in order */
+	size_t found_cap;
+	uint64_t *cand_reason;		/* the reason rules a scan of a diagnostic left */
+	size_t cand_words;
+};
+
+/* Makes sc ready to match with rules: its match data holds any rule's captures. */
+void rules_scratch_fit(struct rules_scratch *sc, const struct rules *rules);
+
+/* Compiles the rules of one file held in memory, alone (origin names it in errors and in the
+ * rules' origins), through the loader rules_load uses. For tests. */
 struct rules *rules_load_text(const char *origin, const char *text, size_t len, char **error_r);
 
-/* The first reason rule whose pattern matches text, or NULL (rules NULL: the built-in set).
- * *at_r and *match_len_r (may be NULL) say which part of text matched. */
-const struct rule *rules_reason_rule(const struct rules *rules, const char *text, size_t len,
-    size_t *at_r, size_t *match_len_r, bool *limit_hit_r);
+/* Compiles the shipped rules built into the binary and paths (files or directories) as
+ * `bounced rules check` reads them: a file named as a shipped file (reasons.rules) stands in for
+ * its built-in copy, the others are operators' files read after the shipped ones. Errors as
+ * for rules_load. */
+struct rules *rules_load_files(const char *const *paths, size_t npaths, char **error_r);
 
-/* Runs one rule on s[start..len) with the set's limits. Returns the pcre2_match count (> 0) on
- * a match, -1 otherwise; a limit hit is no match and sets *limit_hit (may be NULL). */
-int rules_match(const struct rules *rules, const struct rule *ru, const char *s, size_t len,
-    size_t start, pcre2_match_data *md, bool *limit_hit);
+/* The first reason rule whose pattern matches text, or NULL (rules NULL: the built-in set).
+ * *at_r and *match_len_r (may be NULL) say which part of text matched. sc as for
+ * rules_reason. */
+const struct rule *rules_reason_rule(const struct rules *rules, struct rules_scratch *sc,
+    const char *text, size_t len, size_t *at_r, size_t *match_len_r, bool *limit_hit_r);
+
+/* Runs one rule on s[start..len) with the limits of every match, into sc->md (sc fitted to the
+ * rule's set). Returns the pcre2_match count (> 0) on a match, -1 otherwise; a limit hit is no
+ * match and sets *limit_hit (may be NULL). */
+int rules_match(struct rules_scratch *sc, const struct rule *ru, const char *s, size_t len,
+    size_t start, bool *limit_hit);
 
 /* rules_prefilter.c. What any match of pattern (compiled caseless, UTF, UCP) must contain; NULL
  * when the pattern holds something this reader does not follow or nothing selective enough to
@@ -133,9 +167,9 @@ struct rules_index *rules_index_build(const struct rules *rules, bool reason);
 void rules_index_free(struct rules_index *ix);	/* NULL-safe */
 /* Sets in cand (rules_cand_words(rules) words) the rules of ix's kind that may match s: those
  * with a literal in s and those without literals. A rule left out cannot match anywhere in s.
- * Uses rules->fold: one scan at a time per set. */
-void rules_index_scan(const struct rules *rules, const struct rules_index *ix, const char *s,
-    size_t len, uint64_t *cand);
+ * Writes only sc. */
+void rules_index_scan(const struct rules *rules, const struct rules_index *ix,
+    struct rules_scratch *sc, const char *s, size_t len, uint64_t *cand);
 
 static inline size_t
 rules_cand_words(const struct rules *rules)

@@ -608,10 +608,9 @@ rules_index_build(const struct rules *rules, bool reason)
 		}
 	ix->v = xcalloc(total > 0 ? total : 1, sizeof *ix->v);
 	ix->nsetwords = (nsets + 63) / 64 + 1;
-	ix->hit = xcalloc(ix->nsetwords, sizeof *ix->hit);
+	ix->nsets = nsets;
 	ix->hit_init = xcalloc(ix->nsetwords, sizeof *ix->hit_init);
 	ix->sets = xcalloc(nsets > 0 ? nsets : 1, sizeof *ix->sets);
-	ix->found = xcalloc(nsets > 0 ? nsets : 1, sizeof *ix->found);
 	uint32_t base = 0;
 	for (size_t i = 0; i < rules->n; i++) {
 		const struct rule *ru = &rules->v[i];
@@ -661,10 +660,8 @@ rules_index_free(struct rules_index *ix)
 		return;
 	free(ix->v);
 	free(ix->always);
-	free(ix->hit);
 	free(ix->hit_init);
 	free(ix->sets);
-	free(ix->found);
 	free(ix);
 }
 
@@ -672,14 +669,14 @@ rules_index_free(struct rules_index *ix)
  * that PCRE2's caseless UCP matching equates with an ASCII letter (U+212A KELVIN SIGN with k,
  * U+017F LONG S with s): those made that letter, ASCII lowercased, other bytes kept. */
 static size_t
-fold_text(struct rules_fold *f, const char *s, size_t len)
+fold_text(struct rules_scratch *sc, const char *s, size_t len)
 {
-	if (f->cap < len + 1) {
-		f->cap = len + 1;
-		f->s = xrealloc(f->s, f->cap);
+	if (sc->fold_cap < len + 1) {
+		sc->fold_cap = len + 1;
+		sc->fold = xrealloc(sc->fold, sc->fold_cap);
 	}
 	const unsigned char *p = (const unsigned char *)s, *end = p + len;
-	unsigned char *d = (unsigned char *)f->s;
+	unsigned char *d = (unsigned char *)sc->fold;
 	while (p < end) {
 		unsigned char c = *p++;
 		if (c == 0xE2 && end - p >= 2 && p[0] == 0x84 && p[1] == 0xAA) {
@@ -691,7 +688,7 @@ fold_text(struct rules_fold *f, const char *s, size_t len)
 		} else
 			*d++ = fold_table[c];
 	}
-	return (size_t)(d - (unsigned char *)f->s);
+	return (size_t)(d - (unsigned char *)sc->fold);
 }
 
 static bool
@@ -713,20 +710,29 @@ bit(const uint64_t *b, size_t i)
 }
 
 void
-rules_index_scan(const struct rules *rules, const struct rules_index *ix, const char *s,
-    size_t len, uint64_t *cand)
+rules_index_scan(const struct rules *rules, const struct rules_index *ix,
+    struct rules_scratch *sc, const char *s, size_t len, uint64_t *cand)
 {
 	size_t nwords = rules_cand_words(rules);
 	memcpy(cand, ix->always, nwords * sizeof *cand);
 	if (ix->nfrules == 0 || len < 3)
 		return;
-	uint64_t *hit = ix->hit;
+	if (sc->hit_words < ix->nsetwords) {
+		sc->hit_words = ix->nsetwords;
+		sc->hit = xrealloc(sc->hit, sc->hit_words * sizeof *sc->hit);
+	}
+	if (sc->found_cap < ix->nsets) {
+		sc->found_cap = ix->nsets;
+		sc->found = xrealloc(sc->found, sc->found_cap * sizeof *sc->found);
+	}
+	uint64_t *hit = sc->hit;
+	uint32_t *found = sc->found;
 	memcpy(hit, ix->hit_init, ix->nsetwords * sizeof *hit);
 	const unsigned char *t = (const unsigned char *)s;
 	size_t n = len;
 	if (has_foldable(s, len)) {
-		n = fold_text(rules->fold, s, len);
-		t = (const unsigned char *)rules->fold->s;
+		n = fold_text(sc, s, len);
+		t = (const unsigned char *)sc->fold;
 	}
 	const unsigned char *ft = fold_table;
 	size_t nfound = 0;
@@ -742,14 +748,14 @@ rules_index_scan(const struct rules *rules, const struct rules_index *ix, const 
 				k++;
 			if (k == l->len) {
 				hit[l->set / 64] |= (uint64_t)1 << (l->set % 64);
-				ix->found[nfound++] = l->set;
+				found[nfound++] = l->set;
 			}
 		}
 	}
 	/* A rule may match when every set of one of its terms was found: look at the terms of the
 	 * sets found. */
 	for (size_t h = 0; h < nfound; h++) {
-		const struct rules_set *st = &ix->sets[ix->found[h]];
+		const struct rules_set *st = &ix->sets[found[h]];
 		if (rules_cand(cand, st->rule))
 			continue;
 		uint32_t sv = st->first;

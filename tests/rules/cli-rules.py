@@ -277,6 +277,122 @@ def test_man_example(tmp):
     got = {k: r[k] if k in r else rep.get(k) for k in want}
     check("man example: the documented fields", got, want)
     check("man example: documents reason and rule", "reason" in want and "rule" in want, True)
+    code, out, err = run(["rules", "check", local])
+    check("man example: its examples pass rules check", (code, out, err), (0, "3 rules, 4 examples: ok\n", ""))
+
+
+QUOTA_DSN = bounce("<ann@example.com>: 552 5.2.2 zebra crossing over quota")
+
+
+def rule_line(name):
+    """FILE:LINE of a shipped rule, read from the source file (what --explain must print)."""
+    for f in ("families.rules", "recipients.rules", "reasons.rules"):
+        with open(os.path.join(TOP, "parsers", "rules", f), encoding="utf-8") as fh:
+            for i, line in enumerate(fh, 1):
+                if line.split(None, 1)[:1] == [name]:
+                    return f"{f}:{i}"
+    return None
+
+
+def test_statements(tmp):
+    """A name defined twice stops start-up naming both places; replace and disable are how a
+    local file changes a shipped rule; %{address} is there for local rules; --explain says
+    where the rule that decided is written."""
+    eml = write(f"{tmp}/quota.eml", QUOTA_DSN)
+    code, out, err = run(["parse", "--explain", eml])
+    r = json.loads(out)["recipients"][0]
+    check("explain: shipped rule", (r["reason"], r["rule"]), ("mailbox_full", "en-mailbox-full"))
+    check("explain: rule_at is the shipped file and line", r["rule_at"], rule_line("en-mailbox-full"))
+    check("explain: the recipient rule's place in the evidence",
+          rule_line("angle-colon") in json.loads(out)["evidence"], True)
+
+    cases = [
+        # (what, local file, exit, stderr holds, reason, rule)
+        ("duplicate", "# local\nen-mailbox-full reason diag rate_limited zebra\n", EXIT_CONFIG,
+         ":2: rule 'en-mailbox-full' is already defined at " + rule_line("en-mailbox-full") +
+         " (write 'replace en-mailbox-full ...' to replace it, or 'disable en-mailbox-full')", None, None),
+        ("replace", "replace en-mailbox-full reason diag rate_limited zebra\n", 0, "", "rate_limited",
+         "en-mailbox-full"),
+        ("disable", "disable en-mailbox-full\n", 0, "", "mailbox_full", "angle-colon"),
+        ("replace unknown", "replace no-such-rule reason diag policy x\n", EXIT_CONFIG,
+         ":1: replace: no rule 'no-such-rule' is defined before this line", None, None),
+        ("unknown field", "zebra family Subjekt zebra ^x\n", EXIT_CONFIG,
+         ":1: unknown field 'Subjekt' (fields: text, diag, headers, or a header field: From,", None, None),
+        ("unknown group", "zebra recipient text * (?<adr>%{address})\n", EXIT_CONFIG,
+         ":1: unknown group (?<adr>...) (groups: (?<addr>...),", None, None),
+        ("define in a local file", "define zebra-word zebra\\ crossing\nzebra reason diag policy %{zebra-word}\n",
+         0, "", "policy", "zebra"),
+    ]
+    for what, text, code_want, err_part, reason, rule in cases:
+        local = write(f"{tmp}/local-{what.replace(' ', '-')}.rules", text)
+        conf = write(f"{tmp}/local.conf", f"[rules]\nlocal = {local}\n")
+        code, out, err = run(["parse", "--explain", "--config", conf, eml])
+        check(f"{what}: exit", code, code_want)
+        check(f"{what}: error names {local}{err_part[:40]}", (local + err_part) in err if err_part else err,
+              True if err_part else "")
+        if code == 0:
+            r = json.loads(out)["recipients"][0]
+            check(f"{what}: decided by", (r["reason"], r.get("rule")), (reason, rule))
+            if what == "replace":
+                check("replace: rule_at is the local file", r["rule_at"], f"{local}:1")
+
+
+def test_check(tmp):
+    """bounced rules check: the shipped files pass; an operator's file is checked with them;
+    a failing example, a rule without one, a duplicate and bad usage are told apart."""
+    shipped = [os.path.join(TOP, "parsers", "rules", f)
+               for f in ("families.rules", "recipients.rules", "reasons.rules")]
+    code, out, err = run(["rules", "check"] + shipped)
+    check("check shipped", (code, err), (0, ""))
+    check("check shipped: summary", re.fullmatch(r"\d+ rules, \d+ examples: ok\n", out) is not None, True)
+    good = write(f"{tmp}/good.rules", "zebra reason diag policy zebra\\ crossing\n# test: 550 zebra crossing\n"
+                 "# test-not: 550 zebra\nzebra-rcpt recipient text * ^Zebra:\\ (?<addr>%{address})\n"
+                 "# test: Zebra: ann@example.com\n")
+    code, out, err = run(["rules", "check", good])
+    check("check good", (code, out, err), (0, "2 rules, 3 examples: ok\n", ""))
+    cases = [
+        ("fails", "zebra reason diag policy zebra\\ crossing\n# test: 550 zebra\n",
+         ":2: rule 'zebra': does not match its example: '550 zebra'\n"),
+        ("must not", "zebra reason diag policy zebra\n# test: zebra\n# test-not: 550 zebra crossing\n",
+         ":3: rule 'zebra': matches what it must not (# test-not:): '550 zebra crossing'\n"),
+        ("shadowed", "zebra reason diag policy zebra\n# test: zebra\n"
+         "zebra-crossing reason diag rate_limited zebra\\ crossing\n# test: zebra crossing\n",
+         ":4: rule 'zebra-crossing': its example is decided by rule 'zebra' ("),
+        ("no example", "\nzebra reason diag policy zebra\n",
+         ":2: rule 'zebra': no example it must match (write '# test: TEXT' under it)\n"),
+        ("no address", "zebra-rcpt recipient text * ^Zebra:\\ (?<addr>\\S+)\n# test: Zebra: nobody\n",
+         ":2: rule 'zebra-rcpt': its example captures no address in (?<addr>...): 'Zebra: nobody'\n"),
+        ("duplicate", "en-spam reason diag policy spam\n# test: spam\n",
+         ":1: rule 'en-spam' is already defined at " + rule_line("en-spam")),
+    ]
+    for what, text, err_want in cases:
+        path = write(f"{tmp}/check-{what.replace(' ', '-')}.rules", text)
+        code, out, err = run(["rules", "check", path])
+        check(f"check {what}: exit", code, EXIT_CONFIG)
+        if err_want:
+            check(f"check {what}: error", err.startswith(path + err_want), True)
+    path = f"{tmp}/check-shadowed.rules"
+    code, out, err = run(["rules", "check", path])
+    check("check shadowed: names the rule tried first and where",
+          f"is decided by rule 'zebra' ({path}:1), tried first: 'zebra crossing'" in err, True)
+    # a shipped file edited in place stands in for the built-in copy
+    edited = os.path.join(tmp, "edited")
+    os.makedirs(edited)
+    with open(shipped[2], encoding="utf-8") as f:
+        text = f.read()
+    write(os.path.join(edited, "reasons.rules"), text.replace("# test: 552 Too many recipients",
+                                                               "# test: 552 Too many zebras"))
+    code, out, err = run(["rules", "check", os.path.join(edited, "reasons.rules")])
+    check("check edited shipped file: exit", code, EXIT_CONFIG)
+    check("check edited shipped file: the example named", "rule 'en-rate-limited': does not match its "
+          "example: '552 Too many zebras'" in err, True)
+    for args, want in [(["rules"], 2), (["rules", "check"], 2), (["rules", "frob"], 2),
+                       (["rules", "check", "--frob", good], 2), (["rules", "--help"], 0),
+                       (["rules", "check", f"{tmp}/missing.rules"], EXIT_CONFIG)]:
+        code, out, err = run(args)
+        check(f"usage {args[1:]}", code, want)
+    code, out, err = run(["--help"])
+    check("--help lists rules", "rules " in out, True)
 
 
 def main():
@@ -287,6 +403,8 @@ def main():
         test_rules_dir(tmp)
         test_errors(tmp)
         test_man_example(tmp)
+        test_statements(tmp)
+        test_check(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"{passed} passed, {failed} failed")

@@ -196,7 +196,7 @@ main(void)
 		strcpy(rc.status, c->status);
 		strcpy(rc.smtp_code, c->smtp_code);
 		rc.diagnostic = c->diagnostic != NULL ? xstrdup(c->diagnostic) : NULL;
-		classify_recipient(&rc, c->context, c->context != NULL ? strlen(c->context) : 0, NULL);
+		classify_recipient(&rc, c->context, c->context != NULL ? strlen(c->context) : 0, NULL, NULL);
 		printf("# %s: %s\n", c->name, rc.evidence);
 		CHECK_STR(c->name, bounce_class_name(rc.class_), c->class_);
 		CHECK_STR(c->name, bounce_reason_name(rc.reason), c->reason);
@@ -204,12 +204,16 @@ main(void)
 		CHECK_STR(c->name, rc.status, c->want_status);
 		CHECK_STR(c->name, rc.smtp_code, c->want_code);
 		CHECK_STR(c->name, rc.rule, c->rule);
+		/* where the deciding rule is written: a shipped file's line */
+		CHECK_INT(c->name, rc.rule_at != NULL && strncmp(rc.rule_at, "reasons.rules:", 14) == 0,
+		    c->rule != NULL);
 		CHECK_INT(c->name, rc.evidence != NULL && rc.evidence[0] != '\0', 1);
 		free(rc.address);
 		free(rc.action);
 		free(rc.diagnostic);
 		free(rc.evidence);
 		free(rc.rule);
+		free(rc.rule_at);
 	}
 
 	/* --explain names the code, the wording and the rule */
@@ -218,20 +222,21 @@ main(void)
 	er.action = xstrdup("failed");
 	strcpy(er.status, "5.1.1");
 	er.diagnostic = xstrdup("550 5.1.1 <a@example.com>: too many recipients this hour");
-	classify_recipient(&er, NULL, 0, NULL);
+	classify_recipient(&er, NULL, 0, NULL, NULL);
 	CHECK_STR("evidence", er.evidence,
 	    "status 5.1.1 (as reported); smtp 550; wording 'too many recipients' (rule en-rate-limited) → rate_limited");
 	free(er.action);
 	free(er.diagnostic);
 	free(er.evidence);
 	free(er.rule);
+	free(er.rule_at);
 
 	/* complaints and auto-replies are not touched */
 	struct bounce_recipient cr;
 	memset(&cr, 0, sizeof cr);
 	cr.class_ = CLASS_COMPLAINT;
 	cr.reason = REASON_COMPLAINT;
-	classify_recipient(&cr, NULL, 0, NULL);
+	classify_recipient(&cr, NULL, 0, NULL, NULL);
 	CHECK_STR("complaint kept", bounce_class_name(cr.class_), "complaint");
 	CHECK_STR("complaint reason kept", bounce_reason_name(cr.reason), "complaint");
 	CHECK_INT("complaint no evidence added", cr.evidence == NULL, 1);

@@ -91,16 +91,19 @@ static void
 test_same_first_match(void)
 {
 	const struct rules *rules = rules_builtin();
+	struct rules_scratch *sc = rules_scratch_new();
+	rules_scratch_fit(sc, rules);
 	for (size_t i = 0; i < sizeof diags / sizeof diags[0]; i++) {
 		const char *d = diags[i];
 		const struct rule *want = NULL;
 		for (size_t k = 0; k < rules->n && d[0] != '\0' && want == NULL; k++)
 			if (rules->v[k].type == RULE_REASON &&
-			    rules_match(rules, &rules->v[k], d, strlen(d), 0, rules->md, NULL) > 0)
+			    rules_match(sc, &rules->v[k], d, strlen(d), 0, NULL) > 0)
 				want = &rules->v[k];
-		const struct rule *got = rules_reason_rule(rules, d, strlen(d), NULL, NULL, NULL);
+		const struct rule *got = rules_reason_rule(rules, sc, d, strlen(d), NULL, NULL, NULL);
 		CHECK_STR(d, got != NULL ? got->name : NULL, want != NULL ? want->name : NULL);
 	}
+	rules_scratch_free(sc);
 }
 
 /* Every character of the Basic Multilingual Plane that a caseless ASCII letter matches is the
@@ -172,6 +175,8 @@ test_scan(void)
 	if (r == NULL)
 		return;
 	CHECK_INT("filter", r->v[0].filter != NULL, 1);
+	struct rules_scratch *sc = rules_scratch_new();
+	rules_scratch_fit(sc, r);
 	for (size_t i = 0; i < sizeof scan_cases / sizeof scan_cases[0]; i++) {
 		/* every alignment of the text against the scan's step */
 		for (size_t pad = 0; pad < 16; pad++) {
@@ -180,13 +185,14 @@ test_scan(void)
 				strbuf_putc(&b, '.');
 			strbuf_puts(&b, scan_cases[i].text);
 			uint64_t cand[1];
-			rules_index_scan(r, r->ix_other, b.s, b.len, cand);
+			rules_index_scan(r, r->ix_other, sc, b.s, b.len, cand);
 			CHECK_INT(scan_cases[i].text, rules_cand(cand, 0), scan_cases[i].candidate);
-			bool hit = rules_match(r, &r->v[0], b.s, b.len, 0, r->md, NULL) > 0;
+			bool hit = rules_match(sc, &r->v[0], b.s, b.len, 0, NULL) > 0;
 			CHECK_INT(scan_cases[i].text, hit, scan_cases[i].candidate);
 			strbuf_free(&b);
 		}
 	}
+	rules_scratch_free(sc);
 	rules_free(r);
 }
 
