@@ -267,6 +267,13 @@ line_byte(struct imap_guard *g, char c)
 		} else {
 			g->lit = c == '}' && g->digits > 0 ? IMAP_GUARD_LIT_CLOSED :
 			    IMAP_GUARD_LIT_NONE;
+			/* libetpan 1.9.4 allocates N + 1 bytes as soon as it has read "{N}", before
+			 * it looks for the CRLF (fuzz/fuzz-imap.c: "{4000000000}\rX\n" made it ask
+			 * for 4 GiB): a size over the cap is refused wherever it stands. */
+			if (g->lit == IMAP_GUARD_LIT_CLOSED && g->digits <= IMAP_LITERAL_DIGITS_MAX &&
+			    g->size > g->literal_max)
+				return refuse(g, "the server announced a literal larger than %llu bytes",
+				    (unsigned long long)g->literal_max);
 		}
 		break;
 	case IMAP_GUARD_LIT_CLOSED:

@@ -26,6 +26,10 @@ static const struct row rows[] = {
 	{ "literal over the cap", "* 1 FETCH (BODY[] {1001}\r\n", false, 0, "larger than 1000" },
 	{ "ten digits, leading zeros", "* 1 FETCH (BODY[] {0000000005}\r\n", true, 5, NULL },
 	{ "ten digits over the cap", "* X {4294967301}\r\n", false, 0, "larger than" },
+	/* libetpan allocates from "{N}" before it checks the CRLF after it. */
+	{ "over the cap, then CR and text", "* X {4000000000}\rENT\n", false, 0, "larger than" },
+	{ "over the cap, inside a line", "* OK {4000000000} x\r\n", false, 0, "larger than" },
+	{ "at the cap, inside a line", "* OK {1000} x\r\n", true, 0, NULL },
 	{ "2^32 (libetpan reads 0)", "* X {4294967296}\r\n", false, 0, "larger than" },
 	{ "zero-length literal", "* X {0}\r\n)\r\n", true, 0, NULL },
 	/* Forms libetpan 1.9.4 takes as a literal: never let one through unseen. */
