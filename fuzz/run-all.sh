@@ -4,8 +4,9 @@
 #
 # usage: fuzz/run-all.sh SECONDS [TARGET...]     (from the top of the tree)
 #   BUILD (default build-fuzz): the clang build, set up here when missing (see README.md)
-#   WORK  (default /tmp/bounced-fuzz): scratch: run-T/ (new inputs), out-T/ (crashes, leaks,
-#         timeouts), log-T.txt, merge-T.txt; removed and made anew at each start
+#   WORK  (default BUILD/run-all: a shared /tmp name is another worktree's too): scratch:
+#         run-T/ (new inputs), out-T/ (crashes, leaks, timeouts), log-T.txt, merge-T.txt;
+#         removed and made anew at each start
 #
 # A target that crashes is started again for the time it has left (at most RESTARTS_MAX times),
 # so every target runs SECONDS in all; each crash stays in out-T/. After the runs, the inputs of
@@ -15,16 +16,16 @@
 # files before and after, crashes (and leaks, timeouts, out-of-memory). A crash reproducer goes
 # to fuzz/crashes/T/ with its fix, by hand (README.md).
 set -eu
-[ $# -ge 1 ] || { sed -n '2,17p' "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,18p' "$0"; exit 2; }
 SECONDS_EACH=$1
 shift
 case $SECONDS_EACH in *[!0-9]* | '') echo "run-all.sh: SECONDS must be a number" >&2; exit 2 ;; esac
 TOP=$(pwd)
 [ -f "$TOP/fuzz/replay-main.c" ] || { echo "run-all.sh: run it from the top of the tree" >&2; exit 2; }
 BUILD=${BUILD:-build-fuzz}
-WORK=${WORK:-/tmp/bounced-fuzz}
+WORK=${WORK:-$TOP/$BUILD/run-all}
 # Restarts of one target after crashes: a target that crashes at once is not worth more.
-RESTARTS_MAX=20
+RESTARTS_MAX=100
 ALL="bounce mime dsn arf rules verp report lmtp config imap prefilter"
 TARGETS=${*:-$ALL}
 
