@@ -10,6 +10,8 @@
 #include <strings.h>
 
 #include "config.h"
+
+#include "allow.h"
 #include "imap.h"
 #include "imap_poll.h"
 #include "strbuf.h"
@@ -41,14 +43,10 @@ fail(struct load *l, unsigned int line, const char *fmt, ...)
 	if (l->err_line != 0 && l->err_line <= line)
 		return;	/* keep the first error of the file */
 	va_list ap;
-	char *text;
-	va_start(ap, fmt);
-	int n = vasprintf(&text, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		abort();	/* out of memory, as xmalloc */
 	free(l->err);
-	l->err = text;
+	va_start(ap, fmt);
+	error_setv(&l->err, fmt, ap);
+	va_end(ap);
 	l->err_line = line;
 }
 
@@ -177,7 +175,18 @@ lmtp_key(struct load *l, const char *name, const char *v)
 		return 1;
 	}
 	STR("socket_group", c->socket_group)
-	STR("allow", c->allow)
+	if (strcmp(name, "allow") == 0) {
+		/* Parsed here so a wrong entry is reported with its line, and again by the server. */
+		struct allow_list *list = NULL;
+		char *why = NULL;
+		if (allow_list_parse(v, &list, &why) != 0)
+			fail(l, l->line, "allow: %s", why);
+		else
+			set_str(&c->allow, v);
+		free(why);
+		allow_list_free(list);
+		return 1;
+	}
 	UINT("max_sessions", c->max_sessions, 1, 100000)
 	UINT("workers", c->workers, 1, 256)
 	UINT("timeout_command", c->timeout_command_s, 1, 86400)

@@ -6,7 +6,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* [lmtp] listen lines at most: a server listens on a socket or two; more is a mistake. */
 #define CONFIG_MAX_LISTEN	8
+/* [imap NAME] sections at most: each is polled in turn by one `fetch` run. */
 #define CONFIG_MAX_IMAP		16
 
 struct config_imap {
@@ -41,7 +43,8 @@ struct config {
 	size_t nlisten;
 	unsigned int socket_mode;	/* default 0660 */
 	char *socket_group;		/* NULL = leave as is */
-	char *allow;			/* comma-separated client IPs allowed on non-loopback TCP */
+	char *allow;			/* clients let in on non-loopback TCP, as written: IP
+					 * addresses and CIDR prefixes (checked at load, allow.h) */
 	unsigned int max_sessions;	/* default 200 */
 	unsigned int workers;		/* parse workers, default 2 */
 	unsigned int timeout_command_s;	/* default 300 */
@@ -63,11 +66,12 @@ struct config {
 	size_t nimap;
 };
 
-/* Fills c with the defaults. */
+/* Fills c with the defaults; c owns its strings from then on (config_free). */
 void config_defaults(struct config *c);
 /* Reads path over the defaults. On error returns -1 and sets *error_r to
  * "PATH:LINE: what is wrong" (caller frees). A missing file is an error. */
 int config_load(struct config *c, const char *path, char **error_r);
+/* Frees what c owns (not c itself). */
 void config_free(struct config *c);
 
 #endif

@@ -29,9 +29,7 @@ _Static_assert(INPUT_MAX_STDIN_BYTES == 256u * 1024 * 1024, "the error text says
 static int
 seterr(char **error_r, const char *path, const char *what)
 {
-	struct strbuf b = STRBUF_INIT;
-	strbuf_printf(&b, "%s: %s", path, what);
-	*error_r = strbuf_detach(&b);
+	error_set(error_r, "%s: %s", path, what);
 	return -1;
 }
 

@@ -1,11 +1,11 @@
 /* bounced: one binary, subcommands. See doc/bounced.8. */
 #include <malloc.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "bounced-config.h"
 #include "commands.h"
+#include "log.h"
 
 static const struct command {
 	const char *name;
@@ -22,17 +22,6 @@ static const struct command {
 	{ "verp",	cmd_verp,	"encode or decode (signed) VERP return paths" },
 	{ "rules",	cmd_rules,	"check rule files and run the examples beside their rules" },
 };
-
-void
-warnx_(const char *fmt, ...)
-{
-	va_list ap;
-	fputs("bounced: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 static void
 usage(FILE *f)
@@ -67,8 +56,8 @@ main(int argc, char **argv)
 		if (strcmp(cmd, commands[i].name) == 0)
 			return commands[i].run(argc - 1, argv + 1);
 	if (cmd[0] == '-')
-		warnx_("unknown option '%s' (try 'bounced --help')", cmd);
+		log_warnx("unknown option '%s' (try 'bounced --help')", cmd);
 	else
-		warnx_("unknown command '%s' (try 'bounced --help')", cmd);
+		log_warnx("unknown command '%s' (try 'bounced --help')", cmd);
 	return EXIT_USAGE;
 }

@@ -17,9 +17,7 @@
 static int
 fail(char **error_r, const char *what, const char *path, const char *detail)
 {
-	struct strbuf e = STRBUF_INIT;
-	strbuf_printf(&e, "%s %s: %s", what, path, detail);
-	*error_r = strbuf_detach(&e);
+	error_set(error_r, "%s %s: %s", what, path, detail);
 	return -1;
 }
 
@@ -83,10 +81,8 @@ setup_load(struct parse_setup *s, const struct config *c, char **error_r)
 	s->verp.require_signature = c->verp_require_signature;
 	const char *why = NULL;
 	if (!verp_config_check(&s->verp, &why)) {
-		struct strbuf e = STRBUF_INIT;
-		strbuf_printf(&e, "%s: [verp] %s", c->path != NULL ? c->path : "built-in defaults",
+		error_set(error_r, "%s: [verp] %s", c->path != NULL ? c->path : "built-in defaults",
 		    why != NULL ? why : "invalid settings");
-		*error_r = strbuf_detach(&e);
 		setup_free(s);
 		return -1;
 	}

@@ -13,29 +13,6 @@ utf8_valid(const char *p, size_t len)
 static const char replacement[] = "\xEF\xBF\xBD";
 
 void
-utf8_sanitize(struct strbuf *out, const char *p, size_t len)
-{
-	const unsigned char *u = (const unsigned char *)p;
-	size_t i = 0, run = 0;
-	while (i < len) {
-		if (u[i] > 0 && u[i] < 0x80) {
-			i++;
-			continue;
-		}
-		size_t n = codec_utf8_seq(u + i, len - i);
-		if (n == 0) {
-			strbuf_append(out, p + run, i - run);
-			strbuf_append(out, replacement, 3);
-			i++;
-			run = i;
-			continue;
-		}
-		i += n;
-	}
-	strbuf_append(out, p + run, i - run);
-}
-
-void
 json_string(struct strbuf *out, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";

@@ -4,14 +4,13 @@
 #include <stddef.h>
 #include "strbuf.h"
 
-/* Appends "..." (with quotes); s may be NULL, giving "". */
+/* Appends the len bytes of s as a JSON string, quotes included, escaped as JSON needs; s may be
+ * NULL, giving "". */
 void json_string(struct strbuf *out, const char *s, size_t len);
+/* The same for a NUL-terminated s (NULL giving ""). */
 void json_cstring(struct strbuf *out, const char *s);
-/* Appends "key": then the string value. */
+/* Appends "key": then val as a JSON string (key is written as is: a literal of the caller). */
 void json_kv(struct strbuf *out, const char *key, const char *val);
-/* Copies p into out as valid UTF-8, replacing each invalid sequence with U+FFFD and NUL with
- * U+FFFD. */
-void utf8_sanitize(struct strbuf *out, const char *p, size_t len);
-/* Returns 1 when p is valid UTF-8 (no NUL). */
+/* Returns 1 when the len bytes of p are valid UTF-8 without NUL, else 0. */
 int utf8_valid(const char *p, size_t len);
 #endif

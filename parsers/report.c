@@ -105,18 +105,6 @@ bounce_reason_from_name(const char *name, enum bounce_reason *r)
 	return false;
 }
 
-bool
-bounce_class_from_name(const char *name, enum bounce_class *c)
-{
-	for (size_t i = 0; i < sizeof class_names / sizeof class_names[0]; i++) {
-		if (strcmp(class_names[i], name) == 0) {
-			*c = (enum bounce_class)i;
-			return true;
-		}
-	}
-	return false;
-}
-
 struct bounce_report *
 bounce_report_new(void)
 {

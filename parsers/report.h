@@ -124,6 +124,7 @@ struct bounce_report {
 	size_t rcpts_cap;
 };
 
+/* The names printed in JSON and stored in the database: static strings. */
 const char *bounce_kind_name(enum bounce_kind k);
 const char *bounce_class_name(enum bounce_class c);
 const char *bounce_blame_name(enum bounce_blame b);
@@ -131,18 +132,19 @@ const char *bounce_reason_name(enum bounce_reason r);
 /* Default class and blame of a reason (the DESIGN.md table). */
 enum bounce_class bounce_reason_class(enum bounce_reason r);
 enum bounce_blame bounce_reason_blame(enum bounce_reason r);
-/* Reverse lookups; return false when the name is unknown. */
+/* The reason named name (a DESIGN.md reason name); false when it names none. */
 bool bounce_reason_from_name(const char *name, enum bounce_reason *r);
-bool bounce_class_from_name(const char *name, enum bounce_class *c);
 
+/* A zeroed report (kind none, no recipient), owned by the caller; its strings and recipients are
+ * owned by the report and freed with it. */
 struct bounce_report *bounce_report_new(void);
 void bounce_report_free(struct bounce_report *r);	/* NULL-safe */
 /* Appends a zeroed recipient (strings NULL, action "") owned by the report. Returns NULL when
  * LIMIT_RECIPIENTS is reached. */
 struct bounce_recipient *bounce_report_add(struct bounce_report *r, const char *address);
-/* Finds a recipient by address, compared case-insensitively. */
+/* Finds a recipient by address, compared case-insensitively; NULL when none (owned by r). */
 struct bounce_recipient *bounce_report_find(struct bounce_report *r, const char *address);
-/* Replaces *dst with a copy of src (NULL allowed). */
+/* Replaces *dst (freed) with a copy of src; src NULL leaves *dst NULL. */
 void bounce_set(char **dst, const char *src);
 
 /* One JSON object on one line (no newline) following DESIGN.md's parse contract. source may be

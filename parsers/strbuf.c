@@ -118,6 +118,35 @@ strbuf_printf(struct strbuf *b, const char *fmt, ...)
 }
 
 void
+error_setv(char **error_r, const char *fmt, va_list ap)
+{
+	if (error_r == NULL)
+		return;
+	struct strbuf b = STRBUF_INIT;
+	va_list ap2;
+	va_copy(ap2, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0) {
+		strbuf_puts(&b, fmt);	/* an encoding error: the format still says what failed */
+	} else {
+		strbuf_grow(&b, (size_t)n);
+		vsnprintf(b.s, (size_t)n + 1, fmt, ap);
+		b.len = (size_t)n;
+	}
+	*error_r = strbuf_detach(&b);
+}
+
+void
+error_set(char **error_r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	error_setv(error_r, fmt, ap);
+	va_end(ap);
+}
+
+void
 strbuf_reset(struct strbuf *b)
 {
 	b->len = 0;

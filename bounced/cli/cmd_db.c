@@ -1,11 +1,12 @@
 /* bounced db migrate [--config FILE] [--db PATH]: creates the database or brings its schema up
  * to this binary's version. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
+#include "log.h"
+#include "options.h"
 #include "store_cli.h"
 
 static const char db_usage[] =
@@ -20,32 +21,20 @@ static const char db_usage[] =
     "\n"
     "Exit status: 0 done, 2 usage, 75 database busy, 78 configuration or foreign database.\n";
 
+static const struct options_cmd db_cmd = { "db", db_usage, false, 0, -1, NULL };
+
 int
 cmd_db(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "db", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *config_path = NULL, *db = NULL;
-	int ch;
-	opterr = 0;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c': config_path = optarg; break;
-		case 'd': db = optarg; break;
-		case 'h': fputs(db_usage, stdout); return EXIT_OK;
-		default:
-			warnx_("db: unknown or incomplete option '%s' (try 'bounced db --help')",
-			    argv[optind - 1]);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind >= argc || strcmp(argv[optind], "migrate") != 0 || optind + 1 != argc) {
-		warnx_("db: expected 'migrate' (try 'bounced db --help')");
+	const struct option_spec specs[] = {
+		OPTIONS_CONFIG_DB(&config_path, &db), OPTIONS_END,
+	};
+	int first, st = options_parse(&db_cmd, specs, argc, argv, &first);
+	if (st >= 0)
+		return st;
+	if (first >= argc || strcmp(argv[first], "migrate") != 0 || first + 1 != argc) {
+		log_warnx("db: expected 'migrate' (try 'bounced db --help')");
 		return EXIT_USAGE;
 	}
 	struct config cfg;
@@ -58,7 +47,7 @@ cmd_db(int argc, char **argv)
 		char *error = NULL;
 		int rc = store_migrate(s, &from, &to, &error);
 		if (rc != STORE_OK) {
-			warnx_("%s", error);
+			log_warnx("%s", error);
 			free(error);
 			status = store_cli_exit(rc);
 		} else if (from == to) {

@@ -3,7 +3,6 @@
  * Processes new mail of one or more IMAP mailboxes, for cron (doc/fetch.md). */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,6 +17,8 @@
 #include "config.h"
 #include "imap.h"
 #include "imap_poll.h"
+#include "log.h"
+#include "options.h"
 #include "setup.h"
 #include "store.h"
 #include "store_cli.h"
@@ -49,32 +50,30 @@ static const char fetch_usage[] =
     "database busy, another fetch running), 77 login or TLS certificate refused, 78 bad\n"
     "configuration.\n";
 
+static const struct options_cmd fetch_cmd = { "fetch", fetch_usage, true, 0, -1, NULL };
+
 /* Reads the first line of path. Returns 0, or -1 with *error_r. */
 static int
 read_password(const char *path, char **pw_r, char **error_r)
 {
 	FILE *f = fopen(path, "re");
-	struct strbuf e = STRBUF_INIT;
 	if (f == NULL) {
-		strbuf_printf(&e, "cannot read password file %s: %s", path, strerror(errno));
-		*error_r = strbuf_detach(&e);
+		error_set(error_r, "cannot read password file %s: %s", path, strerror(errno));
 		return -1;
 	}
 	char buf[PASSWORD_FILE_MAX + 1];
 	size_t n = fread(buf, 1, PASSWORD_FILE_MAX + 1, f);
 	fclose(f);
 	if (n > PASSWORD_FILE_MAX) {
-		strbuf_printf(&e, "password file %s is larger than %d bytes", path,
+		error_set(error_r, "password file %s is larger than %d bytes", path,
 		    PASSWORD_FILE_MAX);
-		*error_r = strbuf_detach(&e);
 		return -1;
 	}
 	size_t len = 0;
 	while (len < n && buf[len] != '\n' && buf[len] != '\r' && buf[len] != '\0')
 		len++;
 	if (len == 0) {
-		strbuf_printf(&e, "password file %s is empty", path);
-		*error_r = strbuf_detach(&e);
+		error_set(error_r, "password file %s is empty", path);
 		return -1;
 	}
 	*pw_r = xstrndup(buf, len);
@@ -103,13 +102,11 @@ static int
 account_from_config(const struct config_imap *ci, struct imap_account *a, char **password_r,
     char **error_r)
 {
-	struct strbuf e = STRBUF_INIT;
 	memset(a, 0, sizeof *a);
 	a->name = ci->name ? ci->name : "imap";
 	a->url = ci->url;
 	if (a->url == NULL) {
-		strbuf_printf(&e, "[imap %s]: no url", a->name);
-		*error_r = strbuf_detach(&e);
+		error_set(error_r, "[imap %s]: no url", a->name);
 		return -1;
 	}
 	a->password = ci->password;
@@ -121,14 +118,12 @@ account_from_config(const struct config_imap *ci, struct imap_account *a, char *
 	a->tls_ca = ci->tls_ca;
 	a->allow_plaintext = ci->allow_plaintext;
 	if (!parse_action(ci->action, false, &a->action)) {
-		strbuf_printf(&e, "[imap %s]: action must be move, delete or flag", a->name);
-		*error_r = strbuf_detach(&e);
+		error_set(error_r, "[imap %s]: action must be move, delete or flag", a->name);
 		return -1;
 	}
 	if (!parse_action(ci->nonbounce_action, true, &a->nonbounce_action)) {
-		strbuf_printf(&e, "[imap %s]: nonbounce_action must be move, leave or delete",
+		error_set(error_r, "[imap %s]: nonbounce_action must be move, leave or delete",
 		    a->name);
-		*error_r = strbuf_detach(&e);
 		return -1;
 	}
 	a->move_to = ci->move_to ? ci->move_to : "bounced/processed";
@@ -144,12 +139,11 @@ account_from_config(const struct config_imap *ci, struct imap_account *a, char *
 static int
 take_lock(const char *db_path, int *fd_r, char **error_r)
 {
-	struct strbuf p = STRBUF_INIT, e = STRBUF_INIT;
+	struct strbuf p = STRBUF_INIT;
 	strbuf_printf(&p, "%s%s", db_path, FETCH_LOCK_SUFFIX);
 	int fd = open(p.s, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
-		strbuf_printf(&e, "cannot open lock file %s: %s", p.s, strerror(errno));
-		*error_r = strbuf_detach(&e);
+		error_set(error_r, "cannot open lock file %s: %s", p.s, strerror(errno));
 		strbuf_free(&p);
 		return -1;
 	}
@@ -159,8 +153,7 @@ take_lock(const char *db_path, int *fd_r, char **error_r)
 		close(fd);
 		if (err == EWOULDBLOCK)
 			return 1;
-		strbuf_printf(&e, "cannot lock: %s", strerror(err));
-		*error_r = strbuf_detach(&e);
+		error_set(error_r, "cannot lock: %s", strerror(err));
 		return -1;
 	}
 	*fd_r = fd;
@@ -207,50 +200,30 @@ print_summary(const struct imap_account *a, const struct imap_poll_stats *s, dou
 int
 cmd_fetch(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "db", required_argument, NULL, 'd' },
-		{ "imap", required_argument, NULL, 'i' },
-		{ "password-file", required_argument, NULL, 'p' },
-		{ "tls-ca", required_argument, NULL, 't' },
-		{ "account", required_argument, NULL, 'a' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *config_path = NULL, *db_opt = NULL, *url = NULL, *pwfile = NULL;
 	const char *tls_ca = NULL, *only = NULL;
 	bool verbose = false;
-	int ch;
-	opterr = 0;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c': config_path = optarg; break;
-		case 'd': db_opt = optarg; break;
-		case 'i': url = optarg; break;
-		case 'p': pwfile = optarg; break;
-		case 't': tls_ca = optarg; break;
-		case 'a': only = optarg; break;
-		case 'v': verbose = true; break;
-		case 'h': fputs(fetch_usage, stdout); return EXIT_OK;
-		default:
-			warnx_("fetch: unknown or incomplete option '%s' (try 'bounced fetch --help')",
-			    argv[optind - 1]);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		warnx_("fetch: unexpected argument '%s' (the password never goes on the command "
-		    "line; try 'bounced fetch --help')", argv[optind]);
+	const struct option_spec specs[] = {
+		OPTIONS_CONFIG_DB(&config_path, &db_opt), OPTION_STRING("imap", 0, &url),
+		OPTION_STRING("password-file", 0, &pwfile), OPTION_STRING("tls-ca", 0, &tls_ca),
+		OPTION_STRING("account", 0, &only), OPTION_FLAG("verbose", 0, &verbose),
+		OPTIONS_END,
+	};
+	int first, status = options_parse(&fetch_cmd, specs, argc, argv, &first);
+	if (status >= 0)
+		return status;
+	log_init(LOG_TARGET_CLI, verbose);	/* --verbose: log_debug lines too */
+	if (first < argc) {
+		log_warnx("fetch: unexpected argument '%s' (the password never goes on the command "
+		    "line; try 'bounced fetch --help')", argv[first]);
 		return EXIT_USAGE;
 	}
 	if (url != NULL && only != NULL) {
-		warnx_("fetch: --imap and --account exclude each other");
+		log_warnx("fetch: --imap and --account exclude each other");
 		return EXIT_USAGE;
 	}
 	if (url == NULL && pwfile != NULL) {
-		warnx_("fetch: --password-file goes with --imap");
+		log_warnx("fetch: --password-file goes with --imap");
 		return EXIT_USAGE;
 	}
 
@@ -270,7 +243,7 @@ cmd_fetch(int argc, char **argv)
 	 * plain send()). */
 	signal(SIGPIPE, SIG_IGN);
 	if (setup_config(&cfg, config_path, &err) != 0) {
-		warnx_("fetch: %s", err);
+		log_warnx("fetch: %s", err);
 		free(err);
 		return EXIT_CONFIG;
 	}
@@ -349,8 +322,8 @@ cmd_fetch(int argc, char **argv)
 	int lr = take_lock(db_path, &lock_fd, &err);
 	if (lr != 0) {
 		/* Another run holds the lock: it does this work; say so only when asked. */
-		if (lr == 1 && verbose)
-			warnx_("fetch: another bounced fetch is running on %s", db_path);
+		if (lr == 1)
+			log_debug("fetch: another bounced fetch is running on %s", db_path);
 		ret = lr == 1 ? EXIT_TEMPFAIL : EXIT_CANTCREAT;
 		goto out;
 	}
@@ -361,7 +334,7 @@ cmd_fetch(int argc, char **argv)
 		double t0 = now_s();
 		int r = imap_poll(st, &acc[i], &ps.opt, progress, &stats, &e);
 		if (r != EXIT_OK)
-			warnx_("fetch: %s", e ? e : "failed");
+			log_warnx("fetch: %s", e ? e : "failed");
 		else if (verbose)
 			print_summary(&acc[i], &stats, now_s() - t0);
 		free(e);
@@ -369,7 +342,7 @@ cmd_fetch(int argc, char **argv)
 	}
 out:
 	if (err != NULL) {
-		warnx_("fetch: %s", err);
+		log_warnx("fetch: %s", err);
 		free(err);
 	}
 	store_close(st);

@@ -1,7 +1,6 @@
 /* bounced ingest [--envelope-recipient ADDR] PATH...|-: parses messages and records them, one
  * durable transaction per message. Usable as a Postfix pipe(8) transport: the exit status
  * follows sysexits, so Postfix keeps the mail and retries on 75. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,8 @@
 #include "commands.h"
 #include "input.h"
 #include "limits.h"
+#include "log.h"
+#include "options.h"
 #include "setup.h"
 #include "store_cli.h"
 
@@ -42,6 +43,10 @@ static const char ingest_usage[] =
     "Exit status: 0 all recorded, 2 usage, 66 an input could not be read, 70 internal error,\n"
     "75 database busy or disk trouble (try again: nothing half-written stays), 78 bad\n"
     "configuration or missing database.\n";
+
+static const struct options_cmd ingest_cmd = {
+	"ingest", ingest_usage, false, 1, -1, "no PATH given"
+};
 
 /* Counts of what was recorded. */
 struct ingest_counts {
@@ -102,12 +107,13 @@ ingest_one(const char *source, const char *data, size_t len, void *arg)
 	};
 	struct store_add_result res;
 	int rc;
-	/* Parse outside the transaction when it is not open yet (store_ingest's order). */
+	/* Parse outside the transaction when it is not open yet: the write lock is held only for
+	 * the SQL. */
 	struct bounce_report *rep = bounce_parse(data, len, ctx->opt);
 	/* A rule that hit the regex limit counted as no match: the message is kept and flagged,
 	 * and the operator is told which one (a hostile bounce, or a rule to bound better). */
 	if (rep->flags & BOUNCE_F_REGEX_LIMIT)
-		warnx_("ingest: %s%s%s: a rule hit the regex limit (counted as no match; flag "
+		log_warnx("ingest: %s%s%s: a rule hit the regex limit (counted as no match; flag "
 		    "regex_limit)", source, ctx->queue_id != NULL ? " queue_id=" : "",
 		    ctx->queue_id != NULL ? ctx->queue_id : "");
 	if (ctx->batch <= 1) {
@@ -144,53 +150,21 @@ ingest_one(const char *source, const char *data, size_t len, void *arg)
 static int
 ingest_run(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "envelope-recipient", required_argument, NULL, 'r' },
-		{ "envelope-sender", required_argument, NULL, 'f' },
-		{ "queue-id", required_argument, NULL, 'i' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "batch", required_argument, NULL, 'n' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "db", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *config_path = NULL, *db = NULL, *envelope = NULL;
 	struct ingest_ctx ctx = { 0 };
 	bool quiet = false;
-	int ch;
-	opterr = 0;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'r': envelope = optarg; break;
-		case 'f': ctx.envelope_sender = optarg; break;
-		case 'i': ctx.queue_id = optarg; break;
-		case 'q': quiet = true; break;
-		case 'n': {
-			char *end;
-			unsigned long n = strtoul(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || n < 1 || n > INGEST_BATCH_MAX) {
-				warnx_("ingest: --batch '%s' is not a number from 1 to %d", optarg,
-				    INGEST_BATCH_MAX);
-				return EXIT_USAGE;
-			}
-			ctx.batch = n;
-			break;
-		}
-		case 'c': config_path = optarg; break;
-		case 'd': db = optarg; break;
-		case 'h': fputs(ingest_usage, stdout); return EXIT_OK;
-		default:
-			warnx_("ingest: unknown or incomplete option '%s' (try 'bounced ingest --help')",
-			    argv[optind - 1]);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind >= argc) {
-		warnx_("ingest: no PATH given (try 'bounced ingest --help')");
-		return EXIT_USAGE;
-	}
+	unsigned long batch = 0;
+	const struct option_spec specs[] = {
+		OPTION_STRING("envelope-recipient", 0, &envelope),
+		OPTION_STRING("envelope-sender", 0, &ctx.envelope_sender),
+		OPTION_STRING("queue-id", 0, &ctx.queue_id), OPTION_FLAG("quiet", 'q', &quiet),
+		OPTION_NUMBER("batch", 0, &batch, 1, INGEST_BATCH_MAX),
+		OPTIONS_CONFIG_DB(&config_path, &db), OPTIONS_END,
+	};
+	int first, st = options_parse(&ingest_cmd, specs, argc, argv, &first);
+	if (st >= 0)
+		return st;
+	ctx.batch = batch;
 
 	struct config cfg;
 	struct parse_setup setup;
@@ -198,7 +172,7 @@ ingest_run(int argc, char **argv)
 	char *error = NULL;
 	int status = store_cli_config(&cfg, config_path, db);
 	if (status == EXIT_OK && setup_load(&setup, &cfg, &error) < 0) {
-		warnx_("%s", error != NULL ? error : "configuration error");
+		log_warnx("%s", error != NULL ? error : "configuration error");
 		free(error);
 		status = EXIT_CONFIG;
 	}
@@ -211,10 +185,10 @@ ingest_run(int argc, char **argv)
 	}
 	setup.opt.envelope_recipient = envelope;
 	ctx.opt = &setup.opt;
-	for (int i = optind; i < argc && ctx.store_rc == STORE_OK; i++) {
+	for (int i = first; i < argc && ctx.store_rc == STORE_OK; i++) {
 		int rc = input_each(argv[i], ingest_one, &ctx, &error);
 		if (rc < 0) {
-			warnx_("ingest: %s", error);
+			log_warnx("ingest: %s", error);
 			free(error);
 			error = NULL;
 			status = EXIT_NOINPUT;
@@ -223,7 +197,7 @@ ingest_run(int argc, char **argv)
 	if (ctx.store_rc == STORE_OK && ctx.in_batch > 0)
 		ctx.store_rc = batch_commit(&ctx);
 	if (ctx.store_rc != STORE_OK) {
-		warnx_("ingest: %s", ctx.error != NULL ? ctx.error : "database error");
+		log_warnx("ingest: %s", ctx.error != NULL ? ctx.error : "database error");
 		status = store_cli_exit(ctx.store_rc);
 	}
 	if (!quiet)
@@ -248,7 +222,7 @@ cmd_ingest(int argc, char **argv)
 			from_stdin = true;
 	int status = ingest_run(argc, argv);
 	if (from_stdin && status != EXIT_OK && status != EXIT_TEMPFAIL) {
-		warnx_("ingest: exit %d would make the MTA bounce the message: exiting 75 so it is "
+		log_warnx("ingest: exit %d would make the MTA bounce the message: exiting 75 so it is "
 		    "kept and retried", status);
 		status = EXIT_TEMPFAIL;
 	}

@@ -1,6 +1,5 @@
 /* bounced parse [--explain] [--envelope-recipient ADDR] [--config FILE] PATH…
  * One JSON object per message per line (DESIGN.md). */
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +9,8 @@
 #include "commands.h"
 #include "config.h"
 #include "input.h"
+#include "log.h"
+#include "options.h"
 #include "report.h"
 #include "setup.h"
 
@@ -25,6 +26,8 @@ static const char parse_usage[] =
     "  --config FILE              read rules and VERP settings from FILE\n"
     "\n"
     "Exit status: 0 all inputs read, 1 some input could not be read, 2 usage, 78 bad config.\n";
+
+static const struct options_cmd parse_cmd = { "parse", parse_usage, true, 1, -1, "no PATH given" };
 
 struct parse_ctx {
 	const struct bounce_options *opt;
@@ -50,40 +53,22 @@ parse_one(const char *source, const char *data, size_t len, void *arg)
 int
 cmd_parse(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "explain", no_argument, NULL, 'e' },
-		{ "envelope-recipient", required_argument, NULL, 'r' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct parse_ctx ctx = { NULL, false, STRBUF_INIT, 0 };
 	const char *config_path = NULL, *envelope = NULL;
-	int ch;
-	opterr = 0;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'e': ctx.explain = true; break;
-		case 'r': envelope = optarg; break;
-		case 'c': config_path = optarg; break;
-		case 'h': fputs(parse_usage, stdout); return EXIT_OK;
-		default:
-			warnx_("parse: unknown or incomplete option '%s' (try 'bounced parse --help')",
-			    argv[optind - 1]);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind >= argc) {
-		warnx_("parse: no PATH given (try 'bounced parse --help')");
-		return EXIT_USAGE;
-	}
+	const struct option_spec specs[] = {
+		OPTION_FLAG("explain", 0, &ctx.explain),
+		OPTION_STRING("envelope-recipient", 0, &envelope),
+		OPTION_STRING("config", 0, &config_path), OPTIONS_END,
+	};
+	int first, st = options_parse(&parse_cmd, specs, argc, argv, &first);
+	if (st >= 0)
+		return st;
 
 	struct config cfg;
 	struct parse_setup setup;
 	char *error = NULL;
 	if (setup_config(&cfg, config_path, &error) < 0 || setup_load(&setup, &cfg, &error) < 0) {
-		warnx_("%s", error != NULL ? error : "configuration error");
+		log_warnx("%s", error != NULL ? error : "configuration error");
 		free(error);
 		config_free(&cfg);
 		return EXIT_CONFIG;
@@ -94,17 +79,17 @@ cmd_parse(int argc, char **argv)
 	static char outbuf[1 << 16];
 	setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
 	int status = EXIT_OK;
-	for (int i = optind; i < argc; i++) {
+	for (int i = first; i < argc; i++) {
 		if (input_each(argv[i], parse_one, &ctx, &error) < 0) {
 			fflush(stdout);
-			warnx_("parse: %s", error);
+			log_warnx("parse: %s", error);
 			free(error);
 			error = NULL;
 			status = EXIT_NO;
 		}
 	}
 	if (fflush(stdout) != 0) {
-		warnx_("parse: writing output failed");
+		log_warnx("parse: writing output failed");
 		status = EXIT_IOERR;
 	}
 	strbuf_free(&ctx.line);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "log.h"
 #include "rules.h"
 
 static const char rules_usage[] =
@@ -26,7 +27,7 @@ int
 cmd_rules(int argc, char **argv)
 {
 	if (argc < 2) {
-		warnx_("rules: expected a subcommand: check (try 'bounced rules --help')");
+		log_warnx("rules: expected a subcommand: check (try 'bounced rules --help')");
 		return EXIT_USAGE;
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -34,7 +35,7 @@ cmd_rules(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (strcmp(argv[1], "check") != 0) {
-		warnx_("rules: unknown subcommand '%s' (try 'bounced rules --help')", argv[1]);
+		log_warnx("rules: unknown subcommand '%s' (try 'bounced rules --help')", argv[1]);
 		return EXIT_USAGE;
 	}
 	const char **paths = calloc((size_t)argc, sizeof *paths);
@@ -50,13 +51,13 @@ cmd_rules(int argc, char **argv)
 			free(paths);
 			return EXIT_OK;
 		} else if (!only_args && arg[0] == '-' && arg[1] != '\0') {
-			warnx_("rules check: unknown option '%s' (try 'bounced rules --help')", arg);
+			log_warnx("rules check: unknown option '%s' (try 'bounced rules --help')", arg);
 			status = EXIT_USAGE;
 		} else
 			paths[n++] = arg;
 	}
 	if (status == EXIT_OK && n == 0) {
-		warnx_("rules check: expected FILE... (try 'bounced rules --help')");
+		log_warnx("rules check: expected FILE... (try 'bounced rules --help')");
 		status = EXIT_USAGE;
 	}
 	if (status != EXIT_OK) {

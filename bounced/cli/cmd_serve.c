@@ -1,5 +1,4 @@
 /* bounced serve [--config FILE] [--db PATH] [--listen unix:PATH|tcp:HOST:PORT]... */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,87 +6,50 @@
 #include "commands.h"
 #include "config.h"
 #include "lmtp_server.h"
+#include "log.h"
+#include "options.h"
 #include "setup.h"
 #include "strbuf.h"
 
-static void
-usage(FILE *f)
-{
-	fputs("usage: bounced serve [--config FILE] [--db PATH] [--listen unix:PATH|tcp:HOST:PORT]...\n"
-	    "                     [--hostname NAME] [--workers N]\n\n"
-	    "Runs the LMTP server Postfix delivers bounces to. Each recipient is answered 250 only\n"
-	    "after the message is committed to the database; database trouble is answered 451.\n"
-	    "Defaults: --listen unix:./var/lmtp.sock (mode 0660), --db ./var/bounced.db.\n"
-	    "SIGTERM stops after in-flight messages; SIGHUP reloads the configuration and rules.\n", f);
-}
+static const char serve_usage[] =
+    "usage: bounced serve [--config FILE] [--db PATH] [--listen unix:PATH|tcp:HOST:PORT]...\n"
+    "                     [--hostname NAME] [--workers N]\n\n"
+    "Runs the LMTP server Postfix delivers bounces to. Each recipient is answered 250 only\n"
+    "after the message is committed to the database; database trouble is answered 451.\n"
+    "Defaults: --listen unix:./var/lmtp.sock (mode 0660), --db ./var/bounced.db.\n"
+    "SIGTERM stops after in-flight messages; SIGHUP reloads the configuration and rules.\n";
+
+static const struct options_cmd serve_cmd = { "serve", serve_usage, false, 0, 0, NULL };
+
+/* Parse workers at most: each is a process; more than the cores only adds memory. */
+#define SERVE_WORKERS_MAX	256
 
 int
 cmd_serve(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "db", required_argument, NULL, 'd' },
-		{ "listen", required_argument, NULL, 'l' },
-		{ "hostname", required_argument, NULL, 'H' },
-		{ "workers", required_argument, NULL, 'w' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *config_path = NULL, *db = NULL, *hostname = NULL;
 	const char *listen[CONFIG_MAX_LISTEN];
 	size_t nlisten = 0;
-	long workers = -1;
-	int ch;
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "c:d:l:H:w:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'd':
-			db = optarg;
-			break;
-		case 'l':
-			if (nlisten >= CONFIG_MAX_LISTEN) {
-				warnx_("serve: at most %d --listen", CONFIG_MAX_LISTEN);
-				return EXIT_USAGE;
-			}
-			if (strncmp(optarg, "unix:", 5) != 0 && strncmp(optarg, "tcp:", 4) != 0) {
-				warnx_("serve: --listen %s: expected unix:PATH or tcp:HOST:PORT", optarg);
-				return EXIT_USAGE;
-			}
-			listen[nlisten++] = optarg;
-			break;
-		case 'H':
-			hostname = optarg;
-			break;
-		case 'w': {
-			char *end;
-			workers = strtol(optarg, &end, 10);
-			if (*end != '\0' || workers < 1 || workers > 256) {
-				warnx_("serve: --workers takes 1 to 256");
-				return EXIT_USAGE;
-			}
-			break;
-		}
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		default:
-			warnx_("serve: unknown or incomplete option '%s' (try 'bounced serve --help')",
-			    argv[optind - 1]);
+	unsigned long workers = 0;
+	const struct option_spec specs[] = {
+		OPTION_STRING("config", 'c', &config_path), OPTION_STRING("db", 'd', &db),
+		OPTION_LIST("listen", 'l', listen, CONFIG_MAX_LISTEN, &nlisten),
+		OPTION_STRING("hostname", 'H', &hostname),
+		OPTION_NUMBER("workers", 'w', &workers, 1, SERVE_WORKERS_MAX), OPTIONS_END,
+	};
+	int first, st = options_parse(&serve_cmd, specs, argc, argv, &first);
+	if (st >= 0)
+		return st;
+	for (size_t i = 0; i < nlisten; i++) {
+		if (strncmp(listen[i], "unix:", 5) != 0 && strncmp(listen[i], "tcp:", 4) != 0) {
+			log_warnx("serve: --listen %s: expected unix:PATH or tcp:HOST:PORT", listen[i]);
 			return EXIT_USAGE;
 		}
-	}
-	if (optind != argc) {
-		warnx_("serve: unexpected argument '%s' (try 'bounced serve --help')", argv[optind]);
-		return EXIT_USAGE;
 	}
 	struct config *cfg = xcalloc(1, sizeof *cfg);
 	char *err = NULL;
 	if (setup_config(cfg, config_path, &err) != 0) {
-		warnx_("%s", err);
+		log_warnx("%s", err);
 		free(err);
 		free(cfg);
 		return EXIT_CONFIG;
@@ -95,7 +57,7 @@ cmd_serve(int argc, char **argv)
 	struct serve_options o = {
 		.config_path = config_path, .cfg = cfg, .db_path = db,
 		.listen = nlisten > 0 ? listen : NULL, .nlisten = nlisten, .hostname = hostname,
-		.workers = workers > 0 ? (unsigned int)workers : 0,
+		.workers = (unsigned int)workers,
 	};
 	return lmtp_server_run(&o);
 }

@@ -1,6 +1,5 @@
 /* bounced stats [--since DATE]: counts of recipient events by class, reason and receiving
  * domain. A block at one provider shows as one domain with many sender-blamed events. */
-#include <getopt.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +7,8 @@
 #include <time.h>
 
 #include "commands.h"
+#include "log.h"
+#include "options.h"
 #include "store_cli.h"
 
 /* Domains listed: the ones that matter are at the top; a long tail is noise on a terminal. */
@@ -27,6 +28,8 @@ static const char stats_usage[] =
     "  --db PATH      the database (default: [store] db, ./var/bounced.db)\n"
     "\n"
     "Exit status: 0 done, 2 usage, 75 database busy, 78 configuration or missing database.\n";
+
+static const struct options_cmd stats_cmd = { "stats", stats_usage, false, 0, 0, NULL };
 
 static const char sql_totals[] =
     "SELECT count(*), coalesce(sum(outcome = 'unparsed'), 0), "
@@ -48,7 +51,7 @@ query(sqlite3 *db, const char *sql, int64_t since, sqlite3_stmt **st_r)
 {
 	int rc = sqlite3_prepare_v2(db, sql, -1, st_r, NULL);
 	if (rc != SQLITE_OK) {
-		warnx_("stats: %s", sqlite3_errmsg(db));
+		log_warnx("stats: %s", sqlite3_errmsg(db));
 		return rc;
 	}
 	sqlite3_bind_int64(*st_r, 1, since);
@@ -91,7 +94,7 @@ section(sqlite3 *db, int kind, int64_t since)
 			    sqlite3_column_int64(st, 5));
 	}
 	if (rc != SQLITE_DONE)
-		warnx_("stats: %s", sqlite3_errmsg(db));
+		log_warnx("stats: %s", sqlite3_errmsg(db));
 	sqlite3_finalize(st);
 	putchar('\n');
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
@@ -116,7 +119,7 @@ report(sqlite3 *db, int64_t since)
 			    sqlite3_column_int64(st, 2));
 			rc = SQLITE_OK;
 		} else {
-			warnx_("stats: %s", sqlite3_errmsg(db));
+			log_warnx("stats: %s", sqlite3_errmsg(db));
 		}
 		sqlite3_finalize(st);
 	}
@@ -129,36 +132,17 @@ report(sqlite3 *db, int64_t since)
 int
 cmd_stats(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "since", required_argument, NULL, 's' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "db", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *config_path = NULL, *db = NULL, *since_s = NULL;
-	int ch;
-	opterr = 0;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 's': since_s = optarg; break;
-		case 'c': config_path = optarg; break;
-		case 'd': db = optarg; break;
-		case 'h': fputs(stats_usage, stdout); return EXIT_OK;
-		default:
-			warnx_("stats: unknown or incomplete option '%s' (try 'bounced stats --help')",
-			    argv[optind - 1]);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind != argc) {
-		warnx_("stats: unexpected argument '%s' (try 'bounced stats --help')", argv[optind]);
-		return EXIT_USAGE;
-	}
+	const struct option_spec specs[] = {
+		OPTION_STRING("since", 0, &since_s), OPTIONS_CONFIG_DB(&config_path, &db),
+		OPTIONS_END,
+	};
+	int first, st = options_parse(&stats_cmd, specs, argc, argv, &first);
+	if (st >= 0)
+		return st;
 	int64_t since = 0;
 	if (since_s != NULL && !store_cli_date(since_s, (int64_t)time(NULL), &since)) {
-		warnx_("stats: --since '%s' is not a date (2026-11-01, 2026-11-01T12:00:00Z or 7d)",
+		log_warnx("stats: --since '%s' is not a date (2026-11-01, 2026-11-01T12:00:00Z or 7d)",
 		    since_s);
 		return EXIT_USAGE;
 	}

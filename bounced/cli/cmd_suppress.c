@@ -1,5 +1,4 @@
 /* bounced suppress list|check|add|remove: the operator's view of the suppression list. */
-#include <getopt.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,9 @@
 
 #include "commands.h"
 #include "json.h"
+#include "log.h"
+#include "options.h"
+#include "policy.h"
 #include "store_cli.h"
 #include "strbuf.h"
 
@@ -42,6 +44,8 @@ static const char suppress_usage[] =
     "suppressed, remove: was not suppressed, 2 usage (also ADDR not an address), 75 database\n"
     "busy, 78 configuration or missing database.\n";
 
+static const struct options_cmd suppress_cmd = { "suppress", suppress_usage, false, 0, -1, NULL };
+
 struct list_ctx {
 	bool json;
 	struct strbuf line;
@@ -60,7 +64,7 @@ print_one(const struct store_suppression *sup, void *arg)
 		strbuf_putc(&ctx->line, '{');
 		json_kv(&ctx->line, "address", sup->address);
 		strbuf_putc(&ctx->line, ',');
-		json_kv(&ctx->line, "type", sup->type);
+		json_kv(&ctx->line, "type", suppression_type_name(sup->type));
 		strbuf_putc(&ctx->line, ',');
 		json_kv(&ctx->line, "reason", sup->reason);
 		strbuf_putc(&ctx->line, ',');
@@ -73,7 +77,7 @@ print_one(const struct store_suppression *sup, void *arg)
 		strbuf_puts(&ctx->line, "}\n");
 	} else {
 		/* Operator text may hold tabs or newlines: keep one record per line. */
-		strbuf_printf(&ctx->line, "%s\t%s\t", sup->address, sup->type);
+		strbuf_printf(&ctx->line, "%s\t%s\t", sup->address, suppression_type_name(sup->type));
 		for (const char *p = sup->reason; *p != '\0'; p++)
 			strbuf_putc(&ctx->line, *p == '\t' || *p == '\n' || *p == '\r' ? ' ' : *p);
 		strbuf_printf(&ctx->line, "\t%s\t%s\n", since, expires);
@@ -95,24 +99,24 @@ static void
 print_add(const char *addr, bool added, const struct store_suppression *prev)
 {
 	char since_s[32], exp_s[32] = "";
-	if (prev->type != NULL) {
+	if (prev->type != SUPPRESSION_NONE) {
 		store_cli_time(prev->since, since_s, sizeof since_s);
 		if (prev->expires_at != 0)
 			store_cli_time(prev->expires_at, exp_s, sizeof exp_s);
 	}
-	if (added && prev->type == NULL)
+	if (added && prev->type == SUPPRESSION_NONE)
 		printf("%s: suppressed (manual)\n", addr);
 	else if (added)
 		printf("%s: suppressed (manual), replacing %s since %s until %s\n", addr,
-		    prev->type, since_s, exp_s);
+		    suppression_type_name(prev->type), since_s, exp_s);
 	else
-		printf("%s: already suppressed (%s since %s); request recorded\n", addr, prev->type,
-		    since_s);
+		printf("%s: already suppressed (%s since %s); request recorded\n", addr,
+		    suppression_type_name(prev->type), since_s);
 }
 
 /* valid: addr passed store_address_valid (only remove runs without it, see cmd_suppress). */
 static int
-run(struct store *s, const char *sub, const char *addr, bool valid, const char *type,
+run(struct store *s, const char *sub, const char *addr, bool valid, enum suppression_type type,
     int64_t since, bool json, const char *reason)
 {
 	char *error = NULL;
@@ -129,8 +133,8 @@ run(struct store *s, const char *sub, const char *addr, bool valid, const char *
 		if (rc == STORE_OK && found) {
 			char since_s[32], exp_s[32];
 			store_cli_time(sup.since, since_s, sizeof since_s);
-			printf("%s: suppressed, type %s, reason %s, since %s", addr, sup.type,
-			    sup.reason, since_s);
+			printf("%s: suppressed, type %s, reason %s, since %s", addr,
+			    suppression_type_name(sup.type), sup.reason, since_s);
 			if (sup.expires_at != 0) {
 				store_cli_time(sup.expires_at, exp_s, sizeof exp_s);
 				printf(", until %s", exp_s);
@@ -144,7 +148,7 @@ run(struct store *s, const char *sub, const char *addr, bool valid, const char *
 	} else if (strcmp(sub, "add") == 0) {
 		bool added;
 		struct store_suppression prev = { 0 };
-		rc = store_suppress_add_prev(s, addr, reason, actor(), &added, &prev, &error);
+		rc = store_suppress_add(s, addr, reason, actor(), &added, &prev, &error);
 		if (rc == STORE_OK)
 			print_add(addr, added, &prev);
 		store_suppression_clear(&prev);
@@ -156,7 +160,7 @@ run(struct store *s, const char *sub, const char *addr, bool valid, const char *
 			 * strings, suppressed it; else the same usage error as add and check. */
 			rc = store_check(s, addr, &removed, NULL, &error);
 			if (rc == STORE_OK && !removed) {
-				warnx_("suppress remove: '%s' is not an address (user@domain)", addr);
+				log_warnx("suppress remove: '%s' is not an address (user@domain)", addr);
 				return EXIT_USAGE;
 			}
 		}
@@ -171,12 +175,12 @@ run(struct store *s, const char *sub, const char *addr, bool valid, const char *
 		}
 	}
 	if (rc != STORE_OK) {
-		warnx_("suppress %s: %s", sub, error != NULL ? error : "failed");
+		log_warnx("suppress %s: %s", sub, error != NULL ? error : "failed");
 		free(error);
 		return store_cli_exit(rc);
 	}
 	if (fflush(stdout) != 0) {
-		warnx_("suppress: writing output failed");
+		log_warnx("suppress: writing output failed");
 		return EXIT_IOERR;
 	}
 	return status;
@@ -185,78 +189,55 @@ run(struct store *s, const char *sub, const char *addr, bool valid, const char *
 int
 cmd_suppress(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "type", required_argument, NULL, 't' },
-		{ "since", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "reason", required_argument, NULL, 'r' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "db", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *config_path = NULL, *db = NULL, *type = NULL, *since_s = NULL, *reason = NULL;
 	bool json = false;
-	int ch;
-	opterr = 0;
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 't': type = optarg; break;
-		case 's': since_s = optarg; break;
-		case 'j': json = true; break;
-		case 'r': reason = optarg; break;
-		case 'c': config_path = optarg; break;
-		case 'd': db = optarg; break;
-		case 'h': fputs(suppress_usage, stdout); return EXIT_OK;
-		default:
-			warnx_("suppress: unknown or incomplete option '%s' (try 'bounced suppress "
-			    "--help')", argv[optind - 1]);
-			return EXIT_USAGE;
-		}
-	}
+	const struct option_spec specs[] = {
+		OPTION_STRING("type", 0, &type), OPTION_STRING("since", 0, &since_s),
+		OPTION_FLAG("json", 0, &json), OPTION_STRING("reason", 0, &reason),
+		OPTIONS_CONFIG_DB(&config_path, &db), OPTIONS_END,
+	};
+	int first, st = options_parse(&suppress_cmd, specs, argc, argv, &first);
+	if (st >= 0)
+		return st;
 	static const char *const subs[] = { "list", "check", "add", "remove" };
-	const char *sub = optind < argc ? argv[optind] : "";
+	const char *sub = first < argc ? argv[first] : "";
 	bool known = false;
 	for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
 		known |= strcmp(sub, subs[i]) == 0;
 	int want_args = strcmp(sub, "list") == 0 ? 0 : 1;
-	if (!known || argc - optind - 1 != want_args) {
-		warnx_("suppress: expected list, check ADDR, add ADDR --reason TEXT or remove ADDR "
+	if (!known || argc - first - 1 != want_args) {
+		log_warnx("suppress: expected list, check ADDR, add ADDR --reason TEXT or remove ADDR "
 		    "(try 'bounced suppress --help')");
 		return EXIT_USAGE;
 	}
-	const char *addr = want_args ? argv[optind + 1] : NULL;
+	const char *addr = want_args ? argv[first + 1] : NULL;
 	/* The test ingest makes: what it would never suppress cannot be added or checked. */
 	bool valid = addr == NULL || store_address_valid(addr);
 	if (!valid && strcmp(sub, "remove") != 0) {
-		warnx_("suppress %s: '%s' is not an address (user@domain)", sub, addr);
+		log_warnx("suppress %s: '%s' is not an address (user@domain)", sub, addr);
 		return EXIT_USAGE;
 	}
 	if ((strcmp(sub, "add") == 0) != (reason != NULL)) {
-		warnx_(reason == NULL ? "suppress add: --reason TEXT is required" :
+		log_warnx(reason == NULL ? "suppress add: --reason TEXT is required" :
 		    "suppress: --reason goes with add only");
 		return EXIT_USAGE;
 	}
 	if (strcmp(sub, "add") == 0 && reason[0] == '\0') {
-		warnx_("suppress add: --reason must not be empty");
+		log_warnx("suppress add: --reason must not be empty");
 		return EXIT_USAGE;
 	}
 	if ((type != NULL || since_s != NULL || json) && strcmp(sub, "list") != 0) {
-		warnx_("suppress: --type, --since and --json go with list only");
+		log_warnx("suppress: --type, --since and --json go with list only");
 		return EXIT_USAGE;
 	}
-	static const char *const types[] = { "hard", "soft", "complaint", "manual" };
-	bool type_ok = type == NULL;
-	for (size_t i = 0; type != NULL && i < sizeof types / sizeof types[0]; i++)
-		type_ok |= strcmp(type, types[i]) == 0;
-	if (!type_ok) {
-		warnx_("suppress list: --type '%s' is not hard, soft, complaint or manual", type);
+	enum suppression_type known_type = SUPPRESSION_NONE;
+	if (type != NULL && !suppression_type_from_name(type, &known_type)) {
+		log_warnx("suppress list: --type '%s' is not hard, soft, complaint or manual", type);
 		return EXIT_USAGE;
 	}
 	int64_t since = 0;
 	if (since_s != NULL && !store_cli_date(since_s, (int64_t)time(NULL), &since)) {
-		warnx_("suppress list: --since '%s' is not a date (2026-11-01, "
+		log_warnx("suppress list: --since '%s' is not a date (2026-11-01, "
 		    "2026-11-01T12:00:00Z or 7d)", since_s);
 		return EXIT_USAGE;
 	}
@@ -268,7 +249,7 @@ cmd_suppress(int argc, char **argv)
 	if (status == EXIT_OK)
 		status = store_cli_open(&cfg, readonly ? STORE_OPEN_READONLY : 0, &s);
 	if (status == EXIT_OK)
-		status = run(s, sub, addr, valid, type, since, json, reason);
+		status = run(s, sub, addr, valid, known_type, since, json, reason);
 	store_close(s);
 	config_free(&cfg);
 	return status;

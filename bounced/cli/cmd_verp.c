@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "config.h"
 #include "json.h"
+#include "log.h"
 #include "setup.h"
 #include "strbuf.h"
 #include "verp.h"
@@ -41,7 +42,7 @@ struct verp_args {
 static int
 usage_error(const char *what, const char *arg)
 {
-	warnx_("verp: %s '%s' (try 'bounced verp --help')", what, arg);
+	log_warnx("verp: %s '%s' (try 'bounced verp --help')", what, arg);
 	return EXIT_USAGE;
 }
 
@@ -92,11 +93,11 @@ parse_args(int argc, char **argv, bool encode, struct verp_args *a)
 		*(const char **)((char *)a + opts[k].off) = val;
 	}
 	if (a->address == NULL) {
-		warnx_("verp: no ADDRESS given (try 'bounced verp --help')");
+		log_warnx("verp: no ADDRESS given (try 'bounced verp --help')");
 		return EXIT_USAGE;
 	}
 	if (encode && a->return_path == NULL) {
-		warnx_("verp: encode needs --return-path LOCAL@HOST (try 'bounced verp --help')");
+		log_warnx("verp: encode needs --return-path LOCAL@HOST (try 'bounced verp --help')");
 		return EXIT_USAGE;
 	}
 	return -1;
@@ -111,7 +112,7 @@ load_settings(const struct verp_args *a, struct config *cfg, struct verp_config 
 {
 	char *err = NULL;
 	if (setup_config(cfg, a->config, &err) < 0) {
-		warnx_("verp: %s", err);
+		log_warnx("verp: %s", err);
 		free(err);
 		return EXIT_CONFIG;
 	}
@@ -126,7 +127,7 @@ load_settings(const struct verp_args *a, struct config *cfg, struct verp_config 
 	if (key_file != NULL) {
 		size_t len;
 		if (setup_read_key(key_file, key_r, &len, &err) < 0) {
-			warnx_("verp: %s", err);
+			log_warnx("verp: %s", err);
 			free(err);
 			return EXIT_CONFIG;
 		}
@@ -136,7 +137,7 @@ load_settings(const struct verp_args *a, struct config *cfg, struct verp_config 
 	vc->require_signature = a->key_file != NULL || cfg->verp_require_signature;
 	const char *why;
 	if (!verp_config_check(vc, &why)) {
-		warnx_("verp: %s", why);
+		log_warnx("verp: %s", why);
 		return EXIT_CONFIG;
 	}
 	return -1;
@@ -146,16 +147,16 @@ static int
 verp_encode_cmd(const struct verp_args *a, const struct verp_config *vc)
 {
 	if (a->tag != NULL && vc->key == NULL) {
-		warnx_("verp: a tag is carried by signed addresses only: give --key-file (or [verp] key_file)");
+		log_warnx("verp: a tag is carried by signed addresses only: give --key-file (or [verp] key_file)");
 		return EXIT_DATAERR;
 	}
 	char *out = verp_encode(vc, a->return_path, a->address, a->tag);
 	if (out == NULL) {
 		if (a->tag != NULL)
-			warnx_("verp: cannot encode '%s' with tag '%s' (a tag is 1-64 of A-Z a-z 0-9 . _ -)",
+			log_warnx("verp: cannot encode '%s' with tag '%s' (a tag is 1-64 of A-Z a-z 0-9 . _ -)",
 			    a->address, a->tag);
 		else
-			warnx_("verp: cannot encode '%s' into return path '%s'", a->address, a->return_path);
+			log_warnx("verp: cannot encode '%s' into return path '%s'", a->address, a->return_path);
 		return EXIT_DATAERR;
 	}
 	/* The return path's local part stands in for the prefix; say so when decode (with the
@@ -164,7 +165,7 @@ verp_encode_cmd(const struct verp_args *a, const struct verp_config *vc)
 	size_t plen = strlen(vc->prefix);
 	if (at != NULL && ((size_t)(at - a->return_path) != plen ||
 	    strncasecmp(a->return_path, vc->prefix, plen) != 0))
-		warnx_("verp: warning: the return path's local part is not the configured prefix '%s':"
+		log_warnx("verp: warning: the return path's local part is not the configured prefix '%s':"
 		    " decode will not recognise the result", vc->prefix);
 	printf("%s\n", out);
 	free(out);
@@ -176,7 +177,7 @@ verp_decode_cmd(const struct verp_args *a, const struct verp_config *vc)
 {
 	struct verp_result r;
 	if (!verp_decode(vc, a->address, &r)) {
-		warnx_("verp: '%s' is not a VERP address (prefix '%s', separator '%c', at-char '%c')",
+		log_warnx("verp: '%s' is not a VERP address (prefix '%s', separator '%c', at-char '%c')",
 		    a->address, vc->prefix, vc->separator, vc->at_char);
 		return EXIT_NO;
 	}

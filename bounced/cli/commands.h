@@ -24,7 +24,4 @@ int cmd_db(int argc, char **argv);
 int cmd_verp(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
 
-/* Prints "bounced: " fmt to stderr. */
-void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 #endif

@@ -48,20 +48,6 @@ struct imap {
 	char *distrust;
 };
 
-static char *
-errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-errorf(const char *fmt, ...)
-{
-	char tmp[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-	va_end(ap);
-	return xstrdup(n < 0 ? "error" : tmp);	/* a cut message still says what failed */
-}
-
 /* ---- URL ---- */
 
 static int
@@ -124,7 +110,7 @@ imap_url_parse(const char *url, struct imap_url *u_r, char **error_r)
 	struct imap_url u = { 0 };
 	const char *p;
 	if (strlen(url) > IMAP_URL_MAX) {
-		*error_r = errorf("IMAP URL longer than %d bytes", IMAP_URL_MAX);
+		error_set(error_r, "IMAP URL longer than %d bytes", IMAP_URL_MAX);
 		return -1;
 	}
 	if (strncmp(url, "imaps://", 8) == 0) {
@@ -133,7 +119,7 @@ imap_url_parse(const char *url, struct imap_url *u_r, char **error_r)
 	} else if (strncmp(url, "imap://", 7) == 0) {
 		p = url + 7;
 	} else {
-		*error_r = errorf("'%s': the URL must start with imaps:// or imap://", url);
+		error_set(error_r, "'%s': the URL must start with imaps:// or imap://", url);
 		return -1;
 	}
 	const char *slash = strchr(p, '/');
@@ -143,7 +129,7 @@ imap_url_parse(const char *url, struct imap_url *u_r, char **error_r)
 		if (*q == '@')
 			at = q;
 	if (at == NULL || at == p) {
-		*error_r = errorf("'%s': no user name (imaps://USER@HOST/MAILBOX)", url);
+		error_set(error_r, "'%s': no user name (imaps://USER@HOST/MAILBOX)", url);
 		return -1;
 	}
 	u.user = pct_decode(p, (size_t)(at - p));
@@ -187,7 +173,7 @@ imap_url_parse(const char *url, struct imap_url *u_r, char **error_r)
 	return 0;
 bad:
 	imap_url_clear(&u);
-	*error_r = errorf("'%s' is not a valid IMAP URL (imaps://USER@HOST[:PORT]/MAILBOX)", url);
+	error_set(error_r, "'%s' is not a valid IMAP URL (imaps://USER@HOST[:PORT]/MAILBOX)", url);
 	return -1;
 }
 
@@ -329,15 +315,15 @@ fail(struct imap *im, int r, const char *what, char **error_r)
 	if (im->guard.error != NULL || is_connection_error(r))
 		im->broken = true;
 	if (im->guard.error != NULL) {
-		*error_r = errorf("%s: %s: %s; connection closed", what, im->host,
+		error_set(error_r, "%s: %s: %s; connection closed", what, im->host,
 		    im->guard.error);
 	} else if (is_connection_error(r)) {
-		*error_r = errorf("%s: connection to %s lost or garbled (libetpan error %d)",
+		error_set(error_r, "%s: connection to %s lost or garbled (libetpan error %d)",
 		    what, im->host, r);
 	} else {
 		char text[300];
 		response_text(im, text, sizeof text);
-		*error_r = errorf("%s: refused by %s: %s", what, im->host,
+		error_set(error_r, "%s: refused by %s: %s", what, im->host,
 		    text[0] ? text : "(no text)");
 	}
 	return IMAP_ERR_TEMP;
@@ -418,7 +404,7 @@ imap_open_conn(struct tls_conn *conn, const struct imap_url *u, enum imap_securi
 		if ((ret = refresh_capabilities(im, error_r)) != IMAP_OK)
 			goto out;
 		if (!mailimap_has_extension(im->mi, "STARTTLS")) {
-			*error_r = errorf("%s does not offer STARTTLS; use imaps:// (or "
+			error_set(error_r, "%s does not offer STARTTLS; use imaps:// (or "
 			    "allow_plaintext = yes to send the password in the clear)", u->host);
 			ret = IMAP_ERR_AUTH;
 			goto out;
@@ -431,7 +417,7 @@ imap_open_conn(struct tls_conn *conn, const struct imap_url *u, enum imap_securi
 		 * later are read by the handshake as TLS records, and fail it. Exit 75: the run
 		 * stops before LOGIN, with nothing done; a retry is safe. */
 		if (im->mi->imap_stream != NULL && im->mi->imap_stream->read_buffer_len != 0) {
-			*error_r = errorf("%s sent data after STARTTLS before the TLS handshake; "
+			error_set(error_r, "%s sent data after STARTTLS before the TLS handshake; "
 			    "refusing (possible command injection)", u->host);
 			im->broken = true;	/* no LOGOUT in the clear either */
 			ret = IMAP_ERR_TEMP;
@@ -458,7 +444,7 @@ imap_open_conn(struct tls_conn *conn, const struct imap_url *u, enum imap_securi
 		} else {
 			char text[300];
 			response_text(im, text, sizeof text);
-			*error_r = errorf("login as %s on %s refused: %s", u->user, u->host,
+			error_set(error_r, "login as %s on %s refused: %s", u->user, u->host,
 			    text[0] ? text : "(no text)");
 			ret = IMAP_ERR_AUTH;
 		}
@@ -601,13 +587,13 @@ int
 imap_select(struct imap *im, const char *mailbox, uint32_t *uidvalidity_r, char **error_r)
 {
 	if (imap_name_is_mutf7(mailbox)) {
-		*error_r = errorf("mailbox name '%s' is written in IMAP's modified UTF-7: write it "
+		error_set(error_r, "mailbox name '%s' is written in IMAP's modified UTF-7: write it "
 		    "in UTF-8, as a mail client shows it (bounced encodes it)", mailbox);
 		return IMAP_ERR_CONFIG;
 	}
 	char *wire = imap_mutf7_encode(mailbox);
 	if (wire == NULL) {
-		*error_r = errorf("mailbox name '%s' is not valid UTF-8", mailbox);
+		error_set(error_r, "mailbox name '%s' is not valid UTF-8", mailbox);
 		return IMAP_ERR_CONFIG;
 	}
 	guard_default(im);
@@ -659,13 +645,16 @@ uids_trusted(struct imap *im, const char *what, char **error_r)
 {
 	struct mailimap_selection_info *si = im->mi->imap_selection_info;
 	if (im->selected && im->distrust == NULL &&
-	    (si == NULL || si->sel_uidvalidity != im->uidvalidity))
-		distrust(im, errorf("the mailbox's UIDVALIDITY changed from %u to %u during the run "
+	    (si == NULL || si->sel_uidvalidity != im->uidvalidity)) {
+		char *why = NULL;
+		error_set(&why, "the mailbox's UIDVALIDITY changed from %u to %u during the run "
 		    "(its UIDs now name other messages)", im->uidvalidity,
-		    si != NULL ? si->sel_uidvalidity : 0));
+		    si != NULL ? si->sel_uidvalidity : 0);
+		distrust(im, why);
+	}
 	if (im->distrust == NULL)
 		return IMAP_OK;
-	*error_r = errorf("%s: %s: %s; nothing more is fetched, moved or flagged in this run",
+	error_set(error_r, "%s: %s: %s; nothing more is fetched, moved or flagged in this run",
 	    what, im->host, im->distrust);
 	return IMAP_ERR_TEMP;
 }
@@ -828,16 +817,16 @@ check_fetch(struct imap *im, clist *res, const uint32_t *asked, size_t n, const 
 			continue;
 		ptrdiff_t i = find_uid(asked, n, uid);
 		if (i < 0)
-			why = errorf("it sent the body of UID %u, which was not asked for", uid);
+			error_set(&why, "it sent the body of UID %u, which was not asked for", uid);
 		else if (given[i])
-			why = errorf("it sent the body of UID %u twice", uid);
+			error_set(&why, "it sent the body of UID %u twice", uid);
 		else
 			given[i] = true;
 	}
 	qsort(v, k, sizeof *v, cmp_seq_uid);
 	for (size_t i = 1; i < k && why == NULL; i++)
 		if (v[i].seq == v[i - 1].seq ? v[i].uid != v[i - 1].uid : v[i].uid <= v[i - 1].uid)
-			why = errorf("its UIDs go backwards (message %u has UID %u, message %u UID %u)",
+			error_set(&why, "its UIDs go backwards (message %u has UID %u, message %u UID %u)",
 			    v[i - 1].seq, v[i - 1].uid, v[i].seq, v[i].uid);
 	free(v);
 	free(given);
@@ -987,7 +976,7 @@ imap_ensure_folder(struct imap *im, const char *folder, char **server_name_r, ch
 {
 	int ret;
 	if (folder[0] == '\0' || strpbrk(folder, "*%") != NULL || strlen(folder) > IMAP_URL_MAX) {
-		*error_r = errorf("'%s' is not a usable folder name", folder);
+		error_set(error_r, "'%s' is not a usable folder name", folder);
 		return IMAP_ERR_CONFIG;
 	}
 	if ((ret = learn_delimiter(im, error_r)) != IMAP_OK)
@@ -995,7 +984,7 @@ imap_ensure_folder(struct imap *im, const char *folder, char **server_name_r, ch
 	char *name = xstrdup(folder);
 	if (im->delim != 0 && im->delim != '/') {
 		if (strchr(name, im->delim) != NULL) {
-			*error_r = errorf("folder '%s' contains '%c', the server's hierarchy "
+			error_set(error_r, "folder '%s' contains '%c', the server's hierarchy "
 			    "delimiter; write levels with '/'", folder, im->delim);
 			free(name);
 			return IMAP_ERR_CONFIG;
@@ -1005,7 +994,7 @@ imap_ensure_folder(struct imap *im, const char *folder, char **server_name_r, ch
 				*p = im->delim;
 	}
 	if (imap_name_is_mutf7(folder)) {
-		*error_r = errorf("folder name '%s' is written in IMAP's modified UTF-7: write it in "
+		error_set(error_r, "folder name '%s' is written in IMAP's modified UTF-7: write it in "
 		    "UTF-8, as a mail client shows it (bounced encodes it)", folder);
 		free(name);
 		return IMAP_ERR_CONFIG;
@@ -1013,7 +1002,7 @@ imap_ensure_folder(struct imap *im, const char *folder, char **server_name_r, ch
 	char *wire = imap_mutf7_encode(name);
 	free(name);
 	if (wire == NULL) {
-		*error_r = errorf("folder name '%s' is not valid UTF-8", folder);
+		error_set(error_r, "folder name '%s' is not valid UTF-8", folder);
 		return IMAP_ERR_CONFIG;
 	}
 	name = wire;

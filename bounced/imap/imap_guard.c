@@ -15,12 +15,11 @@ refuse(struct imap_guard *g, const char *fmt, ...) __attribute__((format(printf,
 static bool
 refuse(struct imap_guard *g, const char *fmt, ...)
 {
-	char tmp[256];
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	free(g->error);
+	error_setv(&g->error, fmt, ap);
 	va_end(ap);
-	g->error = xstrdup(n < 0 ? "the server sent something refused" : tmp);
 	return false;
 }
 

@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "imap.h"
 #include "limits.h"
+#include "log.h"
 #include "store.h"
 #include "store_cli.h"
 #include "strbuf.h"
@@ -140,7 +141,7 @@ on_body(void *ctx, uint32_t uid, const char *data, size_t len)
 	struct bounce_report *rep = bounce_parse(data, len, b->opt);
 	/* Counted as no match and flagged; the operator is told which message. */
 	if (rep->flags & BOUNCE_F_REGEX_LIMIT)
-		warnx_("fetch: %s: a rule hit the regex limit (counted as no match; flag regex_limit)",
+		log_warnx("fetch: %s: a rule hit the regex limit (counted as no match; flag regex_limit)",
 		    source);
 	struct store_msg m = {
 		.data = data, .len = len, .source = source, .truncated = b->truncated || cut,

@@ -30,25 +30,6 @@ struct tls_conn {
 	gnutls_certificate_credentials_t cred;
 };
 
-static char *
-fmt_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-fmt_error(const char *fmt, ...)
-{
-	struct strbuf b = STRBUF_INIT;
-	char tmp[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		strbuf_puts(&b, "error");
-	else
-		strbuf_puts(&b, tmp);	/* a cut message still says what failed */
-	return strbuf_detach(&b);
-}
-
 static void
 set_io_timeouts(int fd)
 {
@@ -108,7 +89,7 @@ tls_connect(const char *host, const char *port, struct tls_conn **conn_r, char *
 	struct addrinfo *res = NULL;
 	int gai = getaddrinfo(host, port, &hints, &res);
 	if (gai != 0) {
-		*error_r = fmt_error("cannot resolve %s: %s", host, gai_strerror(gai));
+		error_set(error_r, "cannot resolve %s: %s", host, gai_strerror(gai));
 		return TLS_ERR_NET;
 	}
 	int fd = -1, err = 0;
@@ -119,7 +100,7 @@ tls_connect(const char *host, const char *port, struct tls_conn **conn_r, char *
 	}
 	freeaddrinfo(res);
 	if (fd < 0) {
-		*error_r = fmt_error("cannot connect to %s port %s: %s", host, port,
+		error_set(error_r, "cannot connect to %s port %s: %s", host, port,
 		    strerror(err ? err : ECONNREFUSED));
 		return TLS_ERR_NET;
 	}
@@ -149,24 +130,24 @@ tls_start(struct tls_conn *c, const char *host, const char *ca_file, char **erro
 {
 	int ret;
 	if (c->session != NULL) {
-		*error_r = fmt_error("TLS already started");
+		error_set(error_r, "TLS already started");
 		return TLS_ERR_NET;
 	}
 	if ((ret = gnutls_certificate_allocate_credentials(&c->cred)) < 0) {
-		*error_r = fmt_error("GnuTLS: %s", gnutls_strerror(ret));
+		error_set(error_r, "GnuTLS: %s", gnutls_strerror(ret));
 		return TLS_ERR_NET;
 	}
 	if (ca_file != NULL) {
 		ret = gnutls_certificate_set_x509_trust_file(c->cred, ca_file, GNUTLS_X509_FMT_PEM);
 		if (ret <= 0) {
-			*error_r = fmt_error("cannot read CA certificates from %s: %s", ca_file,
+			error_set(error_r, "cannot read CA certificates from %s: %s", ca_file,
 			    ret < 0 ? gnutls_strerror(ret) : "no certificate in the file");
 			return TLS_ERR_CONFIG;
 		}
 	} else {
 		ret = gnutls_certificate_set_x509_system_trust(c->cred);
 		if (ret <= 0) {
-			*error_r = fmt_error("cannot load the system trust store (%s); name a CA "
+			error_set(error_r, "cannot load the system trust store (%s); name a CA "
 			    "file with tls_ca or --tls-ca",
 			    ret < 0 ? gnutls_strerror(ret) : "no certificates");
 			return TLS_ERR_CONFIG;
@@ -174,14 +155,14 @@ tls_start(struct tls_conn *c, const char *host, const char *ca_file, char **erro
 	}
 	gnutls_session_t s;
 	if ((ret = gnutls_init(&s, GNUTLS_CLIENT)) < 0) {
-		*error_r = fmt_error("GnuTLS: %s", gnutls_strerror(ret));
+		error_set(error_r, "GnuTLS: %s", gnutls_strerror(ret));
 		return TLS_ERR_NET;
 	}
 	if ((ret = gnutls_set_default_priority(s)) < 0 ||
 	    (ret = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, c->cred)) < 0 ||
 	    (!is_ip_literal(host) &&
 	     (ret = gnutls_server_name_set(s, GNUTLS_NAME_DNS, host, strlen(host))) < 0)) {
-		*error_r = fmt_error("GnuTLS: %s", gnutls_strerror(ret));
+		error_set(error_r, "GnuTLS: %s", gnutls_strerror(ret));
 		gnutls_deinit(s);
 		return TLS_ERR_NET;
 	}
@@ -199,7 +180,7 @@ tls_start(struct tls_conn *c, const char *host, const char *ca_file, char **erro
 		if (gnutls_certificate_verification_status_print(status,
 		    gnutls_certificate_type_get(s), &out, 0) == 0 && out.data != NULL)
 			why = (const char *)out.data;
-		*error_r = fmt_error("TLS certificate of %s refused: %s%s", host, why,
+		error_set(error_r, "TLS certificate of %s refused: %s%s", host, why,
 		    ca_file == NULL ? " (checked against the system trust store; "
 		    "--tls-ca names another CA)" : "");
 		gnutls_free(out.data);
@@ -207,7 +188,7 @@ tls_start(struct tls_conn *c, const char *host, const char *ca_file, char **erro
 		return TLS_ERR_VERIFY;
 	}
 	if (ret < 0) {
-		*error_r = fmt_error("TLS handshake with %s failed: %s", host,
+		error_set(error_r, "TLS handshake with %s failed: %s", host,
 		    ret == GNUTLS_E_AGAIN ? "timed out" : gnutls_strerror(ret));
 		gnutls_deinit(s);
 		return TLS_ERR_NET;

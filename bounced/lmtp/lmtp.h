@@ -77,8 +77,9 @@ void lmtp_session_free(struct lmtp_session *s);	/* NULL-safe */
 size_t lmtp_session_feed(struct lmtp_session *s, const char *p, size_t len);
 
 /* Answers the message of LMTP_S_WAIT: replies[i] is the reply line (no CRLF, e.g.
- * "250 2.0.0 Ok") for the i-th recipient of the envelope. Resets the transaction. Returns -1 (and
- * does nothing) when the session is not waiting. */
+ * "250 2.0.0 Ok") for the i-th recipient of the envelope (a missing one is answered 451). Resets
+ * the transaction. Returns -1 (and does nothing) when the session is not waiting: an owner that
+ * answers each message once never sees it, and the server treats it as a broken invariant. */
 int lmtp_session_answer(struct lmtp_session *s, const char *const *replies, size_t n);
 /* The same reply for every recipient. */
 int lmtp_session_answer_all(struct lmtp_session *s, const char *reply);

@@ -1,35 +1,27 @@
-/* The LMTP server. Trust boundaries: peers speak through lmtp.c (pure, limited); message bodies
- * are parsed only in worker processes (lmtp_worker.c); only this file talks to the store, and
- * a recipient gets 250 only after the commit that holds its message (group commit: every
- * message parsed by the time the commit event runs shares one transaction). */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <pthread.h>
+/* The LMTP server of `bounced serve`: the connection loop. Trust boundaries: peers speak
+ * through lmtp.c (pure, limited); message bodies are parsed only in worker processes
+ * (lmtp_worker.c); messages are stored through group commit (commit.h), and a recipient gets 250
+ * only after the commit that holds its message. Sockets and the allow list are listen.h's. */
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 
+#include "allow.h"
 #include "commands.h"
+#include "commit.h"
+#include "listen.h"
 #include "lmtp.h"
 #include "lmtp_server.h"
 #include "lmtp_worker.h"
+#include "log.h"
 #include "setup.h"
 #include "store.h"
 #include "strbuf.h"
@@ -51,24 +43,19 @@ struct conn {
 	struct lmtp_session *s;
 	struct msg *msg;		/* being parsed or stored */
 	bool throttled;			/* not read until its replies drain */
-	char peer[INET6_ADDRSTRLEN + 16];
+	char peer[LISTEN_PEER_MAX];
 	struct conn *prev, *next;
 };
 
+/* A message from parse to answer. */
 struct msg {
 	struct conn *c;
 	struct lmtp_envelope env;	/* points into the session until answered */
 	char qid[SERVER_QID_MAX];
 	struct bounce_report *rep;	/* NULL: unparsed */
 	char *why;			/* why unparsed */
-	int rc;				/* STORE_* of its commit */
-	struct store_add_result res;
-	struct msg *next;
-};
-
-struct listener {
-	struct evconnlistener *l;
-	char *unix_path;		/* removed at exit */
+	struct commit_entry entry;
+	struct commit_request req;
 };
 
 struct server {
@@ -77,107 +64,17 @@ struct server {
 	struct config *cfg;
 	struct parse_setup setup;
 	const char *db_path;
-	struct store *store;
 	char hostname[256];
-	bool syslog;
-	struct listener listeners[CONFIG_MAX_LISTEN * 4];
-	size_t nlisteners;
+	struct allow_list *allow;	/* cfg's, parsed */
+	struct listeners *listeners;
 	struct conn *conns;
 	size_t nconns;
 	struct worker_pool *pool;
-	struct msg *ready, **ready_tail;	/* parsed, waiting for a commit */
-	/* The committer thread: the only user of the store once serving. It takes a whole batch,
-	 * commits it while the loop keeps reading and parsing the next one (group commit without a
-	 * timer), and hands it back through a pipe. */
-	pthread_t committer;
-	bool committer_started;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct msg *todo;		/* batch handed to the committer (under mu) */
-	size_t ntodo;
-	struct msg *done;		/* batch committed, to be answered (under mu) */
-	bool busy;			/* a batch is with the committer (loop side only) */
-	bool quit;			/* under mu */
-	/* The checkpointer thread: copies the WAL into the database on its own connection when
-	 * the committer finds the WAL long, so no commit (and no 250) waits for the bulk of the
-	 * copy. A checkpoint that runs while commits go on cannot copy their frames, and the WAL
-	 * starts over only when everything in it was copied before a transaction begins: so the
-	 * committer copies the few frames committed meanwhile itself (CKPT_FINISH), between two
-	 * batches. Without that the WAL would grow for as long as mail keeps coming. */
-	pthread_t checkpointer;
-	bool checkpointer_started;
-	struct store *ckpt_store;
-	pthread_cond_t ckpt_cv;
-	enum { CKPT_IDLE, CKPT_BULK, CKPT_FINISH } ckpt;	/* under mu */
-	int wake[2];			/* committer -> loop */
-	struct event *wake_ev;
+	struct commit_queue *commit;
 	bool stopping;
+	bool ended;			/* the loop is over: parse results are dropped */
 	unsigned long long messages;
-	pid_t pid;			/* for the log lines */
-	struct strbuf *logq;		/* log lines queued while answering a batch (loop only) */
 };
-
-
-static void srv_log(struct server *sv, int prio, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t r = write(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return;	/* a log that cannot be written must not stop the mail */
-		p += r;
-		n -= (size_t)r;
-	}
-}
-
-/* One log line: to syslog, or as one write(2) to stderr (lines from the committer thread and
- * the loop never interleave). While the loop answers a committed batch (sv->logq set) the lines
- * are queued and written together afterwards: one write per batch instead of three per message.
- * The committer thread logs with srv_log_now, which never touches the loop's queue. */
-static void
-srv_logv(struct server *sv, struct strbuf *q, int prio, const char *fmt, va_list ap)
-{
-	if (sv->syslog) {
-		vsyslog(prio, fmt, ap);
-		return;
-	}
-	char *line = NULL;
-	if (vasprintf(&line, fmt, ap) < 0)
-		abort();	/* out of memory, as xmalloc */
-	struct strbuf own = STRBUF_INIT;
-	struct strbuf *b = q != NULL ? q : &own;
-	strbuf_printf(b, "bounced[%ld]: %s\n", (long)sv->pid, line);
-	free(line);
-	if (q == NULL) {
-		write_all(STDERR_FILENO, own.s, own.len);
-		strbuf_free(&own);
-	}
-}
-
-static void
-srv_log(struct server *sv, int prio, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	srv_logv(sv, sv->logq, prio, fmt, ap);
-	va_end(ap);
-}
-
-/* For the committer thread: never queued. */
-static void srv_log_now(struct server *sv, int prio, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-srv_log_now(struct server *sv, int prio, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	srv_logv(sv, NULL, prio, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- connections ------------------------------------------------------------------------ */
 
@@ -333,7 +230,7 @@ conn_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *c = arg;
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING) && c->msg == NULL) {
-		srv_log(c->sv, LOG_INFO, "lmtp: %s: timeout in state %s", c->peer,
+		log_info("lmtp: %s: timeout in state %s", c->peer,
 		    lmtp_state_name(lmtp_session_state(c->s)));
 		lmtp_session_timeout(c->s);
 		conn_flush(c);
@@ -355,71 +252,22 @@ on_message(void *ctx, struct lmtp_session *s, const struct lmtp_envelope *env)
 	worker_pool_submit(c->sv->pool, m, env->nrcpts > 0 ? env->rcpts[0] : NULL, env->data, env->len);
 }
 
-static bool
-is_loopback(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
-	if (sa->sa_family == AF_INET6) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-		if (IN6_IS_ADDR_LOOPBACK(a))
-			return true;
-		if (IN6_IS_ADDR_V4MAPPED(a))
-			return a->s6_addr[12] == 127;
-	}
-	return false;
-}
-
+/* A new client from the listeners (already checked against the allow list). */
 static void
-peer_name(const struct sockaddr *sa, char *buf, size_t size)
+on_accept(void *ctx, int fd, const struct sockaddr *sa, const char *peer)
 {
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, (socklen_t)size);
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, (socklen_t)size);
-	else
-		snprintf(buf, size, "unix");
-}
-
-/* The allow list is "IP, IP, ..." compared as written by inet_ntop. */
-static bool
-allowed(const struct server *sv, const char *ip)
-{
-	const char *a = sv->cfg->allow;
-	size_t n = strlen(ip);
-	while (a != NULL && *a != '\0') {
-		a += strspn(a, " ,\t");
-		size_t l = strcspn(a, " ,\t");
-		if (l == n && strncmp(a, ip, n) == 0)
-			return true;
-		a += l;
-	}
-	return false;
-}
-
-static void
-on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
-{
-	struct server *sv = arg;
-	char peer[INET6_ADDRSTRLEN + 16];
-	peer_name(sa, peer, sizeof peer);
+	struct server *sv = ctx;
 	if (sv->stopping) {
-		evutil_closesocket(fd);
-		return;
-	}
-	if ((sa->sa_family == AF_INET || sa->sa_family == AF_INET6) && !is_loopback(sa) &&
-	    !allowed(sv, peer)) {
-		srv_log(sv, LOG_WARNING, "lmtp: connection from %s refused: not in allow", peer);
-		evutil_closesocket(fd);
+		close(fd);
 		return;
 	}
 	if (sv->nconns >= sv->cfg->max_sessions) {
 		static const char busy[] = "421 4.3.2 Too many sessions, try again later\r\n";
-		srv_log(sv, LOG_WARNING, "lmtp: %s: refused, %zu sessions", peer, sv->nconns);
+		log_warnx("lmtp: %s: refused, %zu sessions", peer, sv->nconns);
 		if (write(fd, busy, sizeof busy - 1) < 0) {
 			/* nothing to do: the peer retries */
 		}
-		evutil_closesocket(fd);
+		close(fd);
 		return;
 	}
 	struct conn *c = xcalloc(1, sizeof *c);
@@ -428,6 +276,8 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	struct lmtp_params p = { .hostname = sv->hostname, .message = on_message, .ctx = c };
 	c->s = lmtp_session_new(&p);
 	c->bev = bufferevent_socket_new(sv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL)
+		fatal("lmtp: bufferevent_socket_new");	/* out of memory */
 	bufferevent_setcb(c->bev, conn_read, conn_write, conn_event, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, SERVER_MAX_OUTPUT / 2, 0);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, SERVER_MAX_INPUT);
@@ -439,9 +289,17 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	conn_process(c);
 }
 
-/* ---- parse results and group commit ---------------------------------------------------- */
+/* ---- parse results and answers ---------------------------------------------------------- */
 
-static void commit_next(struct server *sv);
+static void answer(struct commit_request *req);
+
+static void
+msg_free(struct msg *m)
+{
+	bounce_report_free(m->rep);
+	free(m->why);
+	free(m);
+}
 
 static void
 on_parsed(void *ctx, void *job, struct bounce_report *rep, const char *why)
@@ -451,51 +309,24 @@ on_parsed(void *ctx, void *job, struct bounce_report *rep, const char *why)
 	m->rep = rep;
 	if (rep == NULL)
 		m->why = xstrdup(why != NULL ? why : "unparsed");
-	*sv->ready_tail = m;
-	sv->ready_tail = &m->next;
-	commit_next(sv);
-}
-
-static int
-add_msg(struct server *sv, struct msg *m, char **error_r)
-{
-	struct store_msg sm = {
+	if (sv->ended) {
+		msg_free(m);	/* its session is gone with the loop */
+		return;
+	}
+	m->entry.msg = (struct store_msg){
 		.data = m->env.data, .len = m->env.len, .source = "lmtp",
 		.envelope_rcpt = m->env.nrcpts > 0 ? m->env.rcpts[0] : NULL,
 		.envelope_sender = m->env.mail_from,
 		.queue_id = m->qid[0] != '\0' ? m->qid : NULL,
 		.truncated = m->env.truncated,
 	};
-	memset(&m->res, 0, sizeof m->res);
-	return store_add(sv->store, &sm, m->rep, &m->res, error_r);
-}
-
-/* Stores messages first..(n of them) in one transaction. Returns STORE_OK or the first error
- * (everything rolled back). */
-static int
-commit_batch(struct server *sv, struct msg *first, size_t n)
-{
-	char *err = NULL;
-	int rc = store_begin(sv->store, &err);
-	struct msg *m = first;
-	for (size_t i = 0; rc == STORE_OK && i < n; i++, m = m->next)
-		rc = add_msg(sv, m, &err);
-	if (rc == STORE_OK)
-		rc = store_commit(sv->store, &err);
-	if (rc != STORE_OK) {
-		store_rollback(sv->store);
-		srv_log_now(sv, LOG_ERR, "store: %s (%zu message%s answered 451 unless retried alone)",
-		    err != NULL ? err : "error", n, n == 1 ? "" : "s");
-	}
-	free(err);
-	m = first;
-	for (size_t i = 0; i < n; i++, m = m->next)
-		m->rc = rc;
-	return rc;
+	m->entry.rep = m->rep;
+	m->req = (struct commit_request){ .entries = &m->entry, .n = 1, .done = answer, .ctx = m };
+	commit_submit(sv->commit, &m->req);
 }
 
 static void
-log_msg(struct server *sv, const struct msg *m)
+log_msg(const struct msg *m)
 {
 	struct strbuf b = STRBUF_INIT;
 	strbuf_printf(&b, "lmtp: %s%s from=<%s> to=", m->qid[0] != '\0' ? "qid=" : "qid=-",
@@ -517,46 +348,50 @@ log_msg(struct server *sv, const struct msg *m)
 			strbuf_puts(&b, " class=none");
 	} else
 		strbuf_printf(&b, " unparsed=\"%s\"", m->why);
-	if (m->rc == STORE_OK)
+	if (m->req.rc == STORE_OK)
 		strbuf_printf(&b, " stored=%lld%s events=%zu suppressed=%zu",
-		    (long long)m->res.message_rowid, m->res.duplicate ? " duplicate" : "",
-		    m->res.events, m->res.suppressed);
+		    (long long)m->entry.res.message_rowid, m->entry.res.duplicate ? " duplicate" : "",
+		    m->entry.res.events, m->entry.res.suppressed);
 	else
-		strbuf_printf(&b, " result=451 store_error=%d", m->rc);
-	srv_log(sv, LOG_INFO, "%s", b.s);
+		strbuf_printf(&b, " result=451 store_error=%d", m->req.rc);
+	log_info("%s", b.s);
 	strbuf_free(&b);
 	/* Counted as no match and flagged: the operator is told which message. */
 	if (m->rep != NULL && (m->rep->flags & BOUNCE_F_REGEX_LIMIT))
-		srv_log(sv, LOG_WARNING, "lmtp: qid=%s from=<%s>: a rule hit the regex limit (counted "
+		log_warnx("lmtp: qid=%s from=<%s>: a rule hit the regex limit (counted "
 		    "as no match; flag regex_limit)", m->qid[0] != '\0' ? m->qid : "-",
 		    m->env.mail_from);
 }
 
+/* The commit of m is done: answers every recipient, 250 once stored, 451 otherwise. */
 static void
-answer(struct server *sv, struct msg *m)
+answer(struct commit_request *req)
 {
+	struct msg *m = req->ctx;
 	struct conn *c = m->c;
-	log_msg(sv, m);
+	struct server *sv = c->sv;
+	log_msg(m);
 	size_t n = m->env.nrcpts;
 	char **replies = xcalloc(n + 1, sizeof *replies);
 	for (size_t i = 0; i < n; i++) {
 		struct strbuf b = STRBUF_INIT;
-		if (m->rc == STORE_OK)
+		if (m->req.rc == STORE_OK)
 			strbuf_printf(&b, "250 2.0.0 <%s> Ok: %s %lld", m->env.rcpts[i],
-			    m->res.duplicate ? "already stored as" : "stored as",
-			    (long long)m->res.message_rowid);
+			    m->entry.res.duplicate ? "already stored as" : "stored as",
+			    (long long)m->entry.res.message_rowid);
 		else
 			strbuf_printf(&b, "451 4.3.0 <%s> Error: database unavailable, try again later",
 			    m->env.rcpts[i]);
 		replies[i] = strbuf_detach(&b);
 	}
-	lmtp_session_answer(c->s, (const char *const *)replies, n);
+	/* A message is answered once, while its session waits for it. */
+	if (lmtp_session_answer(c->s, (const char *const *)replies, n) != 0)
+		fatalx("lmtp: %s: answered a session in state %s", c->peer,
+		    lmtp_state_name(lmtp_session_state(c->s)));
 	for (size_t i = 0; i < n; i++)
 		free(replies[i]);
 	free(replies);
-	bounce_report_free(m->rep);
-	free(m->why);
-	free(m);
+	msg_free(m);
 	c->msg = NULL;
 	sv->messages++;
 	if (c->bev == NULL) {
@@ -568,336 +403,6 @@ answer(struct server *sv, struct msg *m)
 	conn_process(c);
 }
 
-/* One WAL checkpoint on the given connection; trouble is logged, the next one tries again. */
-static void
-checkpoint_logged(struct server *sv, struct store *st)
-{
-	char *err = NULL;
-	if (store_checkpoint(st, &err) != STORE_OK)
-		srv_log_now(sv, LOG_WARNING, "store: %s", err != NULL ? err : "checkpoint failed");
-	free(err);
-}
-
-/* The committer's and the checkpointer's threads take no signals: they are the loop's. */
-static void
-block_signals(void)
-{
-	sigset_t all;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
-}
-
-/* The committer thread: commits one batch at a time. */
-static void *
-committer_main(void *arg)
-{
-	struct server *sv = arg;
-	block_signals();
-	pthread_mutex_lock(&sv->mu);
-	for (;;) {
-		while (sv->todo == NULL && !sv->quit)
-			pthread_cond_wait(&sv->cv, &sv->mu);
-		if (sv->todo == NULL)
-			break;
-		struct msg *first = sv->todo;
-		size_t n = sv->ntodo;
-		pthread_mutex_unlock(&sv->mu);
-		/* One message failing (not the database) must not fail the others: retry alone.
-		 * A busy or failing database would only fail each retry again, each after the full
-		 * busy timeout, while every session waits: the whole batch gets its 451 at once. */
-		int rc = commit_batch(sv, first, n);
-		if (rc != STORE_OK && rc != STORE_ERR_BUSY && rc != STORE_ERR_IO && n > 1)
-			for (struct msg *m = first; m != NULL; m = m->next)
-				commit_batch(sv, m, 1);
-		bool due = store_checkpoint_due(sv->store);
-		pthread_mutex_lock(&sv->mu);
-		sv->todo = NULL;
-		sv->done = first;
-		char one = 1;
-		if (write(sv->wake[1], &one, 1) < 0) {
-			/* the pipe holds at least one byte already: the loop will look */
-		}
-		if (due && sv->ckpt_store != NULL && sv->ckpt == CKPT_IDLE) {
-			sv->ckpt = CKPT_BULK;
-			pthread_cond_signal(&sv->ckpt_cv);
-		} else if (sv->ckpt == CKPT_FINISH) {
-			/* The batch is being answered meanwhile; the next one waits for this short
-			 * copy only. */
-			pthread_mutex_unlock(&sv->mu);
-			checkpoint_logged(sv, sv->store);
-			pthread_mutex_lock(&sv->mu);
-			sv->ckpt = CKPT_IDLE;
-		}
-	}
-	pthread_mutex_unlock(&sv->mu);
-	return NULL;
-}
-
-/* The checkpointer thread: one passive checkpoint each time the committer asks. */
-static void *
-checkpointer_main(void *arg)
-{
-	struct server *sv = arg;
-	block_signals();
-	pthread_mutex_lock(&sv->mu);
-	for (;;) {
-		while (sv->ckpt != CKPT_BULK && !sv->quit)
-			pthread_cond_wait(&sv->ckpt_cv, &sv->mu);
-		if (sv->quit)
-			break;
-		pthread_mutex_unlock(&sv->mu);
-		checkpoint_logged(sv, sv->ckpt_store);
-		pthread_mutex_lock(&sv->mu);
-		sv->ckpt = CKPT_FINISH;
-	}
-	pthread_mutex_unlock(&sv->mu);
-	return NULL;
-}
-
-/* Hands the messages parsed so far to the committer, unless it is busy. */
-static void
-commit_next(struct server *sv)
-{
-	if (sv->busy || sv->ready == NULL)
-		return;
-	struct msg *first = sv->ready, *last = NULL;
-	size_t n = 0;
-	for (struct msg *m = first; m != NULL && n < SERVER_COMMIT_BATCH; m = m->next) {
-		last = m;
-		n++;
-	}
-	sv->ready = last->next;
-	if (sv->ready == NULL)
-		sv->ready_tail = &sv->ready;
-	last->next = NULL;
-	sv->busy = true;
-	pthread_mutex_lock(&sv->mu);
-	sv->todo = first;
-	sv->ntodo = n;
-	pthread_cond_signal(&sv->cv);
-	pthread_mutex_unlock(&sv->mu);
-}
-
-static void
-on_committed(evutil_socket_t fd, short what, void *arg)
-{
-	struct server *sv = arg;
-	char buf[64];
-	while (read(sv->wake[0], buf, sizeof buf) > 0)
-		;
-	pthread_mutex_lock(&sv->mu);
-	struct msg *first = sv->done;
-	sv->done = NULL;
-	pthread_mutex_unlock(&sv->mu);
-	if (first == NULL)
-		return;
-	sv->busy = false;
-	commit_next(sv);	/* what arrived meanwhile is the next group */
-	/* The commit may have taken a while: timeouts set from now on must not count from the
-	 * time libevent cached before it. */
-	event_base_update_cache_time(sv->base);
-	struct strbuf q = STRBUF_INIT;
-	sv->logq = &q;
-	for (struct msg *m = first, *next; m != NULL; m = next) {
-		next = m->next;
-		answer(sv, m);
-	}
-	sv->logq = NULL;
-	if (q.len > 0)
-		write_all(STDERR_FILENO, q.s, q.len);
-	strbuf_free(&q);
-}
-
-/* ---- listeners -------------------------------------------------------------------------- */
-
-static int fail(char **error_r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int
-fail(char **error_r, const char *fmt, ...)
-{
-	struct strbuf b = STRBUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
-	char tmp[512];
-	vsnprintf(tmp, sizeof tmp, fmt, ap);
-	va_end(ap);
-	strbuf_puts(&b, tmp);
-	*error_r = strbuf_detach(&b);
-	return -1;
-}
-
-/* Creates the directory holding path when it is missing (one level: ./var by default). */
-static void
-make_parent(const char *path)
-{
-	char *dir = xstrdup(path);
-	char *slash = strrchr(dir, '/');
-	if (slash != NULL && slash != dir) {
-		*slash = '\0';
-		mkdir(dir, 0750);
-	}
-	free(dir);
-}
-
-static int
-add_listener(struct server *sv, evutil_socket_t fd, const char *unix_path, char **error_r)
-{
-	if (sv->nlisteners >= sizeof sv->listeners / sizeof sv->listeners[0]) {
-		close(fd);
-		return fail(error_r, "too many listening sockets");
-	}
-	evutil_make_socket_nonblocking(fd);
-	struct listener *l = &sv->listeners[sv->nlisteners++];
-	l->l = evconnlistener_new(sv->base, on_accept, sv, LEV_OPT_CLOSE_ON_FREE, 0, fd);
-	l->unix_path = unix_path != NULL ? xstrdup(unix_path) : NULL;
-	return 0;
-}
-
-static int
-listen_unix(struct server *sv, const char *path, char **error_r)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof sun.sun_path)
-		return fail(error_r, "unix:%s: path too long", path);
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	make_parent(path);
-	struct stat st;
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return fail(error_r, "unix:%s: exists and is not a socket", path);
-		/* Left by a previous run (unlink it), unless a server still answers on it. */
-		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		bool alive = probe >= 0 && connect(probe, (struct sockaddr *)&sun, sizeof sun) == 0;
-		if (probe >= 0)
-			close(probe);
-		if (alive)
-			return fail(error_r, "unix:%s: another server is listening on it", path);
-		unlink(path);
-	}
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return fail(error_r, "unix:%s: socket: %s", path, strerror(errno));
-	mode_t old = umask(0177);	/* no window in which the socket is more open than asked */
-	int r = bind(fd, (struct sockaddr *)&sun, sizeof sun);
-	umask(old);
-	if (r != 0 || listen(fd, SERVER_LISTEN_BACKLOG) != 0) {
-		int e = errno;
-		close(fd);
-		return fail(error_r, "unix:%s: %s", path, strerror(e));
-	}
-	if (sv->cfg->socket_group != NULL) {
-		struct group *g = getgrnam(sv->cfg->socket_group);
-		if (g == NULL || chown(path, (uid_t)-1, g->gr_gid) != 0) {
-			close(fd);
-			return fail(error_r, "unix:%s: cannot give to group %s%s%s", path,
-			    sv->cfg->socket_group, g == NULL ? ": no such group" : ": ",
-			    g == NULL ? "" : strerror(errno));
-		}
-	}
-	if (chmod(path, (mode_t)sv->cfg->socket_mode) != 0) {
-		int e = errno;
-		close(fd);
-		return fail(error_r, "unix:%s: chmod: %s", path, strerror(e));
-	}
-	return add_listener(sv, fd, path, error_r);
-}
-
-static int
-listen_tcp(struct server *sv, const char *spec, char **error_r)
-{
-	char host[256];
-	const char *port = strrchr(spec, ':');
-	if (port == NULL || port == spec || port[1] == '\0' || (size_t)(port - spec) >= sizeof host)
-		return fail(error_r, "tcp:%s: expected tcp:HOST:PORT", spec);
-	const char *h = spec;
-	size_t hl = (size_t)(port - spec);
-	if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-		h++;
-		hl -= 2;
-	}
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	port++;
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-	    .ai_flags = AI_PASSIVE };
-	struct addrinfo *res;
-	int r = getaddrinfo(host, port, &hints, &res);
-	if (r != 0)
-		return fail(error_r, "tcp:%s: %s", spec, gai_strerror(r));
-	bool any_allow = sv->cfg->allow != NULL && sv->cfg->allow[strspn(sv->cfg->allow, " ,\t")] != '\0';
-	int bound = 0;
-	for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
-		if (!is_loopback(ai->ai_addr) && !any_allow) {
-			freeaddrinfo(res);
-			return fail(error_r, "tcp:%s: not a loopback address; name the clients in [lmtp] "
-			    "allow to listen on it", spec);
-		}
-		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd < 0)
-			continue;
-		int one = 1;
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-		if (ai->ai_family == AF_INET6)
-			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, SERVER_LISTEN_BACKLOG) != 0) {
-			int e = errno;
-			close(fd);
-			freeaddrinfo(res);
-			return fail(error_r, "tcp:%s: %s", spec, strerror(e));
-		}
-		if (add_listener(sv, fd, NULL, error_r) != 0) {
-			freeaddrinfo(res);
-			return -1;
-		}
-		bound++;
-	}
-	freeaddrinfo(res);
-	if (bound == 0)
-		return fail(error_r, "tcp:%s: no address to listen on", spec);
-	return 0;
-}
-
-static int
-open_listeners(struct server *sv, char **error_r)
-{
-	const char *const *specs = sv->o->listen;
-	size_t n = sv->o->nlisten;
-	if (specs == NULL || n == 0) {
-		specs = (const char *const *)sv->cfg->listen;
-		n = sv->cfg->nlisten;
-	}
-	static const char *const dflt[] = { "unix:./var/lmtp.sock" };
-	if (n == 0) {
-		specs = dflt;
-		n = 1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		int r;
-		if (strncmp(specs[i], "unix:", 5) == 0)
-			r = listen_unix(sv, specs[i] + 5, error_r);
-		else if (strncmp(specs[i], "tcp:", 4) == 0)
-			r = listen_tcp(sv, specs[i] + 4, error_r);
-		else
-			r = fail(error_r, "%s: expected unix:PATH or tcp:HOST:PORT", specs[i]);
-		if (r != 0)
-			return -1;
-		srv_log(sv, LOG_INFO, "listening on %s", specs[i]);
-	}
-	return 0;
-}
-
-static void
-close_listeners(struct server *sv)
-{
-	for (size_t i = 0; i < sv->nlisteners; i++) {
-		evconnlistener_free(sv->listeners[i].l);
-		if (sv->listeners[i].unix_path != NULL)
-			unlink(sv->listeners[i].unix_path);
-		free(sv->listeners[i].unix_path);
-	}
-	sv->nlisteners = 0;
-}
-
 /* ---- signals ---------------------------------------------------------------------------- */
 
 static void
@@ -906,10 +411,11 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	struct server *sv = arg;
 	if (sv->stopping)
 		return;
-	srv_log(sv, LOG_INFO, "signal %d: stopping; %zu session%s open", (int)sig, sv->nconns,
+	log_info("signal %d: stopping; %zu session%s open", (int)sig, sv->nconns,
 	    sv->nconns == 1 ? "" : "s");
 	sv->stopping = true;
-	close_listeners(sv);
+	listeners_close(sv->listeners);
+	sv->listeners = NULL;
 	for (struct conn *c = sv->conns, *next; c != NULL; c = next) {
 		next = c->next;
 		if (lmtp_session_shutdown(c->s))
@@ -932,10 +438,13 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	struct config *cfg = xcalloc(1, sizeof *cfg);
 	struct parse_setup setup;
 	memset(&setup, 0, sizeof setup);
+	struct allow_list *allow = NULL;
 	char *err = NULL;
-	if (setup_config(cfg, sv->o->config_path, &err) != 0 || setup_load(&setup, cfg, &err) != 0) {
-		srv_log(sv, LOG_ERR, "SIGHUP: %s; keeping the running configuration", err);
+	if (setup_config(cfg, sv->o->config_path, &err) != 0 || setup_load(&setup, cfg, &err) != 0 ||
+	    allow_list_parse(cfg->allow, &allow, &err) != 0) {
+		log_warnx("SIGHUP: %s; keeping the running configuration", err);
 		free(err);
+		setup_free(&setup);
 		config_free(cfg);
 		free(cfg);
 		return;
@@ -947,9 +456,13 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	config_free(sv->cfg);
 	free(sv->cfg);
 	sv->cfg = cfg;
+	if (sv->listeners != NULL)
+		listeners_set_allow(sv->listeners, allow);
+	allow_list_free(sv->allow);
+	sv->allow = allow;
 	struct worker_limits lim = limits_of(cfg);
 	worker_pool_reload(sv->pool, cfg->workers, &lim, &sv->setup.opt);
-	srv_log(sv, LOG_INFO, "SIGHUP: rules and configuration reloaded (listeners and database "
+	log_info("SIGHUP: rules and configuration reloaded (listeners and database "
 	    "change only on restart)");
 }
 
@@ -964,11 +477,6 @@ lmtp_server_run(const struct serve_options *o)
 	sv->cfg = o->cfg;
 	if (o->workers > 0)
 		sv->cfg->workers = o->workers;
-	sv->ready_tail = &sv->ready;
-	sv->pid = getpid();
-	sv->syslog = sv->cfg->log != NULL && strcmp(sv->cfg->log, "syslog") == 0;
-	if (sv->syslog)
-		openlog("bounced", LOG_PID, LOG_MAIL);
 	if (o->hostname != NULL)
 		snprintf(sv->hostname, sizeof sv->hostname, "%s", o->hostname);
 	else if (gethostname(sv->hostname, sizeof sv->hostname - 1) != 0 || sv->hostname[0] == '\0')
@@ -978,24 +486,19 @@ lmtp_server_run(const struct serve_options *o)
 
 	int ret = EXIT_OK;
 	char *err = NULL;
-	if (setup_load(&sv->setup, sv->cfg, &err) != 0) {
-		warnx_("%s", err);
+	if (setup_load(&sv->setup, sv->cfg, &err) != 0 ||
+	    allow_list_parse(sv->cfg->allow, &sv->allow, &err) != 0) {
+		log_warnx("%s", err);
 		free(err);
+		setup_free(&sv->setup);
 		config_free(sv->cfg);
 		free(sv->cfg);
 		return EXIT_CONFIG;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	sv->base = event_base_new();
-	pthread_mutex_init(&sv->mu, NULL);
-	pthread_cond_init(&sv->cv, NULL);
-	pthread_cond_init(&sv->ckpt_cv, NULL);
-	if (pipe2(sv->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
-		warnx_("serve: pipe: %s", strerror(errno));
-		return EXIT_SOFTWARE;
-	}
-	sv->wake_ev = event_new(sv->base, sv->wake[0], EV_READ | EV_PERSIST, on_committed, sv);
-	event_add(sv->wake_ev, NULL);
+	if (sv->base == NULL)
+		fatalx("serve: cannot create the event loop");
 	struct event *sigs[3];
 	sigs[0] = evsignal_new(sv->base, SIGTERM, on_stop, sv);
 	sigs[1] = evsignal_new(sv->base, SIGINT, on_stop, sv);
@@ -1007,92 +510,66 @@ lmtp_server_run(const struct serve_options *o)
 	struct worker_limits lim = limits_of(sv->cfg);
 	sv->pool = worker_pool_new(sv->base, sv->cfg->workers, &lim, &sv->setup.opt, on_parsed, sv);
 	if (sv->pool == NULL) {
-		warnx_("serve: cannot start parse workers: %s", strerror(errno));
+		log_warn("serve: cannot start parse workers");
 		ret = EXIT_SOFTWARE;
 		goto out;
 	}
-	make_parent(sv->db_path);
-	int rc = store_open(sv->db_path, sv->cfg, STORE_OPEN_CREATE, &sv->store, &err);
+	int rc = commit_open(sv->base, sv->db_path, sv->cfg, &sv->commit, &err);
 	if (rc != STORE_OK) {
-		warnx_("serve: %s: %s", sv->db_path, err != NULL ? err : "cannot open");
+		log_warnx("serve: %s: %s", sv->db_path, err != NULL ? err : "cannot open");
 		free(err);
 		ret = rc == STORE_ERR_SCHEMA ? EXIT_CONFIG : EXIT_TEMPFAIL;
 		goto out;
 	}
-	if (open_listeners(sv, &err) != 0) {
-		warnx_("serve: %s", err);
+	const char *const *specs = o->listen;
+	size_t n = o->nlisten;
+	if (specs == NULL || n == 0) {
+		specs = (const char *const *)sv->cfg->listen;
+		n = sv->cfg->nlisten;
+	}
+	static const char *const dflt[] = { "unix:./var/lmtp.sock" };
+	if (n == 0) {
+		specs = dflt;
+		n = 1;
+	}
+	struct listen_params lp = {
+		.name = "lmtp", .socket_mode = sv->cfg->socket_mode,
+		.socket_group = sv->cfg->socket_group, .allow = sv->allow,
+		.accept = on_accept, .ctx = sv,
+	};
+	sv->listeners = listeners_open(sv->base, specs, n, &lp, &err);
+	if (sv->listeners == NULL) {
+		log_warnx("serve: %s", err);
 		free(err);
 		ret = EXIT_CANTCREAT;
 		goto out;
 	}
-	/* Without a second connection (or its thread) SQLite's own checkpoints stay on. */
-	if (store_open(sv->db_path, sv->cfg, 0, &sv->ckpt_store, &err) != STORE_OK) {
-		srv_log(sv, LOG_WARNING, "serve: checkpoints stay in the commit path: %s", err);
-		free(err);
-		err = NULL;
-		sv->ckpt_store = NULL;
-	} else if (pthread_create(&sv->checkpointer, NULL, checkpointer_main, sv) != 0) {
-		store_close(sv->ckpt_store);
-		sv->ckpt_store = NULL;
-	} else {
-		sv->checkpointer_started = true;
-		store_defer_checkpoints(sv->store);
-	}
-	if (pthread_create(&sv->committer, NULL, committer_main, sv) != 0) {
-		warnx_("serve: cannot start the committer thread");
-		ret = EXIT_SOFTWARE;
-		goto out;
-	}
-	sv->committer_started = true;
-	srv_log(sv, LOG_INFO, "serving %s with %u parse worker%s", sv->db_path, sv->cfg->workers,
+	/* Start-up trouble went to standard error as a command's; from here on the daemon's log. */
+	log_init(sv->cfg->log != NULL && strcmp(sv->cfg->log, "syslog") == 0 ? LOG_TARGET_SYSLOG :
+	    LOG_TARGET_DAEMON, false);
+	for (size_t i = 0; listeners_spec(sv->listeners, i) != NULL; i++)
+		log_info("listening on %s", listeners_spec(sv->listeners, i));
+	log_info("serving %s with %u parse worker%s", sv->db_path, sv->cfg->workers,
 	    sv->cfg->workers == 1 ? "" : "s");
 	event_base_dispatch(sv->base);
-	srv_log(sv, LOG_INFO, "stopped after %llu message%s", sv->messages, sv->messages == 1 ? "" : "s");
+	log_info("stopped after %llu message%s", sv->messages, sv->messages == 1 ? "" : "s");
 out:
-	close_listeners(sv);
+	sv->ended = true;
+	listeners_close(sv->listeners);
 	while (sv->conns != NULL) {
 		struct conn *c = sv->conns;
 		c->msg = NULL;
 		conn_free(c);
 	}
-	worker_pool_free(sv->pool);
-	/* Jobs the pool failed while freeing are in ready: drop them (their sessions are gone). */
-	while (sv->ready != NULL) {
-		struct msg *m = sv->ready;
-		sv->ready = m->next;
-		bounce_report_free(m->rep);
-		free(m->why);
-		free(m);
-	}
-	if (sv->committer_started) {
-		pthread_mutex_lock(&sv->mu);
-		sv->quit = true;
-		pthread_cond_signal(&sv->cv);
-		pthread_mutex_unlock(&sv->mu);
-		pthread_join(sv->committer, NULL);
-	}
-	if (sv->checkpointer_started) {
-		pthread_mutex_lock(&sv->mu);
-		sv->quit = true;
-		pthread_cond_signal(&sv->ckpt_cv);
-		pthread_mutex_unlock(&sv->mu);
-		pthread_join(sv->checkpointer, NULL);
-	}
-	store_close(sv->ckpt_store);	/* before the last connection, which removes the WAL */
-	store_close(sv->store);
+	worker_pool_free(sv->pool);	/* jobs it fails while freeing are dropped (ended) */
+	commit_close(sv->commit);
 	for (size_t i = 0; i < 3; i++)
 		event_free(sigs[i]);
-	event_free(sv->wake_ev);
-	close(sv->wake[0]);
-	close(sv->wake[1]);
-	pthread_mutex_destroy(&sv->mu);
-	pthread_cond_destroy(&sv->cv);
-	pthread_cond_destroy(&sv->ckpt_cv);
 	event_base_free(sv->base);
 	setup_free(&sv->setup);
+	allow_list_free(sv->allow);
 	config_free(sv->cfg);
 	free(sv->cfg);
-	if (sv->syslog)
-		closelog();
+	log_close();
 	return ret;
 }

@@ -1,16 +1,12 @@
-/* The LMTP server of `bounced serve`: listeners, connections driving lmtp sessions, the parse
- * worker pool and group commit into the store, on one libevent loop. */
+/* The LMTP server of `bounced serve`: connections driving lmtp sessions, on one libevent loop
+ * with the listeners (listen.h), the parse worker pool (lmtp_worker.h) and group commit into
+ * the store (commit.h). */
 #ifndef BOUNCED_LMTP_SERVER_H
 #define BOUNCED_LMTP_SERVER_H
 
 #include <stddef.h>
 
 #include "config.h"
-
-/* Unix socket backlog and TCP backlog: Postfix opens at most its process limit of connections. */
-#define SERVER_LISTEN_BACKLOG	256
-/* Messages stored in one transaction at most: keeps one commit short for readers of the views. */
-#define SERVER_COMMIT_BATCH	512
 
 struct serve_options {
 	const char *config_path;	/* for SIGHUP; NULL = defaults */

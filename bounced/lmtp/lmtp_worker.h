@@ -26,20 +26,23 @@ struct worker_limits {
 };
 
 /* Called once per submitted job with the pool's ctx: rep is the parsed report (ownership passes
- * to the callee), or NULL when the worker died or failed; why is then a short reason for the log. */
+ * to the callee), or NULL when the worker died or failed; why is then a short reason for the
+ * log. */
 typedef void worker_done_fn(void *ctx, void *job, struct bounce_report *rep, const char *why);
 
 /* Forks n workers (at least 1). opt (and what it points to) is inherited by the workers at fork
  * time; pass a new one with worker_pool_reload(). Returns NULL when no worker could be started. */
-struct worker_pool *worker_pool_new(struct event_base *base, size_t n, const struct worker_limits *lim,
-    const struct bounce_options *opt, worker_done_fn *done, void *ctx);
+struct worker_pool *worker_pool_new(struct event_base *base, size_t n,
+    const struct worker_limits *lim, const struct bounce_options *opt, worker_done_fn *done,
+    void *ctx);
 /* Replaces the workers (idle ones at once, busy ones after their message) with new ones forked
  * with the new options, count and limits. */
 void worker_pool_reload(struct worker_pool *p, size_t n, const struct worker_limits *lim,
     const struct bounce_options *opt);
 /* Queues a message for parsing. data must stay valid until done() is called for job. rcpt is
  * the envelope recipient (may be NULL). done() is never called from inside this function. */
-void worker_pool_submit(struct worker_pool *p, void *job, const char *rcpt, const char *data, size_t len);
+void worker_pool_submit(struct worker_pool *p, void *job, const char *rcpt, const char *data,
+    size_t len);
 /* Kills the workers (jobs still queued get done(NULL)) and frees the pool. NULL-safe. */
 void worker_pool_free(struct worker_pool *p);
 

@@ -1,5 +1,5 @@
-/* The SQLite connection: open, pragmas, migrations, transactions. Recording and policy are in
- * store_add.c, lookups and manual changes in store_query.c. */
+/* The SQLite connection: open, pragmas, migrations, transactions. Recording is in store_add.c
+ * (the policy it applies in policy.c), lookups and manual changes in store_query.c. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -73,22 +73,6 @@ static const char *const stmt_sql[SQL__COUNT] = {
 	    "WHERE raw IS NOT NULL AND received_at < ?1 LIMIT ?2)",
 };
 
-static char *
-msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-msg(const char *fmt, ...)
-{
-	va_list ap;
-	char *out;
-	va_start(ap, fmt);
-	int n = vasprintf(&out, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		abort();	/* out of memory, as xmalloc */
-	return out;
-}
-
 int64_t
 store_now(const struct store *s)
 {
@@ -134,10 +118,10 @@ store_fail(struct store *s, int rc, const char *what, char **error_r)
 	if (error_r != NULL) {
 		const char *why = s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
 		if (code == STORE_ERR_BUSY)
-			*error_r = msg("%s: %s: database busy past the %u ms busy timeout (%s)",
+			error_set(error_r, "%s: %s: database busy past the %u ms busy timeout (%s)",
 			    s->path, what, s->busy_timeout_ms, why);
 		else
-			*error_r = msg("%s: %s: %s", s->path, what, why);
+			error_set(error_r, "%s: %s: %s", s->path, what, why);
 	}
 	return code;
 }
@@ -192,11 +176,11 @@ check_identity(struct store *s, int known, int64_t *version_r, char **error_r)
 		return store_fail(s, rc, "read the schema version", error_r);
 	if ((app != 0 && app != SCHEMA_APPLICATION_ID) || (version == 0 && objects > 0) ||
 	    (version > 0 && app != SCHEMA_APPLICATION_ID)) {
-		*error_r = msg("%s: not a bounced database (it holds other tables)", s->path);
+		error_set(error_r, "%s: not a bounced database (it holds other tables)", s->path);
 		return STORE_ERR_SCHEMA;
 	}
 	if (version > known) {
-		*error_r = msg("%s: database schema version %lld is newer than this bounced "
+		error_set(error_r, "%s: database schema version %lld is newer than this bounced "
 		    "understands (%d): upgrade bounced, or use the binary that wrote it", s->path,
 		    (long long)version, known);
 		return STORE_ERR_SCHEMA;
@@ -228,7 +212,7 @@ store_migrate_list(struct store *s, const struct schema_migration *migs, int n, 
 				from = seen;
 			rc = sqlite3_exec(s->db, mig->sql, NULL, NULL, NULL);
 			if (rc != SQLITE_OK) {
-				*error_r = msg("%s: migration %03d-%s: %s", s->path, mig->version,
+				error_set(error_r, "%s: migration %03d-%s: %s", s->path, mig->version,
 				    mig->name, sqlite3_errmsg(s->db));
 				rc = (rc & 0xff) == SQLITE_BUSY ? STORE_ERR_BUSY : STORE_ERR_SCHEMA;
 			} else {
@@ -278,7 +262,7 @@ make_parent(const char *path, char **error_r)
 			continue;
 		*p = '\0';
 		if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
-			*error_r = msg("%s: cannot create directory %s: %s", path, dir,
+			error_set(error_r, "%s: cannot create directory %s: %s", path, dir,
 			    strerror(errno));
 			ret = -1;
 		}
@@ -324,11 +308,13 @@ store_open(const char *path, const struct config *cfg, int flags, struct store *
 	s->path = xstrdup(path);
 	s->busy_timeout_ms = cfg->busy_timeout_ms;
 	s->keep_raw_days = cfg->keep_raw_days;
-	s->suppress_hard = cfg->suppress_hard;
-	s->suppress_complaint = cfg->suppress_complaint;
-	s->soft_threshold = cfg->soft_threshold;
-	s->soft_reset_days = cfg->soft_reset_days;
-	s->soft_suppress_days = cfg->soft_suppress_days;
+	s->policy = (struct policy_config){
+		.suppress_hard = cfg->suppress_hard,
+		.suppress_complaint = cfg->suppress_complaint,
+		.soft_threshold = cfg->soft_threshold,
+		.soft_reset_days = cfg->soft_reset_days,
+		.soft_suppress_days = cfg->soft_suppress_days,
+	};
 	if (cfg == &defaults)
 		config_free(&defaults);
 
@@ -336,13 +322,13 @@ store_open(const char *path, const struct config *cfg, int flags, struct store *
 	struct stat sb;
 	if (stat(path, &sb) != 0) {
 		if (errno == ENOENT && !(flags & STORE_OPEN_CREATE)) {
-			*error_r = msg("%s: no such database; create it with: bounced db migrate "
+			error_set(error_r, "%s: no such database; create it with: bounced db migrate "
 			    "--db %s", path, path);
 			rc = STORE_ERR_MISSING;
 			goto fail;
 		}
 		if (errno != ENOENT) {
-			*error_r = msg("%s: %s", path, strerror(errno));
+			error_set(error_r, "%s: %s", path, strerror(errno));
 			rc = STORE_ERR_IO;
 			goto fail;
 		}
@@ -393,12 +379,13 @@ store_open(const char *path, const struct config *cfg, int flags, struct store *
 		goto fail;
 	if (version < schema_version) {
 		if (flags & STORE_OPEN_READONLY) {
-			*error_r = version == 0 ?
-			    msg("%s: empty database; create the schema with: bounced db migrate "
-				"--db %s", path, path) :
-			    msg("%s: database schema version %lld is older than this bounced "
-				"(%d); upgrade it with: bounced db migrate --db %s", path,
-				(long long)version, schema_version, path);
+			if (version == 0)
+				error_set(error_r, "%s: empty database; create the schema with: "
+				    "bounced db migrate --db %s", path, path);
+			else
+				error_set(error_r, "%s: database schema version %lld is older "
+				    "than this bounced (%d); upgrade it with: bounced db migrate "
+				    "--db %s", path, (long long)version, schema_version, path);
 			rc = STORE_ERR_SCHEMA;
 			goto fail;
 		}
@@ -455,7 +442,7 @@ int
 store_begin(struct store *s, char **error_r)
 {
 	if (s->in_tx) {
-		*error_r = msg("%s: a transaction is already open", s->path);
+		error_set(error_r, "%s: a transaction is already open", s->path);
 		return STORE_ERR_INTERNAL;
 	}
 	int rc = store_exec(s, "BEGIN IMMEDIATE", error_r);
@@ -472,7 +459,7 @@ int
 store_commit(struct store *s, char **error_r)
 {
 	if (!s->in_tx) {
-		*error_r = msg("%s: commit without a transaction", s->path);
+		error_set(error_r, "%s: commit without a transaction", s->path);
 		return STORE_ERR_INTERNAL;
 	}
 	int rc = store_exec(s, "COMMIT", error_r);
@@ -511,7 +498,7 @@ int
 store_checkpoint(struct store *s, char **error_r)
 {
 	if (s->in_tx) {
-		*error_r = msg("%s: checkpoint inside a transaction", s->path);
+		error_set(error_r, "%s: checkpoint inside a transaction", s->path);
 		return STORE_ERR_INTERNAL;
 	}
 	int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "policy.h"
 #include "report.h"
 
 struct store;
@@ -71,20 +72,12 @@ int store_add(struct store *s, const struct store_msg *m, const struct bounce_re
  * it past 1000 pages, so whoever waits for that commit waits for the copy too. A long-running
  * writer that acknowledges mail (serve) calls store_defer_checkpoints() once; after each commit
  * store_checkpoint_due() tells whether the WAL has grown past the store's threshold, and
- * store_checkpoint() (on any connection to the same file, outside a transaction) does the copy.
- * Additions (compatible). */
+ * store_checkpoint() (on any connection to the same file, outside a transaction) does the copy. */
 void store_defer_checkpoints(struct store *s);
 bool store_checkpoint_due(struct store *s);
 /* A passive checkpoint: copies what no reader still needs. A reader or writer in the way is
  * not an error (the next call goes on). Returns STORE_*. */
 int store_checkpoint(struct store *s, char **error_r);
-
-/* Parses m with opt and records it in its own transaction: the common path of `ingest`. */
-struct bounce_options;
-int store_ingest(struct store *s, const struct store_msg *m, const struct bounce_options *opt,
-    struct store_add_result *res_r, char **error_r);
-
-/* --- Additions (compatible): the clock, lookups and manual changes used by the CLI. --- */
 
 /* Fixes the store's clock (unix seconds; 0 = the real clock). received_at 0, the expiry of soft
  * suppressions and the manual commands use it. For tests. */
@@ -93,11 +86,11 @@ void store_set_now(struct store *s, int64_t now);
 /* The lookup key of an address: surrounding blanks and <> removed, the local part as is, the
  * domain (after the last '@') lowercased. Caller frees. */
 char *store_address_key(const char *address);
-/* Addition (compatible): is address, as its lookup key, one address the policy acts on? The
+/* Is address, as its lookup key, one address the policy acts on? The
  * same test ingest makes (events.effect not-an-address otherwise): a non-empty local part and
  * domain, and the whole key one addr-spec by header.h's address_extract. */
 bool store_address_valid(const char *address);
-/* Addition (compatible): parses an RFC 5322 date-time (a Date header, a DSN Last-Attempt-Date)
+/* Parses an RFC 5322 date-time (a Date header, a DSN Last-Attempt-Date)
  * of len bytes into unix seconds UTC in *t_r; false when it is not one. Two- and three-digit
  * years are read as RFC 5322 4.3 says; a missing zone is UTC. */
 bool store_date_parse(const char *p, size_t len, int64_t *t_r);
@@ -105,7 +98,7 @@ bool store_date_parse(const char *p, size_t len, int64_t *t_r);
 /* One current suppression. Strings owned by the struct (store_suppression_clear). */
 struct store_suppression {
 	char *address;		/* the lookup key */
-	char *type;		/* "hard", "soft", "complaint", "manual" */
+	enum suppression_type type;	/* SUPPRESSION_NONE only in a prev_r with none */
 	char *reason;		/* a DESIGN.md reason, or the operator's text for manual */
 	int64_t since;
 	int64_t expires_at;	/* 0 = until removed */
@@ -116,23 +109,24 @@ void store_suppression_clear(struct store_suppression *sup);
 int store_check(struct store *s, const char *address, bool *suppressed_r,
     struct store_suppression *sup_r, char **error_r);
 
-/* Calls fn for each current suppression of type (NULL = any) since since (0 = any), oldest
- * first. A non-zero return of fn stops the walk and is returned. */
+/* Calls fn for each current suppression of type (SUPPRESSION_NONE = any) since since (0 = any),
+ * oldest first. A non-zero return of fn stops the walk and is returned. */
 typedef int (*store_list_fn)(const struct store_suppression *sup, void *ctx);
-int store_list(struct store *s, const char *type, int64_t since, store_list_fn fn, void *ctx,
-    char **error_r);
+int store_list(struct store *s, enum suppression_type type, int64_t since, store_list_fn fn,
+    void *ctx, char **error_r);
 
 /* Manual changes, each in its own transaction; every request is written to the audit table.
- * add suppresses address (type manual, until removed) when it is not suppressed or only softly
- * (a soft suppression expires: the operator's block must not); a hard, complaint or manual
- * suppression is kept as it is (*added_r false). remove lifts the current suppression, whatever
- * its type, and restarts the soft score, keeping the history (*removed_r false when it was not
- * suppressed). actor names who did it (may be NULL). */
+ * actor names who did it (may be NULL).
+ *
+ * store_suppress_add suppresses address (type manual, until removed) when it is not suppressed
+ * or only softly (a soft suppression expires: the operator's block must not); a hard, complaint
+ * or manual suppression is kept as it is (*added_r false). When prev_r is not NULL it gets the
+ * suppression in force before the request (prev_r->type SUPPRESSION_NONE when there was none;
+ * the caller clears it with store_suppression_clear).
+ *
+ * store_suppress_remove lifts the current suppression, whatever its type, and restarts the soft
+ * score, keeping the history (*removed_r false when it was not suppressed). */
 int store_suppress_add(struct store *s, const char *address, const char *reason,
-    const char *actor, bool *added_r, char **error_r);
-/* Addition (compatible): store_suppress_add that also fills *prev_r (when not NULL) with the
- * suppression in force before the request: prev_r->type NULL when there was none. */
-int store_suppress_add_prev(struct store *s, const char *address, const char *reason,
     const char *actor, bool *added_r, struct store_suppression *prev_r, char **error_r);
 int store_suppress_remove(struct store *s, const char *address, const char *actor,
     bool *removed_r, char **error_r);

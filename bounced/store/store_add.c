@@ -1,12 +1,8 @@
-/* Recording a message and its recipient events, and the suppression policy of DESIGN.md:
- * hard (blame recipient) and complaint suppress at once; recipient-blamed soft failures score at
- * most one point per address per day, the score restarts after soft_reset_days without one, and
- * at soft_threshold the address is suppressed for soft_suppress_days; everything else is an event
- * only. An unverified VERP acts on nothing. A lift is final for failures that happened before it.
+/* Recording a message and its recipient events: the duplicate check, the report's own dates, and
+ * for each recipient the state policy.c needs, its decision, and the rows it asks for.
  *
  * Two clocks: when bounced took a message in (scores, expiry, events.occurred_at) and when the
- * failure happened (the report's own date, when plausible), which only the lift is compared with:
- * a bounce fetched late from a mailbox must not undo an operator's remove. */
+ * failure happened (the report's own date, when plausible), which only a lift is compared with. */
 #include <gnutls/crypto.h>
 #include <libetpan/libetpan.h>
 #include <stdio.h>
@@ -17,6 +13,7 @@
 #include "bounce.h"
 #include "header.h"
 #include "limits.h"
+#include "policy.h"
 #include "store_int.h"
 #include "strbuf.h"
 
@@ -35,16 +32,6 @@
 /* Years accepted from a date: outside them the text is not a date of this era. */
 #define STORE_DATE_YEAR_MIN	1970
 #define STORE_DATE_YEAR_MAX	9999
-
-/* What the policy decided for one event. */
-struct decision {
-	const char *effect;	/* events.effect */
-	const char *type;	/* suppression type to write, or NULL */
-	int64_t expires_at;	/* 0 = until removed */
-	bool replace_count;	/* counts as newly suppressed */
-	bool score;		/* write the soft score below */
-	int64_t score_v, score_day, score_at;
-};
 
 char *
 store_address_key(const char *address)
@@ -267,151 +254,70 @@ find_duplicate(struct store *s, const char *hash, const struct bounce_report *re
 	return rc;
 }
 
-/* The suppressions row of an address, as far as the policy needs it. */
-struct supp_row {
-	bool found;
-	char type[16];
-	int64_t expires_at;	/* 0 = until removed */
-	bool lifted;
-	int64_t lifted_at;
-};
-
+/* Reads what policy_reads() asks for of key into *st. */
 static int
-read_supp(struct store *s, const char *key, struct supp_row *row, char **error_r)
+read_state(struct store *s, const char *key, unsigned int reads, struct policy_state *st,
+    char **error_r)
 {
-	memset(row, 0, sizeof *row);
-	sqlite3_stmt *st = store_stmt(s, SQL_SUPP_GET, error_r);
-	if (st == NULL)
-		return STORE_ERR_INTERNAL;
-	bind_text(st, 1, key);
-	sqlite3_bind_int64(st, 2, store_now(s));
-	int rc = step(s, st, &row->found, "read suppression", error_r);
-	if (rc == STORE_OK && row->found) {
-		const unsigned char *type = sqlite3_column_text(st, 0);
-		snprintf(row->type, sizeof row->type, "%s", type != NULL ? (const char *)type : "");
-		row->expires_at = sqlite3_column_int64(st, 1);
-		row->lifted = sqlite3_column_type(st, 2) != SQLITE_NULL;
-		row->lifted_at = sqlite3_column_int64(st, 2);
+	memset(st, 0, sizeof *st);
+	bool row;
+	int rc = STORE_OK;
+	if (reads & POLICY_READ_SUPPRESSION) {
+		sqlite3_stmt *q = store_stmt(s, SQL_SUPP_GET, error_r);
+		if (q == NULL)
+			return STORE_ERR_INTERNAL;
+		bind_text(q, 1, key);
+		sqlite3_bind_int64(q, 2, store_now(s));
+		rc = step(s, q, &row, "read suppression", error_r);
+		if (rc == STORE_OK && row) {
+			/* The schema allows the four types only; anything else is read as the one that
+			 * lasts, so an unknown row is never overwritten. */
+			if (!suppression_type_from_name((const char *)sqlite3_column_text(q, 0),
+			    &st->type))
+				st->type = SUPPRESSION_MANUAL;
+			st->expires_at = sqlite3_column_int64(q, 1);
+			st->lifted = sqlite3_column_type(q, 2) != SQLITE_NULL;
+			st->lifted_at = sqlite3_column_int64(q, 2);
+		}
+		sqlite3_reset(q);
 	}
-	sqlite3_reset(st);
+	if (rc == STORE_OK && (reads & POLICY_READ_SCORE)) {
+		sqlite3_stmt *q = store_stmt(s, SQL_SCORE_GET, error_r);
+		if (q == NULL)
+			return STORE_ERR_INTERNAL;
+		bind_text(q, 1, key);
+		rc = step(s, q, &st->scored, "read soft score", error_r);
+		if (rc == STORE_OK && st->scored) {
+			st->score = sqlite3_column_int64(q, 0);
+			st->score_day = sqlite3_column_int64(q, 1);
+			st->score_at = sqlite3_column_int64(q, 2);
+		}
+		sqlite3_reset(q);
+	}
 	return rc;
 }
 
-/* A lift is final for failures that happened before it (failed: failed_at()). */
-static bool
-before_lift(const struct supp_row *row, int64_t failed)
-{
-	return row->found && row->lifted && failed <= row->lifted_at;
-}
-
-/* Would a suppression of type, taken in at t for a failure at failed, take effect, given the
- * address's row? Fills d. */
-static void
-decide_suppress(const struct supp_row *row, const char *type, int64_t t, int64_t failed,
-    int64_t expires, struct decision *d)
-{
-	bool active = row->found && !row->lifted && (row->expires_at == 0 || row->expires_at > t);
-	if (before_lift(row, failed)) {
-		d->effect = "after-lift";
-	} else if (active && !(strcmp(row->type, "soft") == 0 && strcmp(type, "soft") != 0)) {
-		/* Already suppressed; only a permanent type replaces a soft one. */
-		d->effect = "kept";
-	} else {
-		d->effect = "suppressed";
-		d->type = type;
-		d->expires_at = expires;
-		d->replace_count = true;
-	}
-}
-
-/* A recipient-blamed soft failure: score it, suppress at the threshold. */
-static int
-decide_soft(struct store *s, const char *key, const struct supp_row *row, int64_t t,
-    int64_t failed, struct decision *d, char **error_r)
-{
-	if (before_lift(row, failed)) {
-		d->effect = "after-lift";
-		return STORE_OK;
-	}
-	sqlite3_stmt *st = store_stmt(s, SQL_SCORE_GET, error_r);
-	if (st == NULL)
-		return STORE_ERR_INTERNAL;
-	bind_text(st, 1, key);
-	bool scored_before;
-	int rc = step(s, st, &scored_before, "read soft score", error_r);
-	if (rc != STORE_OK)
-		return rc;
-	int64_t day = t / STORE_DAY;
-	int64_t score = 1, last_day = day, last_at = t;
-	d->effect = "scored";
-	if (scored_before) {
-		int64_t cur = sqlite3_column_int64(st, 0);
-		int64_t cur_day = sqlite3_column_int64(st, 1);
-		int64_t cur_at = sqlite3_column_int64(st, 2);
-		if (t - cur_at > (int64_t)s->soft_reset_days * STORE_DAY) {
-			score = 1;	/* quiet long enough: start again */
-		} else if (day > cur_day) {
-			score = cur + 1;
-		} else {
-			/* Same day (or an older message arriving late): no point. */
-			score = cur;
-			last_day = cur_day;
-			d->effect = "duplicate-day";
-		}
-		if (cur_at > last_at)
-			last_at = cur_at;
-	}
-	sqlite3_reset(st);
-	d->score = true;
-	d->score_v = score;
-	d->score_day = last_day;
-	d->score_at = last_at;
-	if (score >= (int64_t)s->soft_threshold && strcmp(d->effect, "scored") == 0) {
-		struct decision sd = { 0 };
-		decide_suppress(row, "soft", t, failed,
-		    t + (int64_t)s->soft_suppress_days * STORE_DAY, &sd);
-		if (sd.type != NULL) {
-			d->effect = sd.effect;
-			d->type = sd.type;
-			d->expires_at = sd.expires_at;
-			d->replace_count = sd.replace_count;
-		}
-	}
-	return STORE_OK;
-}
-
-/* t: when m was taken in. */
+/* Reads the state the policy needs for r and asks it. t: when m was taken in. */
 static int
 decide(struct store *s, const struct store_msg *m, const struct bounce_report *rep,
-    const struct bounce_recipient *r, const char *key, int64_t t, struct decision *d,
+    const struct bounce_recipient *r, const char *key, int64_t t, struct policy_decision *d,
     char **error_r)
 {
-	d->effect = "none";
-	if (rep->verp_present && !rep->verp_verified) {
-		d->effect = "unverified";	/* a forged bounce must not suppress anyone */
-		return STORE_OK;
-	}
-	if (!store_address_valid(key)) {
-		d->effect = "not-an-address";	/* a report without a usable address: an event only */
-		return STORE_OK;
-	}
-	bool delayed = r->action != NULL && strcmp(r->action, "delayed") == 0;
-	bool acts = (r->class_ == CLASS_HARD && s->suppress_hard && r->blame == BLAME_RECIPIENT &&
-	    !delayed) ||
-	    (r->class_ == CLASS_COMPLAINT && s->suppress_complaint) ||
-	    (r->class_ == CLASS_SOFT && r->blame == BLAME_RECIPIENT && !delayed &&
-	    s->soft_threshold > 0);
-	if (!acts)
-		return STORE_OK;	/* sender/network-blamed, delays, auto-replies: events only */
-	struct supp_row row;
-	int rc = read_supp(s, key, &row, error_r);
+	struct policy_event ev = {
+		.class_ = r->class_,
+		.blame = r->blame,
+		.delayed = r->action != NULL && strcmp(r->action, "delayed") == 0,
+		.verp_unverified = rep->verp_present && !rep->verp_verified,
+	};
+	/* Checked only when it matters: an unverified VERP acts on nothing anyway. */
+	ev.address_valid = !ev.verp_unverified && store_address_valid(key);
+	struct policy_state st;
+	int rc = read_state(s, key, policy_reads(&s->policy, &ev), &st, error_r);
 	if (rc != STORE_OK)
 		return rc;
 	/* Only a lift is compared with it: the report's dates are read for lifted addresses. */
-	int64_t failed = row.found && row.lifted ? failed_at(m, r, t) : t;
-	if (r->class_ == CLASS_SOFT)
-		return decide_soft(s, key, &row, t, failed, d, error_r);
-	decide_suppress(&row, r->class_ == CLASS_HARD ? "hard" : "complaint", t, failed, 0, d);
+	int64_t failed = st.type != SUPPRESSION_NONE && st.lifted ? failed_at(m, r, t) : t;
+	policy_decide(&s->policy, &st, &ev, t, failed, d);
 	return STORE_OK;
 }
 
@@ -458,8 +364,8 @@ insert_message(struct store *s, const struct store_msg *m, const struct bounce_r
 
 static int
 insert_event(struct store *s, int64_t msg_id, const struct bounce_report *rep,
-    const struct bounce_recipient *r, const char *key, int64_t t, const struct decision *d,
-    int64_t *id_r, char **error_r)
+    const struct bounce_recipient *r, const char *key, int64_t t,
+    const struct policy_decision *d, int64_t *id_r, char **error_r)
 {
 	sqlite3_stmt *st = store_stmt(s, SQL_EVENT_INSERT, error_r);
 	if (st == NULL)
@@ -483,7 +389,7 @@ insert_event(struct store *s, int64_t msg_id, const struct bounce_report *rep,
 		bind_text(st, 16, rep->verp_tag);
 		sqlite3_bind_int(st, 17, rep->verp_verified);
 	}
-	bind_text(st, 18, d->effect);
+	bind_text(st, 18, policy_effect_name(d->effect));
 	int rc = step(s, st, NULL, "insert event", error_r);
 	sqlite3_reset(st);
 	if (rc == STORE_OK)
@@ -493,15 +399,15 @@ insert_event(struct store *s, int64_t msg_id, const struct bounce_report *rep,
 
 static int
 apply(struct store *s, const struct bounce_recipient *r, const char *key, int64_t t,
-    int64_t event_id, const struct decision *d, char **error_r)
+    int64_t event_id, const struct policy_decision *d, char **error_r)
 {
 	int rc = STORE_OK;
-	if (d->score) {
+	if (d->write_score) {
 		sqlite3_stmt *st = store_stmt(s, SQL_SCORE_PUT, error_r);
 		if (st == NULL)
 			return STORE_ERR_INTERNAL;
 		bind_text(st, 1, key);
-		sqlite3_bind_int64(st, 2, d->score_v);
+		sqlite3_bind_int64(st, 2, d->score);
 		sqlite3_bind_int64(st, 3, d->score_day);
 		sqlite3_bind_int64(st, 4, d->score_at);
 		rc = step(s, st, NULL, "write soft score", error_r);
@@ -509,13 +415,13 @@ apply(struct store *s, const struct bounce_recipient *r, const char *key, int64_
 		if (rc != STORE_OK)
 			return rc;
 	}
-	if (d->type != NULL) {
+	if (d->suppress != SUPPRESSION_NONE) {
 		sqlite3_stmt *st = store_stmt(s, SQL_SUPP_PUT, error_r);
 		if (st == NULL)
 			return STORE_ERR_INTERNAL;
 		bind_text(st, 1, key);
 		bind_text(st, 2, r->address);
-		bind_text(st, 3, d->type);
+		bind_text(st, 3, suppression_type_name(d->suppress));
 		bind_text(st, 4, bounce_reason_name(r->reason));
 		sqlite3_bind_int64(st, 5, t);
 		if (d->expires_at != 0)
@@ -556,7 +462,7 @@ store_add(struct store *s, const struct store_msg *m, const struct bounce_report
 	for (size_t i = 0; rc == STORE_OK && rep != NULL && i < rep->nrcpts; i++) {
 		const struct bounce_recipient *r = &rep->rcpts[i];
 		char *key = store_address_key(r->address);
-		struct decision d = { 0 };
+		struct policy_decision d;
 		int64_t ev = 0;
 		rc = decide(s, m, rep, r, key, t, &d, error_r);
 		if (rc == STORE_OK)
@@ -565,26 +471,12 @@ store_add(struct store *s, const struct store_msg *m, const struct bounce_report
 			rc = apply(s, r, key, t, ev, &d, error_r);
 		if (rc == STORE_OK) {
 			res.events++;
-			if (d.replace_count)
+			if (d.effect == POLICY_SUPPRESSED)
 				res.suppressed++;
 		}
 		free(key);
 	}
 	if (rc == STORE_OK)
 		*res_r = res;
-	return rc;
-}
-
-int
-store_ingest(struct store *s, const struct store_msg *m, const struct bounce_options *opt,
-    struct store_add_result *res_r, char **error_r)
-{
-	/* Parse before taking the write lock: the lock is held only for the SQL. */
-	struct bounce_report *rep = bounce_parse(m->data, m->len, opt);
-	int rc = store_begin(s, error_r);
-	if (rc == STORE_OK) {
-		rc = store_end(s, store_add(s, m, rep, res_r, error_r), error_r);
-	}
-	bounce_report_free(rep);
 	return rc;
 }

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "commands.h"
+#include "log.h"
 #include "setup.h"
 #include "store_cli.h"
 #include "strbuf.h"
@@ -30,7 +31,7 @@ store_cli_config(struct config *cfg, const char *config_path, const char *db)
 {
 	char *error = NULL;
 	if (setup_config(cfg, config_path, &error) < 0) {
-		warnx_("%s", error != NULL ? error : "configuration error");
+		log_warnx("%s", error != NULL ? error : "configuration error");
 		free(error);
 		return EXIT_CONFIG;
 	}
@@ -47,7 +48,7 @@ store_cli_open(const struct config *cfg, int flags, struct store **s_r)
 	char *error = NULL;
 	int rc = store_open(cfg->db_path, cfg, flags, s_r, &error);
 	if (rc != STORE_OK) {
-		warnx_("%s", error != NULL ? error : "cannot open the database");
+		log_warnx("%s", error != NULL ? error : "cannot open the database");
 		free(error);
 		return store_cli_exit(rc);
 	}

@@ -1,11 +1,13 @@
-/* Internals shared by store.c (connection, migrations, transactions), store_add.c (recording
- * and policy) and store_query.c (lookups for the CLI). Not a contract: only store_*.c include it. */
+/* Internals shared by store.c (connection, migrations, transactions), store_add.c (recording,
+ * asking policy.c) and store_query.c (lookups for the CLI). Not a contract: only store_*.c (and
+ * the store's own tests) include it. */
 #ifndef BOUNCED_STORE_INT_H
 #define BOUNCED_STORE_INT_H
 
 #include <sqlite3.h>
 #include <stdint.h>
 
+#include "policy.h"
 #include "store.h"
 
 /* Prepared statements, compiled on first use and kept for the life of the connection. */
@@ -32,11 +34,7 @@ struct store {
 	/* What the store keeps of the config. */
 	unsigned int busy_timeout_ms;
 	unsigned int keep_raw_days;
-	bool suppress_hard;
-	bool suppress_complaint;
-	unsigned int soft_threshold;
-	unsigned int soft_reset_days;
-	unsigned int soft_suppress_days;
+	struct policy_config policy;
 	int64_t now;		/* fixed clock for tests; 0 = time(NULL) */
 	bool in_tx;
 	int64_t last_prune;

@@ -11,7 +11,6 @@ store_suppression_clear(struct store_suppression *sup)
 	if (sup == NULL)
 		return;
 	free(sup->address);
-	free(sup->type);
 	free(sup->reason);
 	memset(sup, 0, sizeof *sup);
 }
@@ -28,7 +27,9 @@ static void
 fill(sqlite3_stmt *st, struct store_suppression *sup)
 {
 	sup->address = col_dup(st, 0);
-	sup->type = col_dup(st, 1);
+	/* The schema allows the four types only; anything else is read as the one that lasts. */
+	if (!suppression_type_from_name((const char *)sqlite3_column_text(st, 1), &sup->type))
+		sup->type = SUPPRESSION_MANUAL;
 	sup->reason = col_dup(st, 2);
 	sup->since = sqlite3_column_int64(st, 3);
 	sup->expires_at = sqlite3_column_int64(st, 4);
@@ -74,8 +75,8 @@ store_check(struct store *s, const char *address, bool *suppressed_r,
 }
 
 int
-store_list(struct store *s, const char *type, int64_t since, store_list_fn fn, void *ctx,
-    char **error_r)
+store_list(struct store *s, enum suppression_type type, int64_t since, store_list_fn fn,
+    void *ctx, char **error_r)
 {
 	static const char sql[] = "SELECT address_key, type, reason, since, expires_at "
 	    "FROM suppressions WHERE lifted_at IS NULL "
@@ -86,8 +87,8 @@ store_list(struct store *s, const char *type, int64_t since, store_list_fn fn, v
 	if (rc != SQLITE_OK)
 		return store_fail(s, rc, "list suppressions", error_r);
 	sqlite3_bind_int64(st, 1, store_now(s));
-	if (type != NULL)
-		sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC);
+	if (type != SUPPRESSION_NONE)
+		sqlite3_bind_text(st, 2, suppression_type_name(type), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, since);
 	int ret = STORE_OK;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -137,12 +138,11 @@ run(struct store *s, sqlite3_stmt *st, const char *what, char **error_r)
 	return STORE_OK;
 }
 
-/* A manual add is the operator's lasting block. A soft suppression expires by itself, so it gives
- * way to a manual one; hard, complaint and manual suppressions already last until removed and
- * keep their type (and reason), which says more than the operator's text. Either way the request
- * is audited. */
+/* A manual add is the operator's lasting block; policy_manual_replaces() says over which type.
+ * A type that stays keeps its reason too, which says more than the operator's text. Either way
+ * the request is audited. */
 int
-store_suppress_add_prev(struct store *s, const char *address, const char *reason,
+store_suppress_add(struct store *s, const char *address, const char *reason,
     const char *actor, bool *added_r, struct store_suppression *prev_r, char **error_r)
 {
 	char *key = store_address_key(address);
@@ -151,7 +151,7 @@ store_suppress_add_prev(struct store *s, const char *address, const char *reason
 	int rc = store_begin(s, error_r);
 	if (rc == STORE_OK)
 		rc = active(s, key, &found, &prev, error_r);
-	bool put = !found || strcmp(prev.type, "soft") == 0;
+	bool put = policy_manual_replaces(found ? prev.type : SUPPRESSION_NONE);
 	if (rc == STORE_OK && put) {
 		sqlite3_stmt *st = store_stmt(s, SQL_SUPP_PUT, error_r);
 		if (st == NULL) {
@@ -160,7 +160,8 @@ store_suppress_add_prev(struct store *s, const char *address, const char *reason
 			/* Over the soft row found, so the address keeps one row. */
 			sqlite3_bind_text(st, 1, found ? prev.address : key, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 3, "manual", -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, suppression_type_name(SUPPRESSION_MANUAL), -1,
+			    SQLITE_STATIC);
 			sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(st, 5, store_now(s));
 			rc = run(s, st, "write suppression", error_r);
@@ -179,13 +180,6 @@ store_suppress_add_prev(struct store *s, const char *address, const char *reason
 	store_suppression_clear(&prev);
 	free(key);
 	return rc;
-}
-
-int
-store_suppress_add(struct store *s, const char *address, const char *reason,
-    const char *actor, bool *added_r, char **error_r)
-{
-	return store_suppress_add_prev(s, address, reason, actor, added_r, NULL, error_r);
 }
 
 int

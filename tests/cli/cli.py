@@ -75,6 +75,25 @@ for cmd in ("parse", "ingest", "serve", "fetch", "suppress", "stats", "db", "ver
     check(f"{cmd} --help", (code, out.startswith("usage: bounced " + cmd)), (0, True))
     code, out, err = run([cmd, "--bogus"])
     check(f"{cmd} --bogus", (code, err.count("\n"), err.startswith("bounced: ")), (2, 1, True))
+# One wording for every command's option mistakes (options.c): args, exit, standard error.
+serve_usage = "(try 'bounced serve --help')"
+for args, want_code, want_err in (
+    (["serve", "--workers", "0"], 2, "bounced: serve: --workers '0' is not a number from 1 to 256\n"),
+    (["serve", "-w", "257"], 2, "bounced: serve: --workers '257' is not a number from 1 to 256\n"),
+    (["serve", "--workers=-1"], 2, "bounced: serve: --workers '-1' is not a number from 1 to 256\n"),
+    (["ingest", "--batch", "2x", "x.eml"], 2, "bounced: ingest: --batch '2x' is not a number from 1 to 10000\n"),
+    (["serve"] + ["--listen=unix:/x"] * 9, 2, "bounced: serve: at most 8 --listen\n"),
+    (["serve", "-l", "udp:1"], 2, "bounced: serve: --listen udp:1: expected unix:PATH or tcp:HOST:PORT\n"),
+    (["serve", "extra"], 2, f"bounced: serve: unexpected argument 'extra' {serve_usage}\n"),
+    (["stats", "a", "b"], 2, "bounced: stats: unexpected argument 'a' (try 'bounced stats --help')\n"),
+    (["ingest"], 2, "bounced: ingest: no PATH given (try 'bounced ingest --help')\n"),
+    (["stats", "--db"], 2, "bounced: stats: unknown or incomplete option '--db' (try 'bounced stats --help')\n"),
+    (["db", "-x", "migrate"], 2, "bounced: db: unknown or incomplete option '-x' (try 'bounced db --help')\n"),
+):
+    code, out, err = run(args)
+    check(f"{args[:3]} says", (code, err), (want_code, want_err))
+code, out, err = run(["suppress", "-h"])
+check("suppress -h", (code, out.startswith("usage: bounced suppress")), (0, True))
 code, out, err = run(["parse", "--help"])
 check("parse --help", (code, "--explain" in out), (0, True))
 code, out, err = run(["parse"])

@@ -225,6 +225,12 @@ static const struct row {
 	{ "socket mode not octal", "[lmtp]\nsocket_mode = 0999\n",
 	    "2: socket_mode: '0999' is not an octal mode from 0 to 0777", NULL },
 	{ "log target", "[lmtp]\nlog = file\n", "2: log: 'file' is not stderr or syslog", NULL },
+	{ "allow: a host name", "[lmtp]\nallow = 192.0.2.1, mx.example.com\n",
+	    "2: allow: 'mx.example.com' is not an IP address or prefix (192.0.2.1, "
+	    "198.51.100.0/24, 2001:db8::1, 2001:db8::/32)", NULL },
+	{ "allow: a prefix too long", "[lmtp]\nallow = 10.0.0.0/33\n",
+	    "2: allow: '10.0.0.0/33' is not an IP address or prefix (192.0.2.1, "
+	    "198.51.100.0/24, 2001:db8::1, 2001:db8::/32)", NULL },
 	{ "verp separator", "[verp]\nseparator = ab\n",
 	    "2: separator: 'ab' is not one of + - = . _ # % ~", NULL },
 	{ "imap without a name", "[imap]\nurl = imaps://u@h/INBOX\n",

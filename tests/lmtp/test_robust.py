@@ -198,13 +198,23 @@ def main():
     check(out.returncode != 0 and "allow" in out.stderr,
           "tcp:0.0.0.0 without [lmtp] allow is refused (%d)" % out.returncode, out.stderr)
 
+    # An error about a listener names it whole, however long (it was cut at 512 bytes).
+    long_path = os.path.join(d, "x" * 600, "lmtp.sock")
+    out = subprocess.run([exe, "serve", "--db", os.path.join(d, "x.db"), "--listen",
+                          "unix:" + long_path], capture_output=True, text=True, timeout=30)
+    check(out.returncode != 0 and ("unix:%s: path too long" % long_path) in out.stderr,
+          "a socket path too long is named whole (%d)" % out.returncode, out.stderr)
+
     # [lmtp] allow: on a non-loopback address only the named clients are served (loopback
     # always is). Needs an address other than loopback on this machine.
     ip = own_ipv4()
     if ip is None:
         print("skip: no non-loopback IPv4 address for the allow-list check")
     else:
-        for allow, served in (("192.0.2.254, 198.51.100.7", False), ("198.51.100.7," + ip, True)):
+        net24 = ".".join(ip.split(".")[:3]) + ".0/24"
+        for allow, served in (("192.0.2.254, 198.51.100.7", False), ("198.51.100.7," + ip, True),
+                              # A prefix, and the client seen on an IPv6 socket's terms.
+                              ("198.51.100.0/24 " + net24, True), ("::ffff:" + ip, True)):
             da = harness.scratch("allow")
             p2 = free_port()
             b = harness.Bounced(exe, da, config="[lmtp]\nallow = %s\n" % allow,

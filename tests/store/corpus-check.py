@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Issue 4's done-when, against the shared corpus (not in the tree, so not a meson test):
+"""The policy's figures, against the shared corpus (not in the tree, so not a meson test):
 ingesting it suppresses every hard address as hard and every complaint as complaint, none of the
 soft one-offs, and ingesting it again changes nothing.
 

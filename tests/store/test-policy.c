@@ -219,7 +219,7 @@ static const struct scenario scenarios[] = {
 		S(2, "t@example.com", "suppressed"),
 		CK(2.1, "t@example.com", "soft", 3),
 	} },
-	/* #4 audit 1: an operator's block must outlast a soft suppression; permanent types stay. */
+	/* An operator's block must outlast a soft suppression; permanent types stay. */
 	{ "manual add replaces soft; keeps hard, complaint and manual; audits each", 0, false, false,
 	    false, 0, 0, {
 		S(0, "s@example.com", "scored"),
@@ -253,7 +253,7 @@ static const struct scenario scenarios[] = {
 		AD(34, "x@example.com", "added"),
 		CK(100, "x@example.com", "manual", 5),
 	} },
-	/* #4 audit 2: the lift is compared with when the failure happened, not with when bounced
+	/* The lift is compared with when the failure happened, not with when bounced
 	 * took the report in. Each address: hard on day 0, removed on day 1 (2026-01-02 00:00Z),
 	 * another bounce taken in on day 1.1. */
 	{ "the lift is compared with the report's own date", 0, false, false, false, 0, 0, {
@@ -307,7 +307,7 @@ static const struct scenario scenarios[] = {
 		S(6, "k@example.com", "scored"),
 		CK(6.1, "k@example.com", NULL, 1),
 	} },
-	/* #4 audit 4: one point per UTC calendar day, kept (bounced.conf(5) says why). */
+	/* One point per UTC calendar day, kept (bounced.conf(5) says why). */
 	{ "soft: a point per UTC calendar day", 0, false, false, false, 0, 0, {
 		S(0.998, "m@example.com", "scored"),	/* 23:57 */
 		S(1.002, "m@example.com", "scored"),	/* 00:03 the next day */
@@ -319,7 +319,7 @@ static const struct scenario scenarios[] = {
 		S(3.33, "d@example.com", "scored"),
 		S(4.30, "d@example.com", "suppressed"),
 	} },
-	/* #4 audit 5: soft_reset_days and soft_suppress_days at non-default values. */
+	/* soft_reset_days and soft_suppress_days at non-default values. */
 	{ "soft_reset_days 3", 0, false, false, false, 3, 0, {
 		S(0, "r@example.com", "scored"),
 		S(1, "r@example.com", "scored"),
@@ -550,7 +550,7 @@ check(struct store *s, const struct scenario *sc, size_t i)
 		free(error);
 		return;
 	}
-	const char *got = found ? sup.type : NULL;
+	const char *got = found ? suppression_type_name(sup.type) : NULL;
 	if ((got == NULL) != (st->want == NULL) || (got != NULL && strcmp(got, st->want) != 0))
 		failf(sc->name, i, "%s is %s", st->addr, str_or_null(got));
 	if (st->score >= 0 && score_of(s, st->addr) != st->score) {
@@ -594,7 +594,7 @@ manual(struct store *s, const struct scenario *sc, size_t i)
 	long long n = audit_last(s, before, sizeof before);
 	store_set_now(s, at(st->day));
 	int rc = st->op == ADD ?
-	    store_suppress_add_prev(s, st->addr, "asked by the owner", "test", &done, &prev,
+	    store_suppress_add(s, st->addr, "asked by the owner", "test", &done, &prev,
 	    &error) :
 	    store_suppress_remove(s, st->addr, "test", &done, &error);
 	if (rc != STORE_OK) {
@@ -604,11 +604,11 @@ manual(struct store *s, const struct scenario *sc, size_t i)
 		return;
 	}
 	if (st->op == ADD) {
-		if (done && prev.type == NULL)
+		if (done && prev.type == SUPPRESSION_NONE)
 			snprintf(got, sizeof got, "added");
 		else
 			snprintf(got, sizeof got, "%s %s", done ? "replaced" : "kept",
-			    prev.type != NULL ? prev.type : "(none)");
+			    prev.type != SUPPRESSION_NONE ? suppression_type_name(prev.type) : "(none)");
 		if (strcmp(got, st->want) != 0)
 			failf(sc->name, i, "add: %s, want %s", got, st->want);
 	} else if (!done) {
