@@ -188,7 +188,7 @@ ingest_run(int argc, char **argv)
 	for (int i = first; i < argc && ctx.store_rc == STORE_OK; i++) {
 		int rc = input_each(argv[i], ingest_one, &ctx, &error);
 		if (rc < 0) {
-			log_warnx("ingest: %s", error);
+			log_lines("ingest", error);
 			free(error);
 			error = NULL;
 			status = EXIT_NOINPUT;

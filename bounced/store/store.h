@@ -20,6 +20,9 @@ struct store;
 #define STORE_ERR_SCHEMA	3	/* database newer than this binary, or not a bounced db */
 #define STORE_ERR_MISSING	4	/* no database file and create not asked */
 #define STORE_ERR_INTERNAL	5
+#define STORE_ERR_PERM		6	/* a file the user may not write, a directory where the
+					 * database should be: an operator must fix it (not 4xx
+					 * forever, not "try again") */
 
 #define STORE_OPEN_CREATE	0x1	/* create the file if missing */
 #define STORE_OPEN_READONLY	0x2
@@ -78,6 +81,19 @@ bool store_checkpoint_due(struct store *s);
 /* A passive checkpoint: copies what no reader still needs. A reader or writer in the way is
  * not an error (the next call goes on). Returns STORE_*. */
 int store_checkpoint(struct store *s, char **error_r);
+
+/* Deletes, inside the open transaction, at most limit events that happened before before (unix
+ * time) and that no suppression points at, then at most limit messages taken in before it that
+ * have no events left. *events_r and *messages_r get the counts (a full limit: call again in the
+ * next transaction). Suppressions, scores and the audit are kept. The store also does this by
+ * itself for [store] keep_events_days, a batch per hour at most. */
+int store_prune_events(struct store *s, int64_t before, size_t limit, size_t *events_r,
+    size_t *messages_r, char **error_r);
+
+/* Writes a copy of the database to dest with SQLite's online backup, while other processes go on
+ * writing (dest.tmp, renamed when whole; a single file, not in WAL mode). Outside a
+ * transaction. Returns STORE_*. */
+int store_backup(struct store *s, const char *dest, char **error_r);
 
 /* Fixes the store's clock (unix seconds; 0 = the real clock). received_at 0, the expiry of soft
  * suppressions and the manual commands use it. For tests. */

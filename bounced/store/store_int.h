@@ -24,6 +24,8 @@ enum store_stmt {
 	SQL_SUPP_ACTIVE,
 	SQL_SUPP_LIFT,
 	SQL_AUDIT_INSERT,
+	SQL_PRUNE_EVENTS,
+	SQL_PRUNE_MESSAGES,
 	SQL_PRUNE_RAW,
 	SQL__COUNT
 };
@@ -34,6 +36,7 @@ struct store {
 	/* What the store keeps of the config. */
 	unsigned int busy_timeout_ms;
 	unsigned int keep_raw_days;
+	unsigned int keep_events_days;
 	struct policy_config policy;
 	int64_t now;		/* fixed clock for tests; 0 = time(NULL) */
 	bool in_tx;

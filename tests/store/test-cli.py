@@ -170,7 +170,7 @@ with tempfile.TemporaryDirectory() as tmp:
             fail(f'{cmd}: error is not one line: {se!r}')
     run('suppress', 'check', want=2, err='expected list')
     run('suppress', 'check', 'not-an-address', '--db', db, want=2, err='is not an address')
-    run('db', 'upgrade', want=2, err="expected 'migrate'")
+    run('db', 'upgrade', want=2, err='expected migrate, prune or backup FILE')
     run('ingest', '--db', db, want=2, err='no PATH')
     run('ingest', '--db', db, os.path.join(tmp, 'nope'), want=66, err='nope')
 
