@@ -50,8 +50,11 @@ static const char *const stmt_sql[SQL__COUNT] = {
 	    "?18, ?19, ?20, ?21)",
 	[SQL_EVENT_INSERT] = "INSERT INTO events (message, address, address_key, occurred_at, "
 	    "class, reason, blame, action, status, smtp_code, diagnostic, remote_mta, "
-	    "feedback_type, original_address, verp_address, verp_tag, verp_verified, effect) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+	    "feedback_type, original_address, verp_address, verp_tag, verp_verified, effect, "
+	    "failed_at) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+	    "?19)",
+	[SQL_DUP_INSERT] = "INSERT INTO duplicates (message, at) VALUES (?1, ?2)",
 	/* The policy's view of an address, over its case variants as `suppressed` and `remove`
 	 * see them: a suppression in force first, else the latest lift (a failure dated before
 	 * it must not suppress again, whichever spelling it names). */
@@ -83,6 +86,8 @@ static const char *const stmt_sql[SQL__COUNT] = {
 	[SQL_PRUNE_MESSAGES] = "DELETE FROM messages WHERE id IN (SELECT m.id FROM messages m "
 	    "WHERE m.received_at < ?1 AND NOT EXISTS (SELECT 1 FROM events e "
 	    "WHERE e.message = m.id) LIMIT ?2)",
+	[SQL_PRUNE_DUPLICATES] = "DELETE FROM duplicates WHERE id IN (SELECT id FROM duplicates "
+	    "WHERE at < ?1 LIMIT ?2)",
 	[SQL_PRUNE_RAW] = "UPDATE messages SET raw = NULL WHERE id IN (SELECT id FROM messages "
 	    "WHERE raw IS NOT NULL AND received_at < ?1 LIMIT ?2)",
 };
@@ -475,6 +480,9 @@ store_prune_events(struct store *s, int64_t before, size_t limit, size_t *events
 	int rc = prune_step(s, SQL_PRUNE_EVENTS, before, limit, events_r, error_r);
 	if (rc == STORE_OK)
 		rc = prune_step(s, SQL_PRUNE_MESSAGES, before, limit, messages_r, error_r);
+	size_t dups;
+	if (rc == STORE_OK)
+		rc = prune_step(s, SQL_PRUNE_DUPLICATES, before, limit, &dups, error_r);
 	return rc;
 }
 
