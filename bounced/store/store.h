@@ -141,11 +141,19 @@ int store_list(struct store *s, enum suppression_type type, int64_t since, store
  * the caller clears it with store_suppression_clear).
  *
  * store_suppress_remove lifts the current suppression, whatever its type, and restarts the soft
- * score, keeping the history (*removed_r false when it was not suppressed). */
+ * score, keeping the history (*removed_r false when it was not suppressed); reason (may be NULL)
+ * goes to the audit. */
 int store_suppress_add(struct store *s, const char *address, const char *reason,
     const char *actor, bool *added_r, struct store_suppression *prev_r, char **error_r);
-int store_suppress_remove(struct store *s, const char *address, const char *actor,
-    bool *removed_r, char **error_r);
+int store_suppress_remove(struct store *s, const char *address, const char *reason,
+    const char *actor, bool *removed_r, char **error_r);
+
+/* `suppress import`: inside the caller's transaction (a whole file commits or none of it),
+ * writes sup (address, type, reason, since, expires_at as exported by `suppress list --csv`)
+ * when the address has no suppression in force, or a soft one and sup is not soft; else keeps
+ * the one in force (*added_r false). Audited as an add with sup's reason either way. */
+int store_suppress_import(struct store *s, const struct store_suppression *sup, const char *actor,
+    bool *added_r, char **error_r);
 
 /* The connection, for read-only reporting queries (stats). Owned by the store. */
 struct sqlite3;
