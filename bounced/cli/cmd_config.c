@@ -80,11 +80,8 @@ check_socket(int *n, const struct store_user *u, const struct config *c, const c
 	struct stat st;
 	char *d = xstrndup(dir.s, dir.len - 2);
 	if (stat(d, &st) != 0) {
-		if (strcmp(d, "/run/bounced") == 0)
-			printf("note: %s does not exist yet: systemd creates it (RuntimeDirectory)\n",
-			    d);
-		else if (store_access_file(dir.s, u, &error) != 0)
-			problem(n, error);
+		printf("note: %s does not exist yet: the unit's RuntimeDirectory= creates "
+		    "/run/bounced; else serve creates it when it may write its parent\n", d);
 	} else if (store_access_file(dir.s, u, &error) != 0) {
 		problem(n, error);
 	}
