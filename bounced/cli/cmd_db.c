@@ -39,8 +39,9 @@ static const char db_usage[] =
     "  --db PATH         the database (default: [store] db, " CONFIG_DEFAULT_DB ")\n"
     "\n"
     "Exit status: 0 done, 2 usage, 73 a file this user may not write (named with its owner),\n"
-    "or a directory where the database should be, 74 backup: writing FILE failed, 75 database\n"
-    "busy or I/O error (try again), 78 configuration, missing or foreign database.\n";
+    "a directory where the database should be, or backup: FILE cannot be created, 74 backup:\n"
+    "writing FILE failed, 75 database busy or I/O error (try again), 78 configuration,\n"
+    "missing or foreign database.\n";
 
 static const struct options_cmd db_cmd = { "db", db_usage, false, 1, 2,
 	"expected migrate, prune or backup FILE" };

@@ -147,13 +147,14 @@ take_lock(const char *db_path, int *fd_r, char **error_r)
 	int fd = open(p.s, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		/* A lock file left by root: say whose it is and who we are. */
+		int e = errno;
 		struct store_user u;
 		store_user_self(&u);
-		if ((errno == EACCES || errno == EPERM) && store_access_file(p.s, &u, error_r) != 0) {
+		if ((e == EACCES || e == EPERM) && store_access_file(p.s, &u, error_r) != 0) {
 			strbuf_free(&p);
 			return -1;
 		}
-		error_set(error_r, "cannot open lock file %s: %s", p.s, strerror(errno));
+		error_set(error_r, "cannot open lock file %s: %s", p.s, strerror(e));
 		strbuf_free(&p);
 		return -1;
 	}
