@@ -73,21 +73,30 @@ check_socket(int *n, const struct store_user *u, const struct config *c, const c
 	const char *path = spec + 5;
 	char *error = NULL;
 	/* serve removes a stale socket and creates its own: what matters is the directory. */
-	struct strbuf dir = STRBUF_INIT;
-	const char *slash = strrchr(path, '/');
-	strbuf_printf(&dir, "%.*s/x", slash != NULL ? (int)(slash - path) : 1,
-	    slash != NULL ? path : ".");
+	char *d = xstrdup(path);
+	char *slash = strrchr(d, '/');
+	if (slash == NULL)
+		strcpy(d, ".");
+	else if (slash == d)
+		d[1] = '\0';
+	else
+		*slash = '\0';
 	struct stat st;
-	char *d = xstrndup(dir.s, dir.len - 2);
 	if (stat(d, &st) != 0) {
 		printf("note: %s does not exist yet: the unit's RuntimeDirectory= creates "
 		    "/run/bounced; else serve creates it when it may write its parent\n", d);
-	} else if (store_access_file(dir.s, u, &error) != 0) {
-		problem(n, error);
+	} else if (lstat(path, &st) != 0) {
+		if (store_access_file(path, u, &error) != 0)
+			problem(n, error);
+	} else if (stat(d, &st) == 0 && !store_user_may(u, &st, W_OK | X_OK)) {
+		struct strbuf b = STRBUF_INIT;
+		strbuf_printf(&b, "%s: user %s cannot replace the socket %s in it (mode %04o)", d,
+		    u->name, path, (unsigned int)(st.st_mode & 07777));
+		problem(n, b.s);
+		strbuf_free(&b);
 	}
 	free(error);
 	free(d);
-	strbuf_free(&dir);
 	if (c->socket_group != NULL) {
 		const struct group *gr = getgrnam(c->socket_group);
 		struct strbuf b = STRBUF_INIT;

@@ -7,11 +7,11 @@ command's --help says; a database path that is a directory, exit 73; a directory
 unreadable file, a symbolic link, a link to a directory and a FIFO is read as bounced(8) says.
 
 usage: test_install.py   (needs root and setpriv; commands run as nobody)"""
+import glob
 import os
 import pwd
 import re
 import shutil
-import stat
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -263,6 +263,88 @@ def directories(inst, root, d):
           (0, True), err)
 
 
+def pages(inst, root, d):
+    """What is installed besides the program: every man page's SEE ALSO names the others; the
+    reason table is a man page listing every reason the parsers give; bounced-rules(5) names no
+    internal function; every path under /usr the pages name is installed; the units and the
+    cron line run the installed program with the installed configuration; run.sh installs
+    only what running needs and ends with a swaks line."""
+    mans = {"bounced.8": "/usr/share/man/man8/bounced.8",
+            "bounced.conf.5": "/usr/share/man/man5/bounced.conf.5",
+            "bounced-rules.5": "/usr/share/man/man5/bounced-rules.5",
+            "bounced-reasons.7": "/usr/share/man/man7/bounced-reasons.7"}
+    for name, path in mans.items():
+        see = inst.read(path).split(".SH SEE ALSO", 1)[-1].split(".SH \"SEE ALSO\"")[-1]
+        text = inst.read(path)
+        see = re.split(r'^\.SH "?SEE ALSO"?$', text, flags=re.M)[-1]
+        others = ["%s (%s)" % tuple(o.rsplit(".", 1)) for o in mans if o != name]
+        missing = [o for o in others if ".BR %s" % o.replace(" (", " (") not in see]
+        check("%s: SEE ALSO names every other page" % name, missing, [])
+    # Every reason of the parsers (report.c's table) is in bounced-reasons(7).
+    with open(os.path.join(deploy.TOP, "parsers", "report.c")) as f:
+        reasons = re.findall(r'\[REASON_\w+\]\s*=\s*\{\s*"(\w+)"', f.read())
+    table = inst.read(mans["bounced-reasons.7"])
+    check("bounced-reasons(7) lists every reason (%d)" % len(reasons),
+          [r for r in reasons if not re.search(r"^%s\t" % r, table, re.M)], [])
+    rules = inst.read(mans["bounced-rules.5"])
+    check("bounced-rules(5) names no internal function",
+          re.findall(r"\b[a-z]+_[a-z_]+\(\)|\b(?:rules|bounce|store|policy)_[a-z_]+\b", rules), [])
+    # Paths the installed pages name under /usr exist in the installation.
+    texts = [inst.read(p) for p in mans.values()]
+    for p in glob.glob(inst.doc + "/*.md"):
+        with open(p) as f:
+            texts.append(f.read())
+    named = set()
+    for t in texts:
+        named.update(m.rstrip(".,;:)`'") for m in re.findall(r"/usr/[\w./*-]*bounced[\w./*-]*", t))
+    absent = sorted(p for p in named if not glob.glob(inst.dest + p))
+    check("every /usr path the pages name is installed (%d)" % len(named), absent, [])
+    fetch_unit = deploy.unit_settings(inst.read("/usr/lib/systemd/system/bounced-fetch.service"))
+    check("bounced-fetch.service runs the installed fetch with the configuration",
+          (fetch_unit.get("ExecStart"), fetch_unit.get("User")),
+          ("/usr/sbin/bounced fetch --config /etc/bounced/bounced.conf", "bounced"))
+    timer = deploy.unit_settings(inst.read("/usr/lib/systemd/system/bounced-fetch.timer"))
+    check("bounced-fetch.timer: every five minutes", timer.get("OnUnitActiveSec"), "5min")
+    fetch = inst.read("/usr/share/doc/bounced/fetch.md")
+    cron = [l for l in fetch.splitlines() if l.strip().startswith("*/5 ")]
+    check("fetch.md's cron line runs the installed program with the configuration", cron,
+          ["    */5 * * * *  bounced  /usr/sbin/bounced fetch --config /etc/bounced/bounced.conf"])
+    for u in (fetch_unit["ExecStart"], cron[0].split("bounced  ", 1)[1]):
+        rc, out, err = run(shlex_split(root.paths(u)) + ["--help"])
+        check("%s --help runs" % u.split()[1], rc, 0, err)
+    with open(os.path.join(deploy.TOP, "scripts", "deps.sh")) as f:
+        deps = f.read()
+    runs = re.search(r'RUN="([^"]*)"', deps, re.S).group(1).split()
+    check("deps.sh run installs none of the test tools",
+          [p for p in ("postfix", "dovecot-imapd", "swaks", "valgrind") if p in runs], [])
+    with open(os.path.join(deploy.TOP, "scripts", "run.sh")) as f:
+        runsh = f.read()
+    last = runsh.split("cat <<MSG", 1)[1].split("\nMSG\n", 1)[0].strip().splitlines()
+    check("run.sh installs with deps.sh run and prints a swaks line last",
+          ("./scripts/deps.sh run" in runsh, [l for l in last if "swaks " in l] != []),
+          (True, True))
+    # config check finds what serve would trip on: 78.
+    home = root.dir + "/var/lib/bounced"
+    os.makedirs(home, exist_ok=True)
+    os.chmod(home, 0o755)
+    conf = write(d + "/c.conf", "[store]\ndb = %s/bounced.db\n[lmtp]\nsocket_group = nosuchgroup\n"
+                 "listen = unix:%s/s.sock\n" % (home, d))
+    rc, out, err = run([inst.exe, "config", "check", "--config", conf, "--user", USER])
+    check("config check: directories the user cannot write, an unknown group: 78, each named",
+          (rc, err.splitlines()),
+          (78, ["bounced: %s: user %s cannot create files in it (owned by root:root, mode 0755); "
+                "%s/bounced.db is created there: chown %s '%s'" % (home, USER, home, USER, home),
+                "bounced: %s: user %s cannot create files in it (owned by root:root, mode 0755); "
+                "%s/s.sock is created there: chown %s '%s'" % (d, USER, d, USER, d),
+                "bounced: %s: socket_group: no such group 'nosuchgroup'" % conf,
+                "bounced: config check: 3 problems"]))
+
+
+def shlex_split(s):
+    import shlex
+    return shlex.split(s)
+
+
 def main():
     deploy.need_root()
     if shutil.which("sqlite3") is None:
@@ -270,7 +352,7 @@ def main():
         sys.exit(deploy.SKIP)
     d = deploy.scratch("install")
     inst = deploy.Install(d)
-    for part in (config_examples, permissions, directories):
+    for part in (config_examples, permissions, directories, pages):
         sub = os.path.join(d, part.__name__)
         os.makedirs(sub)
         os.chmod(sub, 0o755)

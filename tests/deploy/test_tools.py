@@ -291,9 +291,55 @@ def backup(d):
         srv.stop()
 
 
+def views_and_log(d):
+    """schema 4's bounce_events columns, and serve's per-message line saying unverified."""
+    key = write(os.path.join(d, "verp.key"), "s" * 32 + "\n")
+    srv = harness.Bounced(BOUNCED, d, config="[verp]\nkey_file = %s\n" % key)
+    rc, verp, err = run("verp", "encode", "--config", srv.conf, "--tag", "c42", "--return-path",
+                        "bounces@bounces.example.com", "joe@example.net", want=0)
+    verp = verp.strip()
+    failed = time.time() - 7200
+    msg = dsn("joe@example.net", "v1", last_attempt=formatdate(failed), to=verp)
+    msg = msg.replace("--B--\n", "--B\nContent-Type: text/rfc822-headers\n\nFrom: app@shop.example\n"
+                      "To: joe@example.net\nMessage-ID: <sent-1@shop.example>\n"
+                      "X-Campaign-ID: winter-7\n\n--B--\n")
+    srv.start()
+    try:
+        c = harness.Lmtp(srv.sock)
+        c.hello()
+        r1 = c.deliver([verp], msg)
+        r2 = c.deliver(["bounces+ann=example.net@bounces.example.com"],
+                       dsn("ann@example.net", "v2", to="bounces+ann=example.net@bounces.example.com"))
+        c.close()
+        check("serve stores both", (r1[0][:3], r2[0][:3]), ("250", "250"))
+    finally:
+        srv.stop()
+    lines = [l for l in srv.read_log().splitlines() if " lmtp: " in l and "ann@example.net" in l]
+    check("the per-message line of the unsigned VERP says unverified",
+          len(lines) == 1 and lines[0].endswith(" suppressed=0 unverified"), True, srv.read_log())
+    con = sqlite3.connect("file:%s?mode=ro" % srv.db, uri=True)
+    rows = con.execute("SELECT address, class, reason, status, smtp_code, occurred_at, message_id, "
+                   "failed_at, original_message_id, verp_tag, x_tags, blame, effect FROM "
+                   "bounce_events ORDER BY address DESC").fetchall()
+    con.close()
+    rows = [list(r) for r in rows]
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(failed)))
+    check("bounce_events: the eight columns of version 1, then failed_at (the report's date), "
+          "original_message_id, verp_tag, x_tags, blame, effect",
+          [r[:5] + r[6:] for r in rows],
+          [["joe@example.net", "hard", "user_unknown", "5.1.1", "550", "<v1@mx.example.net>",
+            when, "<sent-1@shop.example>", "c42", "X-Campaign-ID: winter-7\n", "recipient",
+            "suppressed"],
+           ["ann@example.net", "hard", "user_unknown", "5.1.1", "550", "<v2@mx.example.net>",
+            rows[1][5] if len(rows) > 1 else "", None, None, None, "recipient", "unverified"]])
+    check("occurred_at stays the time bounced took it in",
+          len(rows) > 0 and rows[0][5] >= time.strftime("%Y-%m-%dT%H", time.gmtime(time.time() - 60)),
+          True, rows)
+
+
 def main():
     d = deploy.scratch("tools")
-    for part in (suppress, stats, prune, backup):
+    for part in (suppress, stats, prune, backup, views_and_log):
         sub = os.path.join(d, part.__name__)
         os.makedirs(sub)
         part(sub)
