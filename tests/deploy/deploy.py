@@ -241,7 +241,8 @@ def unit_settings(text):
 
 
 def scratch(name):
-    d = tempfile.mkdtemp(prefix="bounced-deploy-%s-" % name)
+    # Not "bounced-*": other sessions on a shared machine clean /tmp/bounced-* up by a glob.
+    d = tempfile.mkdtemp(prefix="bncdeploy-%s-" % name)
     os.chmod(d, 0o755)
     return d
 
