@@ -139,6 +139,20 @@ static const char sql_days_reason[] =
 static const char *const cols_days_reason[] = {
 	"day", "class", "reason", "blame", "effect", "events", NULL };
 
+/* The busiest receiving domains (by_domain's) per UTC day. */
+static const char sql_days_domain[] =
+    "WITH top AS (SELECT substr(address_key, instr(address_key, '@') + 1) AS domain "
+    "  FROM events WHERE occurred_at >= ?1 GROUP BY domain ORDER BY count(*) DESC, domain "
+    "  LIMIT ?2) "
+    "SELECT date(occurred_at, 'unixepoch') AS day, "
+    "substr(address_key, instr(address_key, '@') + 1) AS domain, count(*), "
+    "sum(class = 'hard'), sum(class = 'soft'), sum(class = 'complaint'), "
+    "sum(blame = 'sender') FROM events WHERE occurred_at >= ?1 "
+    "AND substr(address_key, instr(address_key, '@') + 1) IN (SELECT domain FROM top) "
+    "GROUP BY day, domain ORDER BY day, 3 DESC, domain";
+static const char *const cols_days_domain[] = {
+	"day", "domain", "events", "hard", "soft", "complaint", "sender", NULL };
+
 /* A query run over the snapshot; rows handed to a printer. */
 struct query {
 	const char *key;		/* JSON key */
@@ -220,6 +234,7 @@ report_json(sqlite3 *db, int64_t since)
 		{ "by_domain", sql_domain, cols_domain, false },
 		{ "days", sql_days, cols_days, false },
 		{ "days_by_reason", sql_days_reason, cols_days_reason, false },
+		{ "days_by_domain", sql_days_domain, cols_days_domain, false },
 	};
 	struct strbuf b = STRBUF_INIT;
 	char when[32];

@@ -186,6 +186,14 @@ def stats(d):
           [("blocked", "sender-blamed", 1), ("network_error", "delayed", 1),
            ("user_unknown", "after-lift", 1), ("user_unknown", "suppressed", 1),
            ("user_unknown", "unverified", 1)])
+    check("stats --json: by receiving domain per day",
+          [(r["day"], r["domain"], r["events"], r["hard"], r["soft"], r["sender"])
+           for r in j["days_by_domain"]],
+          [(today, "example.com", 2, 2, 0, 0), (today, "example.org", 2, 0, 2, 1),
+           (today, "example.net", 1, 1, 0, 0)])
+    check("stats --json: keys", sorted(j), sorted([
+        "since", "generated_at", "totals", "suppressed_now", "by_class", "by_reason", "by_effect",
+        "by_domain", "days", "days_by_reason", "days_by_domain"]))
     check("stats --json: by receiving domain",
           [(r["domain"], r["events"]) for r in j["by_domain"]],
           [("example.com", 2), ("example.org", 2), ("example.net", 1)])
