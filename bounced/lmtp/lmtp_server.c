@@ -529,11 +529,11 @@ log_msg(const struct msg *m)
 		strbuf_printf(&b, " stored=%lld%s events=%zu suppressed=%zu",
 		    (long long)m->entry.res.message_rowid, m->entry.res.duplicate ? " duplicate" : "",
 		    m->entry.res.events, m->entry.res.suppressed);
+	else
+		strbuf_printf(&b, " result=451 store_error=%d", m->req.rc);
 	/* Why a bounce suppressed nobody, when that is the reason: a VERP that did not verify. */
 	if (m->rep != NULL && m->rep->verp_present && !m->rep->verp_verified)
 		strbuf_puts(&b, " unverified");
-	else
-		strbuf_printf(&b, " result=451 store_error=%d", m->req.rc);
 	log_info("%s", b.s);
 	strbuf_free(&b);
 	/* Counted as no match and flagged: the operator is told which message. */

@@ -83,6 +83,11 @@ def main():
         check(r[0] is not None and r[0].startswith(OK % verp), "the server keeps serving after it", r)
         rows = b.sql("SELECT address, type FROM suppressed WHERE address = 'joe@example.com'")
         check(rows == [["joe@example.com", "hard"]], "and the next bounce is acted on", rows)
+        # The log line of a stored message says stored=, never result=451 (an else that
+        # bound to the wrong if wrote both).
+        stored = [l for l in b.read_log().splitlines() if "after-crafted@x" in l or " stored=" in l]
+        check(stored and not any("result=451" in l for l in stored),
+              "a stored message is logged stored=, without result=451", stored)
 
         # Over LIMIT_MESSAGE_BYTES (64 MiB): kept truncated, 250.
         r = c.deliver([verp], big)
