@@ -4,6 +4,7 @@
 set -eu
 PACKAGES="gcc meson ninja-build pkg-config python3 \
  libetpan-dev libsqlite3-dev libpcre2-dev libevent-dev libgnutls28-dev libinih-dev \
+ libjansson-dev libcurl4-gnutls-dev curl \
  sqlite3 swaks postfix dovecot-imapd openssl valgrind"
 missing=""
 for p in $PACKAGES; do
