@@ -651,6 +651,9 @@ config_http_spec(const char *v)
 		v += 5;
 		if (strncmp(v, "unix:", 5) == 0)
 			return v[5] != '\0' ? xstrdup(v) : NULL;
+		const char *port = strrchr(v, ':');
+		if (port == NULL || port == v || port[1] == '\0')
+			return NULL;	/* not HOST:PORT */
 		struct strbuf b = STRBUF_INIT;
 		strbuf_printf(&b, "tcp:%s", v);
 		return strbuf_detach(&b);

@@ -484,6 +484,9 @@ webhook_sns_url_ok(const char *url, const char *pattern, bool pem)
 		size_t plen = alen - hlen - 1;
 		if (plen == 0 || plen > 5 || strspn(colon + 1, "0123456789") < plen)
 			return false;
+		long port = strtol(colon + 1, NULL, 10);
+		if (port < 1 || port > 65535)
+			return false;
 	}
 	char host[256];
 	if (hlen == 0 || hlen >= sizeof host)

@@ -283,6 +283,8 @@ static const struct row {
 	{ "http and webhooks", webhooks, NULL, check_webhooks },
 	{ "http listen scheme", "[http]\nlisten = udp:1\n",
 	    "2: listen: 'udp:1' is not tcp:HOST:PORT or unix:PATH", NULL },
+	{ "http listen without a port", "[http]\nlisten = http:8025\n",
+	    "2: listen: 'http:8025' is not tcp:HOST:PORT or unix:PATH", NULL },
 	{ "webhook: not a provider", "[webhook ses2]\n", "1: [webhook ses2]: not a provider (ses, "
 	    "sendgrid, postmark, mailgun, sparkpost, brevo, mailjet, postal)", NULL },
 	{ "webhook twice", "[webhook brevo]\ntoken_file = /t\n[webhook brevo]\n",

@@ -147,6 +147,100 @@ static const struct {
 	  "postal:0d2e0a64-6b7c-4e0d-9fb0-9f1e0e2d5f1a: z@example.com hard user_unknown recipient; ignored=0" },
 };
 
+/* Where SNS signing certificates and subscription URLs may come from. */
+static const struct {
+	const char *url, *pattern;
+	bool pem, want;
+} urls[] = {
+	{ "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-f3ecfb7224c7233fe7bb5f59f96de52f.pem",
+	  WEBHOOK_SNS_HOST_DEFAULT, true, true },
+	{ "https://SNS.EU-WEST-1.amazonaws.com/x.pem", WEBHOOK_SNS_HOST_DEFAULT, true, true },
+	{ "https://sns.us-west-2.amazonaws.com/?Action=ConfirmSubscription&TopicArn=arn:aws:sns:us-west-2:123456789012:MyTopic&Token=2336412f37",
+	  WEBHOOK_SNS_HOST_DEFAULT, false, true },
+	/* The test's HTTPS server: only with its pattern. */
+	{ "https://localhost:8443/SimpleNotificationService-test.pem", WEBHOOK_SNS_HOST_DEFAULT, true, false },
+	{ "https://localhost:8443/SimpleNotificationService-test.pem", "localhost", true, true },
+	{ "http://sns.us-east-1.amazonaws.com/x.pem", WEBHOOK_SNS_HOST_DEFAULT, true, false },
+	{ "https://sns.us-east-1.amazonaws.com.evil.example/x.pem", WEBHOOK_SNS_HOST_DEFAULT, true, false },
+	{ "https://evil.example/sns.us-east-1.amazonaws.com/x.pem", WEBHOOK_SNS_HOST_DEFAULT, true, false },
+	{ "https://sns.us-east-1.amazonaws.com@evil.example/x.pem", WEBHOOK_SNS_HOST_DEFAULT, true, false },
+	{ "https://user@sns.us-east-1.amazonaws.com/x.pem", WEBHOOK_SNS_HOST_DEFAULT, true, false },
+	{ "https://sns.a.b.amazonaws.com/x.pem", WEBHOOK_SNS_HOST_DEFAULT, true, false },
+	{ "https://sns..amazonaws.com/x.pem", WEBHOOK_SNS_HOST_DEFAULT, true, false },
+	{ "https://sns.us-east-1.amazonaws.com/x.txt", WEBHOOK_SNS_HOST_DEFAULT, true, false },
+	{ "https://sns.us-east-1.amazonaws.com/x.pem#frag", WEBHOOK_SNS_HOST_DEFAULT, true, false },
+	{ "https://sns.us-east-1.amazonaws.com:99999/x.pem", WEBHOOK_SNS_HOST_DEFAULT, true, false },
+	{ "https://sns.us-east-1.amazonaws.com/x .pem", WEBHOOK_SNS_HOST_DEFAULT, true, false },
+	{ NULL, WEBHOOK_SNS_HOST_DEFAULT, true, false },
+};
+
+/* SNS envelopes and the string SNS signs for them. */
+static const struct {
+	const char *body;
+	const char *want;	/* the string to sign, or "error: ..." */
+} sns[] = {
+	{ "{\"Type\":\"Notification\",\"MessageId\":\"22b80b92\",\"TopicArn\":\"arn:t\","
+	  "\"Subject\":\"s\",\"Message\":\"m\",\"Timestamp\":\"2012-05-02T00:54:06.655Z\","
+	  "\"SignatureVersion\":\"1\",\"Signature\":\"x\",\"SigningCertURL\":\"u\"}",
+	  "Message\nm\nMessageId\n22b80b92\nSubject\ns\nTimestamp\n2012-05-02T00:54:06.655Z\n"
+	  "TopicArn\narn:t\nType\nNotification\n" },
+	/* No Subject: left out, not signed empty. */
+	{ "{\"Type\":\"Notification\",\"MessageId\":\"i\",\"TopicArn\":\"t\",\"Message\":\"m\","
+	  "\"Timestamp\":\"ts\"}",
+	  "Message\nm\nMessageId\ni\nTimestamp\nts\nTopicArn\nt\nType\nNotification\n" },
+	{ "{\"Type\":\"SubscriptionConfirmation\",\"MessageId\":\"i\",\"TopicArn\":\"t\","
+	  "\"Message\":\"m\",\"Timestamp\":\"ts\",\"Token\":\"k\",\"SubscribeURL\":\"https://s\"}",
+	  "Message\nm\nMessageId\ni\nSubscribeURL\nhttps://s\nTimestamp\nts\nToken\nk\nTopicArn\nt\n"
+	  "Type\nSubscriptionConfirmation\n" },
+	{ "{\"Type\":\"SubscriptionConfirmation\",\"MessageId\":\"i\",\"TopicArn\":\"t\","
+	  "\"Message\":\"m\",\"Timestamp\":\"ts\"}",
+	  "error: SNS SubscriptionConfirmation has no SubscribeURL" },
+	{ "{\"Type\":\"Other\",\"MessageId\":\"i\",\"TopicArn\":\"t\",\"Message\":\"m\","
+	  "\"Timestamp\":\"ts\"}",
+	  "error: SNS Type 'Other' is not Notification, SubscriptionConfirmation or UnsubscribeConfirmation" },
+	{ "{\"Type\":\"Notification\",\"MessageId\":5,\"TopicArn\":\"t\",\"Message\":\"m\","
+	  "\"Timestamp\":\"ts\"}", "error: SNS field MessageId is not a string" },
+	{ "{\"Type\":\"Notification\",\"TopicArn\":\"t\",\"TopicArn\":\"u\"}",
+	  "error: malformed JSON at line 1 column 48: duplicate object key near '\"TopicArn\"'" },
+	{ "{\"Type\":\"Notification\"}", "error: not an SNS message: Type, MessageId, TopicArn, "
+	  "Message or Timestamp missing" },
+};
+
+static int
+test_sns(void)
+{
+	int failed = 0;
+	for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++)
+		if (webhook_sns_url_ok(urls[i].url, urls[i].pattern, urls[i].pem) != urls[i].want) {
+			printf("FAIL url %zu: %s with %s: want %d\n", i, urls[i].url ? urls[i].url : "NULL",
+			    urls[i].pattern, urls[i].want);
+			failed++;
+		}
+	for (size_t i = 0; i < sizeof sns / sizeof sns[0]; i++) {
+		struct webhook_sns m;
+		char *err = NULL, *text = NULL;
+		size_t len = 0;
+		struct strbuf got = STRBUF_INIT;
+		if (webhook_sns_parse(sns[i].body, strlen(sns[i].body), &m, &err) != 0)
+			strbuf_printf(&got, "error: %s", err);
+		else {
+			if (webhook_sns_string_to_sign(&m, &text, &len, &err) != 0)
+				strbuf_printf(&got, "error: %s", err);
+			else
+				strbuf_append(&got, text, len);
+			webhook_sns_clear(&m);
+		}
+		if (strcmp(got.s, sns[i].want) != 0) {
+			printf("FAIL sns %zu\n  want %s\n  got  %s\n", i, sns[i].want, got.s);
+			failed++;
+		}
+		strbuf_free(&got);
+		free(err);
+		free(text);
+	}
+	return failed;
+}
+
 static void
 summary(const struct webhook_batch *b, struct strbuf *out)
 {
@@ -206,6 +300,8 @@ main(void)
 		free(err);
 		webhook_batch_free(&b);
 	}
-	printf("%zu rows, %d failed\n", sizeof rows / sizeof rows[0], failed);
+	failed += test_sns();
+	printf("%zu rows, %zu urls, %zu sns, %d failed\n", sizeof rows / sizeof rows[0],
+	    sizeof urls / sizeof urls[0], sizeof sns / sizeof sns[0], failed);
 	return failed != 0;
 }
