@@ -377,11 +377,13 @@ def test_kill(exe, keys, https_ca, d):
 
 def test_default_pattern(exe, keys, https, d):
     """The default host pattern (sns.*.amazonaws.com) refuses the test server's host, even with
-    its CA trusted; a TCP listener and a provider's allow list."""
+    its CA trusted; a TCP listener and a provider's allow list; [http] max_connections."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    conf = """[webhook ses]
+    conf = """[http]
+max_connections = 3
+[webhook ses]
 topic_arn = %s
 tls_ca = %s
 [webhook brevo]
@@ -403,6 +405,31 @@ allow = 192.0.2.1
     r.read()
     check(r.status == 403, "brevo: a source not in [webhook brevo] allow answers 403 over TCP",
           r.status)
+    c.close()
+    # [http] max_connections: three idle clients hold every place; a fourth is answered 503.
+    idle = []
+    for _ in range(3):
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(b.http)
+        idle.append(s)
+    # They are counted on the server's next turn of its loop: ask until then (bounded).
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        st, r = b.post("/webhooks/unknown", "{}")
+        if st == 503:
+            break
+        time.sleep(0.05)
+    check(st == 503 and "too many connections" in r.get("error", ""),
+          "max_connections: one connection too many is answered 503", (st, r))
+    for s in idle:
+        s.close()
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        st, r = b.post("/webhooks/unknown", "{}")
+        if st == 404:
+            break
+        time.sleep(0.1)
+    check(st == 404, "max_connections: places free again once those clients leave", (st, r))
     b.stop()
 
 
