@@ -346,15 +346,13 @@ on_conn_close(struct evhttp_connection *evcon, void *arg)
 static void
 refuse(int fd, const char *json)
 {
-	char head[256];
-	int n = snprintf(head, sizeof head, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: "
-	    "application/json\r\nContent-Length: %zu\r\nRetry-After: 5\r\nConnection: close\r\n\r\n",
-	    strlen(json) + 1);
-	if (n > 0 && send(fd, head, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == n) {
-		if (send(fd, json, strlen(json), MSG_NOSIGNAL | MSG_DONTWAIT) > 0 &&
-		    send(fd, "\n", 1, MSG_NOSIGNAL | MSG_DONTWAIT) > 0) {
-			/* written; the client reads it before the close */
-		}
+	char msg[512];
+	int n = snprintf(msg, sizeof msg, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: "
+	    "application/json\r\nContent-Length: %zu\r\nRetry-After: 5\r\nConnection: close\r\n"
+	    "\r\n%s\n", strlen(json) + 1, json);
+	if (n > 0 && (size_t)n < sizeof msg &&
+	    send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == n) {
+		/* written whole, in one segment; the client reads it before the close */
 	}
 	shutdown(fd, SHUT_RDWR);
 }
@@ -455,6 +453,9 @@ http_server_open(struct event_base *base, const struct http_params *p, char **er
 	evhttp_set_max_headers_size(h->http, HTTP_HEADERS_MAX);
 	evhttp_set_max_body_size(h->http, (ev_ssize_t)p->max_body);
 	evhttp_set_timeout(h->http, (int)p->timeout_s);
+	/* A body over the limit is read and dropped before the 413 and the close, so the client,
+	 * still sending, gets the answer instead of a reset. */
+	evhttp_set_flags(h->http, EVHTTP_SERVER_LINGERING_CLOSE);
 	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
 	evhttp_set_default_content_type(h->http, "application/json");

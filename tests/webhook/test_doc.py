@@ -26,7 +26,7 @@ want = [line for lang, b in try_blocks if lang == "text" for line in b.splitline
 if not want or "curl" not in script:
     fail("doc/webhooks.md: no commands or expected output under 'Try it on your machine'")
 
-d = tempfile.mkdtemp(prefix="bounced-webhooks-doc-")
+d = tempfile.mkdtemp(prefix="wh-test-doc-")
 env = dict(os.environ, PATH=os.path.dirname(EXE) + os.pathsep + os.environ["PATH"])
 p = subprocess.run(["bash", "-c", script], cwd=d, env=env, capture_output=True, text=True,
                    timeout=120)

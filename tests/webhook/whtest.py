@@ -301,4 +301,4 @@ def mailgun_body(keys, event_data, token=None, ts=None, key=None):
 
 
 def scratch(name):
-    return tempfile.mkdtemp(prefix="bounced-%s-" % name)
+    return tempfile.mkdtemp(prefix="wh-test-%s-" % name)
