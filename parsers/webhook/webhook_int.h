@@ -18,6 +18,8 @@ struct wh {
 	bool many;		/* the body holds a list: each event keeps its own JSON as raw */
 };
 
+/* Parses body strictly (see webhook.h). NULL with *error_r when it is not what JSON allows. */
+json_t *wh_load(const char *body, size_t len, char **error_r);
 /* A string member of o (NULL when absent, not an object, or not a string). */
 const char *wh_str(const json_t *o, const char *key);
 /* A member as text: a string as is, an integer in decimal; NULL otherwise. buf: 32 bytes. */
