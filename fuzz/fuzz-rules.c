@@ -5,6 +5,7 @@
 
 #include "classify.h"
 #include "rules.h"
+#include "smtpcode.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -41,7 +42,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bool limit;
 	rules_reason(rules, sc, body, size, &reason, &rule, &limit);
 	char status[16] = "", code[4] = "";
-	classify_extract_codes(body, size, status, code);
+	smtpcode_fill(body, size, status, code);
 	bounce_report_free(r);
 	free(body);
 	return 0;

@@ -10,10 +10,12 @@
 #include "autoreply.h"
 #include "classify.h"
 #include "dsn.h"
+#include "fieldscan.h"
 #include "header.h"
 #include "limits.h"
 #include "mime.h"
 #include "rules.h"
+#include "smtpcode.h"
 #include "verp.h"
 
 /* Header fields that may carry the envelope recipient of a message read from a mailbox, in the
@@ -210,6 +212,38 @@ read_dsn(const struct mime_message *m, const struct rules *rules, struct rules_s
 	}
 }
 
+/* A delivery-status part whose recipient fields could not be read ("Final-Recipient: rfc822;
+ * @mx.example.org") still says how delivery failed: when it gives one Status, that code is kept
+ * for the recipients the text named, where the text gave none. */
+static void
+keep_dsn_status(const struct mime_message *m, struct bounce_report *r)
+{
+	char status[SMTPCODE_STATUS_SIZE] = "";
+	size_t n = 0;
+	for (size_t i = 0; i < m->nparts && n < 2; i++) {
+		if (!is_dsn_part(m, &m->parts[i], -1))
+			continue;
+		const char *cursor = NULL;
+		struct strbuf v = STRBUF_INIT;
+		while (n < 2 && fieldscan_next(m->parts[i].body, m->parts[i].body_len, &cursor,
+		    "Status", &v)) {
+			struct smtpcode c;
+			smtpcode_scan(v.s, v.len, &c);
+			if (c.status[0] != '\0' && strcmp(c.status, status) != 0) {
+				memcpy(status, c.status, sizeof status);
+				n++;
+			}
+			strbuf_reset(&v);
+		}
+		strbuf_free(&v);
+	}
+	if (n != 1)
+		return;
+	for (size_t i = 0; i < r->nrcpts; i++)
+		if (r->rcpts[i].status[0] == '\0' && r->rcpts[i].feedback_type == NULL)
+			memcpy(r->rcpts[i].status, status, sizeof r->rcpts[i].status);
+}
+
 static void
 decode_verp(const struct mime_message *m, const struct bounce_options *opt, struct bounce_report *r)
 {
@@ -336,6 +370,7 @@ bounce_parse(const char *msg, size_t len, const struct bounce_options *opt)
 			r->kind = KIND_AUTOREPLY;
 		} else {
 			rules_extract(rules, sc, m, r);	/* sets KIND_HEURISTIC when it finds any */
+			keep_dsn_status(m, r);
 		}
 	}
 
@@ -355,8 +390,8 @@ bounce_parse(const char *msg, size_t len, const struct bounce_options *opt)
 		struct bounce_recipient *rc = &r->rcpts[i];
 		address_lower_domain(rc->address);
 		if (rc->class_ == CLASS_COMPLAINT || rc->class_ == CLASS_AUTOREPLY ||
-		    r->kind == KIND_ARF || r->kind == KIND_AUTOREPLY)
-			continue;
+		    rc->feedback_type != NULL || r->kind == KIND_ARF || r->kind == KIND_AUTOREPLY)
+			continue;	/* a feedback report's recipients are classed by their type */
 		if (r->kind == KIND_NONE && rc->reason == REASON_DELIVERED)
 			continue;	/* read receipt */
 		if (classify_recipient(rc, hp != NULL ? hp->body : NULL, hp != NULL ? hp->body_len : 0,

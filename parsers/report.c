@@ -284,7 +284,7 @@ report_to_json(const struct bounce_report *r, const char *source, bool explain, 
 		kv(out, "diagnostic", rc->diagnostic, true);
 		kv(out, "remote_mta", rc->remote_mta, true);
 		if (rc->original_recipient != NULL)
-			kv(out, "original_recipient", rc->original_recipient, true);
+			kv(out, "final_recipient", rc->original_recipient, true);
 		if (rc->feedback_type != NULL)
 			kv(out, "feedback_type", rc->feedback_type, true);
 		if (explain) {

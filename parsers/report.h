@@ -73,7 +73,11 @@ enum bounce_reason {
 
 struct bounce_recipient {
 	char *address;		/* as found, domain lowercased; never NULL */
-	char *original_recipient;	/* DSN Original-Recipient / report's address when VERP wins; may be NULL */
+	/* The address the report says delivery failed at, when another is acted on: the DSN's
+	 * Final-Recipient or Postfix's address under Original-Recipient / "(expanded from <X>)",
+	 * the report's address when a VERP address wins. Printed as final_recipient, stored as
+	 * original_address (the report's own address). NULL when it is address itself. */
+	char *original_recipient;
 	char *action;		/* "failed", "delayed", "delivered", "relayed", "expanded" or "" */
 	char status[16];	/* RFC 3463 "5.1.1" or "" */
 	/* DSN, for --explain: status came from the Diagnostic-Code (the Status field was missing,

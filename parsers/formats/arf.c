@@ -24,9 +24,8 @@
  * the type kept as the reason. */
 static const char *const complaint_types[] = { "abuse", "fraud", "opt-out", "unsubscribe" };
 
-/* Class and blame of a recipient of a report of type ftype. */
-static void
-set_class(struct bounce_recipient *rc, const char *ftype)
+void
+arf_set_class(struct bounce_recipient *rc, const char *ftype)
 {
 	rc->class_ = CLASS_NONE;
 	rc->blame = BLAME_NONE;
@@ -66,7 +65,7 @@ add_list(struct bounce_report *r, const char *v, const char *ftype, const char *
 		    bounce_report_find(r, a.s) == NULL) {
 			struct bounce_recipient *rc = bounce_report_add(r, a.s);
 			if (rc != NULL) {
-				set_class(rc, ftype);
+				arf_set_class(rc, ftype);
 				bounce_set(&rc->feedback_type, ftype);
 				struct strbuf ev = STRBUF_INIT;
 				strbuf_printf(&ev, "ARF Feedback-Type %s%s; recipient from %s", ftype,
@@ -174,7 +173,7 @@ add_report_recipients(const struct mime_message *m, const char *text, size_t len
 		/* A complaint about someone the report does not name: keep the event. */
 		struct bounce_recipient *rc = bounce_report_add(r, "");
 		if (rc != NULL) {
-			set_class(rc, ftype);
+			arf_set_class(rc, ftype);
 			bounce_set(&rc->feedback_type, ftype);
 			bounce_set(&rc->evidence, "ARF report naming no recipient");
 		}

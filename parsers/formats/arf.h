@@ -13,4 +13,10 @@
  * (feedback_type kept as found), blame recipient. Returns false when m is not ARF. */
 bool arf_parse(const struct mime_message *m, struct bounce_report *r);
 
+/* Class, blame and reason of a recipient a feedback report of type ftype names ("abuse",
+ * "not-spam"...): complaint for the types in which the recipient asked not to get the mail,
+ * none (a report on the message) for the others; the reason is REASON_COMPLAINT, printed as
+ * the type when it is not abuse. Also used for other feedback loops (SES notifications). */
+void arf_set_class(struct bounce_recipient *rc, const char *ftype);
+
 #endif

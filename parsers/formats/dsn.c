@@ -15,6 +15,7 @@
 #include "codec.h"
 #include "header.h"
 #include "limits.h"
+#include "smtpcode.h"
 #include "strbuf.h"
 
 /* Fields an indented line may start with and still be a new field rather than a fold: some
@@ -215,87 +216,13 @@ recipient_address(const char *value, struct strbuf *out)
 	return ok;
 }
 
-/* An RFC 3463 code "d.ddd.ddd" with class 2, 4 or 5, standing alone at p (which must not follow
- * a digit, a dot or a letter). Returns its length or 0. */
-static size_t
-enhanced_at(const char *p, const char *start)
+/* The enhanced code of a Status field ("5.1.1", "5.1.1 (unknown user)"), copied into status. */
+static void
+field_status(const char *v, size_t len, char status[SMTPCODE_STATUS_SIZE])
 {
-	if (p > start && (is_digit(p[-1]) || p[-1] == '.' || is_token(p[-1])))
-		return 0;
-	if (*p != '2' && *p != '4' && *p != '5')
-		return 0;
-	if (p[1] != '.')
-		return 0;
-	size_t i = 2, n = 0;
-	while (is_digit(p[i]) && n < 3) {
-		i++;
-		n++;
-	}
-	if (n == 0 || p[i] != '.')
-		return 0;
-	i++;
-	n = 0;
-	while (is_digit(p[i]) && n < 3) {
-		i++;
-		n++;
-	}
-	if (n == 0 || is_digit(p[i]) || (p[i] == '.' && is_digit(p[i + 1])) || is_token(p[i]))
-		return 0;
-	return i;
-}
-
-/* The first enhanced status code in text, copied into status (sizeof 16); false when none. */
-static bool
-find_enhanced(const char *text, char status[16])
-{
-	for (const char *p = text; *p != '\0'; p++) {
-		size_t n = enhanced_at(p, text);
-		if (n > 0 && n < 16) {
-			memcpy(status, p, n);
-			status[n] = '\0';
-			return true;
-		}
-	}
-	return false;
-}
-
-/* The first SMTP reply code (2xx, 4xx, 5xx) standing alone in text ("550 ", "550-", "550.").
- * Returns where it is, or NULL. */
-static const char *
-find_reply_code(const char *text, char code[4])
-{
-	for (const char *p = text; *p != '\0'; p++) {
-		if (p > text && (is_token(p[-1]) || p[-1] == '.' || p[-1] == '@'))
-			continue;
-		if ((*p != '2' && *p != '4' && *p != '5') || !is_digit(p[1]) || !is_digit(p[2]))
-			continue;
-		if (p[1] > '5')
-			continue;
-		char c = p[3];
-		if (c == '\0' || c == ' ' || c == '-' || c == '\t' || c == ',' ||
-		    (c == '.' && !is_digit(p[4])) || c == ')' || c == ']' || c == ';' || c == ':') {
-			memcpy(code, p, 3);
-			code[3] = '\0';
-			return p;
-		}
-	}
-	return NULL;
-}
-
-/* The enhanced code right after a reply code ("550 5.7.1", "550-'5.2.2", "550-5.1.1"), of the
- * same class: the remote server's own answer. False when there is none. */
-static bool
-paired_enhanced(const char *text, const char *reply, char status[16])
-{
-	const char *p = reply + 3;
-	while (*p == ' ' || *p == '-' || *p == '\'' || *p == '"' || *p == '#' || *p == '\t')
-		p++;
-	size_t n = enhanced_at(p, text);
-	if (n == 0 || n >= 16 || *p != *reply)
-		return false;
-	memcpy(status, p, n);
-	status[n] = '\0';
-	return true;
+	struct smtpcode c;
+	smtpcode_scan(v, len, &c);
+	memcpy(status, c.status, SMTPCODE_STATUS_SIZE);
 }
 
 static bool
@@ -365,29 +292,29 @@ group_emit(struct dsn_group *g, struct bounce_report *r, size_t *added)
 
 	if (g->has_final && recipient_address(g->final.s, &addr))
 		;
-	else if (have_orig) {
+	else {
 		strbuf_reset(&addr);
-		strbuf_puts(&addr, orig.s);
-	} else {
-		strbuf_reset(&addr);
-		if (!g->has_actual || !recipient_address(g->actual.s, &addr))
+		if (!have_orig && (!g->has_actual || !recipient_address(g->actual.s, &addr)))
 			goto out;
 	}
 
-	struct bounce_recipient *rc = bounce_report_add(r, addr.s);
+	/* Original-Recipient is the address the application sent to, before an alias or a
+	 * forward expanded it: the one acted on. The final recipient is kept beside it. */
+	bool expanded = have_orig && addr.len > 0 && strcasecmp(addr.s, orig.s) != 0;
+	struct bounce_recipient *rc = bounce_report_add(r, have_orig ? orig.s : addr.s);
 	if (rc == NULL) {
 		ok = false;
 		goto out;
 	}
 	(*added)++;
-	if (have_orig)
-		bounce_set(&rc->original_recipient, orig.s);
+	if (expanded)
+		bounce_set(&rc->original_recipient, addr.s);
 	if (g->action.len > 0)
 		bounce_set(&rc->action, action_name(g->action.s));
 
-	char status[16] = "";
+	char status[SMTPCODE_STATUS_SIZE] = "";
 	if (g->status.len > 0)
-		find_enhanced(g->status.s, status);
+		field_status(g->status.s, g->status.len, status);
 
 	if (g->diag.len > 0) {
 		char type[16];
@@ -397,22 +324,23 @@ group_emit(struct dsn_group *g, struct bounce_report *r, size_t *added)
 		if (*text != '\0') {
 			free(rc->diagnostic);
 			rc->diagnostic = diag_copy(text);
-			char dstatus[16] = "", pstatus[16] = "";
-			const char *reply = find_reply_code(rc->diagnostic, rc->smtp_code);
-			/* The remote server's own "550 5.7.1" beats the reporting MTA's translation
-			 * in Status (Sendmail writes 5.1.1 for any 550). Otherwise the Status field
-			 * wins, unless it is missing or only says x.0.0 while the text names a more
-			 * specific code of the same class. */
+			struct smtpcode c;
+			smtpcode_scan(rc->diagnostic, strlen(rc->diagnostic), &c);
+			memcpy(rc->smtp_code, c.reply, sizeof rc->smtp_code);
+			/* The remote server's own "550 5.7.1" (or "550-5.7.1") beats the reporting
+			 * MTA's translation in Status (Sendmail writes 5.1.1 for any 550). Otherwise
+			 * the Status field wins, unless it is missing or only says x.0.0 while the
+			 * text names a more specific code of the same class. */
 			const char *took = NULL;
-			if (reply != NULL && paired_enhanced(rc->diagnostic, reply, pstatus) &&
-			    !is_x00(pstatus) && (status[0] == '\0' || status[0] == pstatus[0] ||
-			    (strcmp(rc->action, "failed") == 0 && pstatus[0] == '5')))
-				took = pstatus;
-			else if (find_enhanced(rc->diagnostic, dstatus) && !is_x00(dstatus) &&
-			    (status[0] == '\0' || (is_x00(status) && dstatus[0] == status[0])))
-				took = dstatus;
-			else if (status[0] == '\0' && dstatus[0] != '\0')
-				took = dstatus;
+			if (c.paired && !is_x00(c.status) && (status[0] == '\0' ||
+			    status[0] == c.status[0] || (strcmp(rc->action, "failed") == 0 &&
+			    c.status[0] == '5')))
+				took = c.status;
+			else if (c.status[0] != '\0' && !is_x00(c.status) &&
+			    (status[0] == '\0' || (is_x00(status) && c.status[0] == status[0])))
+				took = c.status;
+			else if (status[0] == '\0' && c.status[0] != '\0')
+				took = c.status;
 			if (took != NULL && strcmp(took, status) != 0) {
 				memcpy(rc->reported_status, status, sizeof rc->reported_status);
 				memcpy(status, took, sizeof status);
@@ -522,6 +450,21 @@ dsn_field(const char *name, const char *value, struct dsn_group *g, struct bounc
 	return true;
 }
 
+/* A field value written in ISO-2022-JP (raw escape sequences, as Japanese MTAs put into a
+ * Diagnostic-Code) becomes UTF-8 in place; anything else is left as it is. */
+static void
+value_decode_jis(struct strbuf *v)
+{
+	if (v->len == 0 || memchr(v->s, 0x1b, v->len) == NULL)
+		return;
+	struct strbuf u = STRBUF_INIT;
+	if (codec_to_utf8("ISO-2022-JP", v->s, v->len, &u) && u.len > 0) {
+		strbuf_reset(v);
+		strbuf_append(v, u.s, u.len < LIMIT_FIELD_BYTES ? u.len : LIMIT_FIELD_BYTES);
+	}
+	strbuf_free(&u);
+}
+
 /* Appends a fold of a field value, capped at LIMIT_FIELD_BYTES. */
 static void
 value_append(struct strbuf *v, const char *p, size_t n)
@@ -565,6 +508,8 @@ dsn_parse(const char *body, size_t len, struct bounce_report *r)
 			}
 			continue;
 		}
+		if (pending)
+			value_decode_jis(&value);
 		if (pending && !dsn_field(name.s, value.s != NULL ? value.s : "", &g, r, &added))
 			full = true;
 		pending = false;
@@ -580,6 +525,8 @@ dsn_parse(const char *body, size_t len, struct bounce_report *r)
 		value_append(&value, v, vn);
 		pending = true;
 	}
+	if (!full && pending)
+		value_decode_jis(&value);
 	if (!full && pending && !dsn_field(name.s, value.s != NULL ? value.s : "", &g, r, &added))
 		full = true;
 	if (!full && (g.has_final || g.has_original || g.has_actual))

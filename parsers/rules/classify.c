@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "rules.h"
+#include "smtpcode.h"
 #include "rules_int.h"
 #include "strbuf.h"
 
@@ -43,6 +44,7 @@ static const struct {
 	{ 2, 2, REASON_MAILBOX_FULL },
 	{ 2, 3, REASON_MESSAGE_TOO_LARGE },	/* message length exceeds administrative limit */
 	{ 2, 4, REASON_SYSTEM_ERROR },		/* mailing list expansion problem */
+	{ 3, 2, REASON_NOT_ACCEPT },		/* system not accepting network messages */
 	{ 3, 4, REASON_MESSAGE_TOO_LARGE },
 	{ 3, -1, REASON_SYSTEM_ERROR },
 	{ 4, 3, REASON_SYSTEM_ERROR },		/* directory server failure */
@@ -104,7 +106,9 @@ smtp_reason(const char *code, enum bounce_reason *reason_r)
 		{ "502", REASON_SYNTAX_ERROR },
 		{ "503", REASON_SYNTAX_ERROR },
 		{ "504", REASON_SYNTAX_ERROR },
+		{ "521", REASON_NOT_ACCEPT },		/* RFC 7504: host does not accept mail */
 		{ "552", REASON_MAILBOX_FULL },		/* exceeded storage allocation */
+		{ "556", REASON_NOT_ACCEPT },		/* RFC 7504: domain does not accept mail */
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
 		if (strcmp(code, t[i].code) == 0) {
@@ -112,96 +116,6 @@ smtp_reason(const char *code, enum bounce_reason *reason_r)
 			return true;
 		}
 	return false;
-}
-
-static bool
-is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/* Length of an RFC 3463 code "C.S.D" at p (class 2/4/5, subject 0-7, up to 3-digit detail),
- * not part of a longer dotted number (an IP address, a version), or 0. */
-static size_t
-status_at(const char *p, const char *start, const char *end)
-{
-	if (p > start && (is_digit(p[-1]) || p[-1] == '.'))
-		return 0;
-	if (end - p < 5 || (p[0] != '2' && p[0] != '4' && p[0] != '5') || p[1] != '.')
-		return 0;
-	if (!is_digit(p[2]) || p[2] > '7')
-		return 0;
-	size_t i = 3;
-	if (is_digit(p[i]))
-		return 0;	/* subject has one digit */
-	if (p[i] != '.')
-		return 0;
-	i++;
-	size_t d = 0;
-	while (p + i < end && is_digit(p[i]) && d < 4)
-		i++, d++;
-	if (d == 0 || d > 3)
-		return 0;
-	if (p + i < end && (p[i] == '.' && p + i + 1 < end && is_digit(p[i + 1])))
-		return 0;
-	return i;
-}
-
-/* An SMTP reply code "ddd" at p, followed by a space, '-', or the end, not inside a number. */
-static bool
-smtp_at(const char *p, const char *start, const char *end)
-{
-	if (p > start && (is_digit(p[-1]) || p[-1] == '.' || p[-1] == '-' || p[-1] == '#' ||
-	    (p[-1] >= 'A' && p[-1] <= 'Z') || (p[-1] >= 'a' && p[-1] <= 'z')))
-		return false;
-	if (end - p < 3 || (p[0] != '2' && p[0] != '4' && p[0] != '5'))
-		return false;
-	if (!is_digit(p[1]) || p[1] > '5' || !is_digit(p[2]))
-		return false;
-	if (end - p == 3)
-		return true;
-	return p[3] == ' ' || p[3] == '-' || p[3] == '\n' || p[3] == '\t' || p[3] == ')' ||
-	    p[3] == ',' || (p[3] == '.' && (end - p == 4 || !is_digit(p[4])));
-}
-
-void
-classify_extract_codes(const char *text, size_t len, char status[16], char smtp_code[4])
-{
-	if (text == NULL)
-		return;
-	const char *end = text + len;
-	bool want_status = status[0] == '\0', want_code = smtp_code[0] == '\0';
-	/* A reply code directly followed by its enhanced code is the best evidence of both. */
-	for (const char *p = text; (want_status || want_code) && p + 9 <= end; p++) {
-		if (!smtp_at(p, text, end) || (p[3] != ' ' && p[3] != '-'))
-			continue;
-		size_t sl = status_at(p + 4, text, end);
-		if (sl == 0 || p[4] != p[0])
-			continue;
-		if (want_code) {
-			memcpy(smtp_code, p, 3);
-			smtp_code[3] = '\0';
-		}
-		if (want_status) {
-			memcpy(status, p + 4, sl);
-			status[sl] = '\0';
-		}
-		return;
-	}
-	for (const char *p = text; want_status && p < end; p++) {
-		size_t sl = status_at(p, text, end);
-		if (sl > 0 && sl < 16) {
-			memcpy(status, p, sl);
-			status[sl] = '\0';
-			break;
-		}
-	}
-	for (const char *p = text; want_code && p < end; p++)
-		if (smtp_at(p, text, end)) {
-			memcpy(smtp_code, p, 3);
-			smtp_code[3] = '\0';
-			break;
-		}
 }
 
 /* Evidence: the words a rule matched, quoted and cut short on a character boundary. */
@@ -308,14 +222,14 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 	 * class in the diagnostic ("Status: 5.0.0" over "550 5.7.25 … Reverse DNS …"). */
 	bool status_refined = false;
 	if (status_given && strlen(rc->status) == 5 && strcmp(rc->status + 1, ".0.0") == 0) {
-		char found[16] = "", code[4] = "";
-		classify_extract_codes(diag, strlen(diag), found, code);
+		char found[SMTPCODE_STATUS_SIZE] = "", code[4] = "";
+		smtpcode_fill(diag, strlen(diag), found, code);
 		if (found[0] == rc->status[0] && strcmp(found + 1, ".0.0") != 0) {
 			memcpy(rc->status, found, sizeof(found));
 			status_refined = true;
 		}
 	}
-	classify_extract_codes(diag, strlen(diag), rc->status, rc->smtp_code);
+	smtpcode_fill(diag, strlen(diag), rc->status, rc->smtp_code);
 	bool delayed = strcmp(action, "delayed") == 0;
 	bool temporary = delayed || rc->status[0] == '4' || (rc->status[0] == '\0' && rc->smtp_code[0] == '4');
 	/* A sender's MTA that gave up (action failed) on an address the remote server kept
@@ -340,9 +254,20 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 		strbuf_printf(&ev, "status %s (as reported)", rc->status);
 	if (rc->smtp_code[0] != '\0')
 		strbuf_printf(&ev, "%ssmtp %s", ev.len ? "; " : "", rc->smtp_code);
-	size_t at = 0, mlen = 0;
-	const struct rule *wr = diag[0] != '\0' ?
-	    rules_reason_rule(rules, sc, diag, strlen(diag), &at, &mlen, &limit) : NULL;
+	/* A report's own code and words wrapping the remote server's reply ("5.1.0 - Unknown
+	 * address error 550-'5.7.1 ... Access denied'"): the reply is the specific statement,
+	 * so only its words are read, and its code decides when they say nothing. */
+	size_t at = 0, mlen = 0, quoted = 0;
+	bool wrapped = smtpcode_quoted_reply(diag, strlen(diag), &quoted);
+	const char *wdiag = diag + quoted;
+	const struct rule *wr = wdiag[0] != '\0' ?
+	    rules_reason_rule(rules, sc, wdiag, strlen(wdiag), &at, &mlen, &limit) : NULL;
+	at += quoted;
+	if (wrapped && wr == NULL && rc->status[0] != '\0' && !delayed &&
+	    status_reason(rc->status, &reason)) {
+		decided = true;
+		strbuf_printf(&ev, "%scode %s of the quoted reply", ev.len ? "; " : "", rc->status);
+	}
 	if (wr != NULL) {
 		decided = true;
 		reason = wr->reason;
@@ -352,8 +277,11 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 		strbuf_printf(&ev, "(rule %s)", rule->name);
 		/* "No such user" said at DATA time (in the diagnostic, or where the report text
 		 * names this address) comes from a filter on an address that was accepted at RCPT,
-		 * unless the code itself is about the address. */
-		if (wr->rcpt_only && !address_code(rc->status) && !rcpt_stage(diag, strlen(diag)) &&
+		 * unless the code itself is about the address, or the reply says the mailbox does
+		 * not exist ("mailbox not found", "... does not exist": Yahoo, mail.ru). */
+		bool says_missing = has_word(diag + at, mlen, "exist") ||
+		    has_word(diag + at, mlen, "not found");
+		if (wr->rcpt_only && !says_missing && !address_code(rc->status) && !rcpt_stage(diag, strlen(diag)) &&
 		    (data_stage(diag, strlen(diag)) ||
 		    stage_in_context(context, context_len, rc->address, true))) {
 			reason = REASON_FILTERED;
@@ -361,12 +289,10 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 		}
 	}
 	/* "User unknown" under 5.2.0 (mailbox status) comes from carriers that accept the address
-	 * and refuse the message after DATA, and under x.7.x from a policy check that words its
-	 * refusal so: a filter, not a known-missing mailbox. An x.7.x only the reporting MTA put
-	 * on a bare "553 Invalid recipient" is its guess, and the remote server's words win. */
+	 * and refuse the message after DATA: a filter, not a known-missing mailbox. Under a bare
+	 * x.7.x the words win: "550 5.7.1 No such user" names the mailbox, the code is generic. */
 	if (decided && reason == REASON_USER_UNKNOWN && rc->status[0] != '\0' &&
-	    (strcmp(rc->status + 1, ".2.0") == 0 ||
-	    (strncmp(rc->status + 1, ".7.", 3) == 0 && strstr(diag, rc->status) != NULL))) {
+	    strcmp(rc->status + 1, ".2.0") == 0) {
 		reason = REASON_FILTERED;
 		strbuf_printf(&ev, "; under %s, so filtered", rc->status);
 	}
@@ -408,6 +334,14 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 	rc->reason = reason;
 	rc->class_ = bounce_reason_class(reason);
 	rc->blame = bounce_reason_blame(reason);
+	/* A permanent refusal of the address at RCPT says at least that the recipient's side
+	 * refused it, whatever the words ("550 Administrative prohibition" at RCPT TO). */
+	if (reason == REASON_UNKNOWN && rc->smtp_code[0] == '5' && strcmp(rc->smtp_code, "550") == 0 &&
+	    (rcpt_stage(diag, strlen(diag)) || stage_in_context(context, context_len, rc->address,
+	    false))) {
+		rc->blame = BLAME_RECIPIENT;
+		strbuf_printf(&ev, "; 550 at RCPT, so the recipient's");
+	}
 	/* Hard means permanently undeliverable: never for a temporary failure or a delay. */
 	/* Only the remote server's own words: a bare 4.1.1 is also Postfix's "unverified address"
 	 * while its probe cannot reach the recipient's server, which says nothing of the user. */

@@ -11,10 +11,6 @@
 struct rules;
 struct rules_scratch;
 
-/* Finds the first SMTP reply code (2xx/4xx/5xx) and RFC 3463 enhanced status code in text and
- * copies them into status (sizeof 16) and smtp_code (sizeof 4) when those are still empty. */
-void classify_extract_codes(const char *text, size_t len, char status[16], char smtp_code[4]);
-
 /* Sets rc->reason, class_, blame and evidence (and rule, rule_at when a wording rule decided)
  * from rc->action, status, smtp_code and diagnostic, consulting the wording rules of `rules`
  * (NULL: the built-in set) with scratch sc (NULL: one made for the call). context is extra

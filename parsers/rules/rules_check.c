@@ -89,7 +89,11 @@ check_example(struct check *c, const struct rule *ru, const struct rule_test *t)
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(c->sc->md);
 		size_t a0 = ov[2 * ru->g_addr], a1 = ov[2 * ru->g_addr + 1];
 		struct strbuf addr = STRBUF_INIT;
-		if (a0 == PCRE2_UNSET || !rules_text_address(t->text + a0, a1 - a0, &addr))
+		size_t ll;
+		/* a capture without '@' is a bare local part (rules_text_local_part) */
+		if (a0 == PCRE2_UNSET || (memchr(t->text + a0, '@', a1 - a0) != NULL ?
+		    !rules_text_address(t->text + a0, a1 - a0, &addr) :
+		    !rules_text_local_part(t->text + a0, a1 - a0, &ll)))
 			problem(c, ru, t->line, t, "its example captures no address in (?<addr>...)");
 		strbuf_free(&addr);
 	}

@@ -8,11 +8,15 @@
 #include <string.h>
 #include <strings.h>
 
+#include "arf.h"
 #include "classify.h"
 #include "header.h"
 #include "limits.h"
+#include "smtpcode.h"
 #include "strbuf.h"
 
+/* Bytes kept of a returned message found in the text (after a cut): its header block is read. */
+#define EXTRACT_RETURNED_BYTES	(16u * 1024)
 /* Rules noted as matching one message, for --explain: a report's family, sender, cuts, forward,
  * delay and recipient rules are a handful; past this the list is cut. */
 #define EXTRACT_MATCHED_MAX	32
@@ -43,6 +47,9 @@ struct extract {
 	struct field_values fields[EXTRACT_FIELDS_CACHED];
 	size_t nfields;
 	struct strbuf scratch;		/* values of a field beyond the cache */
+	size_t nlocal;			/* bare local parts resolved (EXTRACT_LOCAL_PARTS_MAX) */
+	struct strbuf returned;		/* the text where a cut rule said the returned message
+					 * starts (the first one), at most EXTRACT_RETURNED_BYTES */
 	struct rules_scratch *own_sc;	/* sc when the caller gave none */
 	/* The rules that matched, each once, in order (--explain): a message matches a few. */
 	const struct rule *matched[EXTRACT_MATCHED_MAX];
@@ -61,6 +68,7 @@ extract_free(struct extract *x)
 		free(x->fields[i].cand);
 	}
 	strbuf_free(&x->scratch);
+	strbuf_free(&x->returned);
 	rules_scratch_free(x->own_sc);
 }
 
@@ -256,6 +264,9 @@ build_text(struct extract *x)
 			    matches(x, ru, part.s + from, cut - from, &at) && from + at < cut)
 				cut = from + at;
 		}
+		if (cut < part.len && x->returned.len == 0)
+			strbuf_append(&x->returned, part.s + cut, part.len - cut <
+			    EXTRACT_RETURNED_BYTES ? part.len - cut : EXTRACT_RETURNED_BYTES);
 		const char *s = part.s + from, *end = part.s + cut;
 		while (s < end) {
 			const char *nl = memchr(s, '\n', (size_t)(end - s));
@@ -370,6 +381,96 @@ excluded(struct extract *x, const char *addr)
 	return false;
 }
 
+/* Bytes of each text part searched for the address a bare local part stands for: the returned
+ * message's header block comes within them. */
+#define EXTRACT_LOCAL_SEARCH_BYTES	(64u * 1024)
+
+/* Bare local parts resolved per message: a mail system names a few of its users so; each one
+ * searches the message's text again, which this bounds on a hostile report. */
+#define EXTRACT_LOCAL_PARTS_MAX	16
+
+/* Finds "<local@domain>" in p (the local part without case): the address the returned message
+ * was sent to ("for <local@domain>" in a Received field, a To). */
+static bool
+find_local_at(const char *p, size_t len, const char *local, size_t ll, struct strbuf *out)
+{
+	for (size_t i = 0; i + ll + 2 < len; i++) {
+		if (p[i] != '<' || p[i + 1 + ll] != '@' || strncasecmp(p + i + 1, local, ll) != 0)
+			continue;
+		const char *gt = memchr(p + i, '>', len - i < LIMIT_ADDRESS_BYTES + 2 ? len - i :
+		    LIMIT_ADDRESS_BYTES + 2);
+		if (gt != NULL && rules_text_address(p + i + 1, (size_t)(gt - p - i - 1), out))
+			return true;
+	}
+	return false;
+}
+
+/* A recipient rule may capture a bare local part: a mail system naming one of its own users
+ * ("thomas.smith    No matches to nameserver query"). The domain is the one the returned
+ * message was sent to for that local part, else the reporting system's own (its From). */
+static bool
+local_part_address(struct extract *x, const char *p, size_t len, struct strbuf *out)
+{
+	if (x->nlocal >= EXTRACT_LOCAL_PARTS_MAX || !rules_text_local_part(p, len, &len))
+		return false;
+	x->nlocal++;
+	char *local = xstrndup(p, len);
+	const struct mime_message *m = x->m;
+	bool found = m->returned_headers != NULL &&
+	    find_local_at(m->returned_headers, m->returned_headers_len, local, len, out);
+	for (size_t i = 0; i < m->nparts && !found; i++) {
+		const struct mime_part *pt = &m->parts[i];
+		if (strncmp(pt->content_type, "text/", 5) == 0 || is_human_part(pt))
+			found = find_local_at(pt->body, pt->body_len < EXTRACT_LOCAL_SEARCH_BYTES ?
+			    pt->body_len : EXTRACT_LOCAL_SEARCH_BYTES, local, len, out);
+	}
+	if (!found) {
+		struct strbuf v = STRBUF_INIT, a = STRBUF_INIT;
+		const char *at;
+		if (m->headers != NULL && header_get(m->headers, m->headers_len, "From", &v) &&
+		    address_extract(v.s, v.len, &a) && (at = strchr(a.s, '@')) != NULL) {
+			struct strbuf full = STRBUF_INIT;
+			strbuf_puts(&full, local);
+			strbuf_puts(&full, at);
+			found = rules_text_address(full.s, full.len, out);
+			strbuf_free(&full);
+		}
+		strbuf_free(&v);
+		strbuf_free(&a);
+	}
+	free(local);
+	return found;
+}
+
+/* Longest feedback type a rule may capture ("auth-failure"). */
+#define EXTRACT_FEEDBACK_TYPE_MAX	32
+
+/* A complaint a recipient rule found (action group "Complaint"): classed as an ARF report of
+ * the feedback type in the diag group ("abuse" when none). */
+static void
+complaint_set(struct bounce_recipient *rc, const struct rule *ru, const char *s, const PCRE2_SIZE *ov)
+{
+	char ftype[EXTRACT_FEEDBACK_TYPE_MAX + 1] = "abuse";
+	if (ru->g_diag >= 0 && ov[2 * ru->g_diag] != PCRE2_UNSET) {
+		size_t n = ov[2 * ru->g_diag + 1] - ov[2 * ru->g_diag];
+		if (n > 0 && n <= EXTRACT_FEEDBACK_TYPE_MAX) {
+			for (size_t i = 0; i < n; i++) {
+				char c = s[ov[2 * ru->g_diag] + i];
+				ftype[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+			}
+			ftype[n] = '\0';
+		}
+	}
+	arf_set_class(rc, ftype);
+	bounce_set(&rc->feedback_type, ftype);
+	bounce_set(&rc->action, "");
+	struct strbuf ev = STRBUF_INIT;
+	strbuf_printf(&ev, "feedback loop complaint (rule %s), type %s%s", ru->name, ftype,
+	    rc->class_ == CLASS_COMPLAINT ? "" : " (a report on the message: suppresses nobody)");
+	free(rc->evidence);
+	rc->evidence = strbuf_detach(&ev);
+}
+
 /* Applies one recipient rule to the whole text. With add, new recipients are appended;
  * recipients already in r get the diagnostic, status and code they lack. Returns the number of
  * recipients the rule named. */
@@ -382,7 +483,7 @@ run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size
 	bool from_text = ru->where == WHERE_TEXT;
 	/* the scratch's match data: nothing below matches another rule until the loop ends */
 	pcre2_match_data *md = x->sc->md;
-	struct strbuf addr = STRBUF_INIT;
+	struct strbuf addr = STRBUF_INIT, alias = STRBUF_INIT;
 	while (start < len && rules_match(x->sc, ru, s, len, start, &x->limit_hit) > 0) {
 		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
 		size_t mend = ov[1];
@@ -392,19 +493,28 @@ run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size
 		size_t a0 = ov[2 * ru->g_addr], a1 = ov[2 * ru->g_addr + 1];
 		if (a0 == PCRE2_UNSET)
 			continue;
-		if (!rules_text_address(s + a0, a1 - a0, &addr) ||
-		    (generic && ru->where == WHERE_TEXT && excluded(x, addr.s))) {
+		bool ok = memchr(s + a0, '@', a1 - a0) != NULL ?
+		    rules_text_address(s + a0, a1 - a0, &addr) :
+		    local_part_address(x, s + a0, a1 - a0, &addr);
+		if (!ok || (generic && ru->where == WHERE_TEXT && excluded(x, addr.s))) {
 			/* the lines the match took as its diagnostic may name the real recipient */
 			if (a1 > ov[0] && a1 < start)
 				start = a1;
 			continue;
 		}
-		struct bounce_recipient *rc = bounce_report_find(r, addr.s);
+		/* The alias the application sent to, before the report's MTA expanded it, is the
+		 * address acted on; the final recipient is kept beside it. */
+		bool expanded = rules_text_expanded_from(s + a1, len - a1, &alias) &&
+		    strcasecmp(alias.s, addr.s) != 0;
+		const char *acted = expanded ? alias.s : addr.s;
+		struct bounce_recipient *rc = bounce_report_find(r, acted);
 		if (rc == NULL && !add)
 			continue;
-		if (rc == NULL && (rc = bounce_report_add(r, addr.s)) == NULL)
+		if (rc == NULL && (rc = bounce_report_add(r, acted)) == NULL)
 			break;
 		found++;
+		if (expanded && rc->original_recipient == NULL)
+			bounce_set(&rc->original_recipient, addr.s);
 		if (rc->rule == NULL) {
 			bounce_set(&rc->rule, ru->name);
 			bounce_set(&rc->rule_at, ru->origin);
@@ -412,6 +522,14 @@ run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size
 		if (ru->g_action >= 0 && ov[2 * ru->g_action] != PCRE2_UNSET && (rc->action == NULL ||
 		    rc->action[0] == '\0'))
 			set_action(rc, s + ov[2 * ru->g_action], ov[2 * ru->g_action + 1] - ov[2 * ru->g_action]);
+		if (ru->g_action >= 0 && ov[2 * ru->g_action] != PCRE2_UNSET &&
+		    ov[2 * ru->g_action + 1] - ov[2 * ru->g_action] >= 9 &&
+		    strncasecmp(s + ov[2 * ru->g_action], "complaint", 9) == 0) {
+			/* a feedback loop's complaint (SES notificationType Complaint): the diag
+			 * group holds its feedback type when the notification gives one */
+			complaint_set(rc, ru, s, ov);
+			continue;
+		}
 		if (rc->action == NULL || rc->action[0] == '\0')
 			bounce_set(&rc->action, delayed ? "delayed" : "failed");
 		char *diag = NULL;
@@ -435,10 +553,11 @@ run_recipient_rule(struct extract *x, const struct rule *ru, const char *s, size
 		group_copy(md, ru->g_status, s, rc->status, sizeof rc->status);
 		group_copy(md, ru->g_code, s, rc->smtp_code, sizeof rc->smtp_code);
 		if (rc->diagnostic != NULL)
-			classify_extract_codes(rc->diagnostic, strlen(rc->diagnostic), rc->status,
+			smtpcode_fill(rc->diagnostic, strlen(rc->diagnostic), rc->status,
 			    rc->smtp_code);
 	}
 	strbuf_free(&addr);
+	strbuf_free(&alias);
 	if (found > 0)
 		note_match(x, ru);
 	return found;
@@ -478,8 +597,9 @@ diag_fallback(struct extract *x, struct bounce_report *r, size_t from, bool whol
 {
 	for (size_t i = from; i < r->nrcpts; i++) {
 		struct bounce_recipient *rc = &r->rcpts[i];
-		if ((rc->diagnostic != NULL && rc->diagnostic[0] != '\0') || x->text.len == 0)
-			continue;
+		if ((rc->diagnostic != NULL && rc->diagnostic[0] != '\0') || x->text.len == 0 ||
+		    rc->feedback_type != NULL)
+			continue;	/* a complaint has no diagnostic */
 		free(rc->diagnostic);
 		const char *at = strcasestr(x->text.s, rc->address);
 		const char *ls = at;
@@ -496,7 +616,7 @@ diag_fallback(struct extract *x, struct bounce_report *r, size_t from, bool whol
 		else
 			rc->diagnostic = NULL;
 		if (rc->diagnostic != NULL)
-			classify_extract_codes(rc->diagnostic, strlen(rc->diagnostic), rc->status,
+			smtpcode_fill(rc->diagnostic, strlen(rc->diagnostic), rc->status,
 			    rc->smtp_code);
 	}
 }
@@ -515,12 +635,27 @@ text_names_any(const struct extract *x, const struct bounce_report *r)
 /* Recipient rules: the recognised family's text rules first, then header fields that name the
  * failed recipients (X-Failed-Recipients), then the generic text rules ("*"). The first rule
  * that names anyone wins; after a header rule, the text rules only complete what it named. */
+/* The last generic text rule of the set: the last resort, any address in the text (operators'
+ * rules come first in the set, the shipped recipients.rules ends with it). */
+static const struct rule *
+last_resort(const struct rules *rules)
+{
+	for (size_t i = rules->n; i-- > 0;)
+		if (rules->v[i].type == RULE_RECIPIENT && rules->v[i].any_family &&
+		    rules->v[i].where == WHERE_TEXT)
+			return &rules->v[i];
+	return NULL;
+}
+
+/* With weak set (only the From calls the message a bounce), the last resort is not tried: an
+ * address in prose is no failed recipient of a message nothing else marks as a report. */
 static size_t
-run_recipients(struct extract *x, struct bounce_report *r, bool add, bool delayed,
+run_recipients(struct extract *x, struct bounce_report *r, bool add, bool delayed, bool weak,
     const struct rule **rule_r)
 {
 	size_t before = r->nrcpts;
 	bool fill_only = !add;
+	const struct rule *skip = weak ? last_resort(x->rules) : NULL;
 	/* Completing a DSN's recipients: when the text names none of them, no rule can. */
 	int first_step = fill_only && !text_names_any(x, r) ? 3 : 0;
 	for (int step = first_step; step < 3; step++) {
@@ -529,7 +664,7 @@ run_recipients(struct extract *x, struct bounce_report *r, bool add, bool delaye
 			bool field = ru->where == WHERE_FIELD;
 			if ((step == 1) != field || !rule_applies(x, ru, step == 0 ? 0 : 1))
 				continue;
-			if (field && fill_only)
+			if ((field && fill_only) || ru == skip)
 				continue;
 			size_t k = run_rule_anywhere(x, ru, r, !fill_only, delayed);
 			if (k > 0 && !fill_only) {
@@ -545,9 +680,23 @@ run_recipients(struct extract *x, struct bounce_report *r, bool add, bool delaye
 	return add ? r->nrcpts - before : 0;
 }
 
+/* A multipart/report of delivery status is a mail system's report by what it is, whoever the
+ * From names: its delivery-status part may be empty or broken, its text still says who failed. */
+static bool
+is_delivery_report(const struct mime_message *m)
+{
+	if (m->nparts == 0 || m->parts[0].parent >= 0 ||
+	    strcmp(m->parts[0].content_type, "multipart/report") != 0 || m->parts[0].report_type == NULL)
+		return false;
+	return strcmp(m->parts[0].report_type, "delivery-status") == 0 ||
+	    strcmp(m->parts[0].report_type, "global-delivery-status") == 0;
+}
+
 static bool
 is_bounce_sender(struct extract *x)
 {
+	if (is_delivery_report(x->m))
+		return true;
 	for (size_t i = 0; i < x->rules->n; i++) {
 		const struct rule *ru = &x->rules->v[i];
 		if (ru->type == RULE_SENDER && ru->where != WHERE_TEXT && rule_hits_message(x, ru))
@@ -606,9 +755,7 @@ rules_is_bounce_sender(const struct rules *rules, struct rules_scratch *sc,
 	return hit;
 }
 
-/* True for mail a list manager sent to its subscribers (List-Unsubscribe, RFC 2369 and
- * 8058): a newsletter about "undelivered mail" is not a report from a mail system, whatever its
- * subject says. A delivery report relayed by a list still counts: its DSN part is read first. */
+/* True for mail a list manager sent (List-Unsubscribe, RFC 2369 and 8058). */
 static bool
 is_list_mail(const struct mime_message *m)
 {
@@ -617,6 +764,104 @@ is_list_mail(const struct mime_message *m)
 	    header_get(m->headers, m->headers_len, "List-Unsubscribe", &v);
 	strbuf_free(&v);
 	return list;
+}
+
+/* Is the message's From a mail system's own address (a sender rule on From)? */
+static bool
+from_is_mail_system(struct extract *x)
+{
+	for (size_t i = 0; i < x->rules->n; i++) {
+		const struct rule *ru = &x->rules->v[i];
+		if (ru->type == RULE_SENDER && ru->where == WHERE_FIELD &&
+		    strcasecmp(ru->field, "From") == 0 && rule_hits_message(x, ru))
+			return true;
+	}
+	return false;
+}
+
+/* The header block of the returned message: its own part, else the text after a cut ("Original
+ * Message:", "----- Unsent message follows -----"), the cut's own line skipped unless it is
+ * a header field itself. */
+static bool
+returned_header_block(struct extract *x, const char **h_r, size_t *len_r)
+{
+	if (x->m->returned_headers != NULL) {
+		*h_r = x->m->returned_headers;
+		*len_r = x->m->returned_headers_len;
+		return true;
+	}
+	const char *p = x->returned.s, *end = p + x->returned.len;
+	if (p == NULL)
+		return false;
+	const char *nl = memchr(p, '\n', (size_t)(end - p));
+	const char *colon = memchr(p, ':', (size_t)(end - p));
+	bool field = colon != NULL && (nl == NULL || colon < nl) && colon > p;
+	for (const char *c = p; field && c < colon; c++)
+		if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
+		    *c == '-'))
+			field = false;
+	if (!field)
+		p = nl != NULL ? nl + 1 : end;
+	while (p < end && (*p == '\n' || *p == ' ' || *p == '\t'))
+		p++;
+	*h_r = p;
+	*len_r = (size_t)(end - p);
+	return p < end;
+}
+
+/* A report that names no failed address but returns the original, sent to one address only
+ * (Postfix's "Delivery report unavailable", MMS gateways, old Sendmail): that address. */
+static size_t
+returned_single_to(struct extract *x, struct bounce_report *r)
+{
+	const char *h;
+	size_t hl;
+	if (!returned_header_block(x, &h, &hl))
+		return 0;
+	struct strbuf to = STRBUF_INIT, cc = STRBUF_INIT, a = STRBUF_INIT;
+	size_t added = 0;
+	bool one = header_get(h, hl, "To", &to) && memchr(to.s, '@', to.len) != NULL &&
+	    memchr(to.s, '@', to.len) == memrchr(to.s, '@', to.len) &&
+	    !(header_get(h, hl, "Cc", &cc) && memchr(cc.s, '@', cc.len) != NULL);
+	if (one && address_extract(to.s, to.len, &a) && !excluded(x, a.s)) {
+		struct bounce_recipient *rc = bounce_report_add(r, a.s);
+		if (rc != NULL) {
+			bounce_set(&rc->action, "failed");
+			added = 1;
+		}
+	}
+	strbuf_free(&to);
+	strbuf_free(&cc);
+	strbuf_free(&a);
+	return added;
+}
+
+/* Nothing but its From marks the message as a report: no report subject, no family, no report
+ * structure, no returned message, not a forwarded bounce. */
+static bool
+only_from_says_so(struct extract *x)
+{
+	if (x->family != NULL || x->forwarded || x->m->returned_headers != NULL ||
+	    is_delivery_report(x->m))
+		return false;
+	for (size_t i = 0; i < x->rules->n; i++) {
+		const struct rule *ru = &x->rules->v[i];
+		if (ru->type == RULE_SENDER && ru->where != WHERE_TEXT &&
+		    !(ru->where == WHERE_FIELD && strcasecmp(ru->field, "From") == 0) &&
+		    rule_hits_message(x, ru))
+			return false;
+	}
+	return true;
+}
+
+/* A list manager's mail is a newsletter, whatever its subject says ("Undelivered Mail: what
+ * your bounces are telling you"), unless it is what a bounce is: sent by a mail system's own
+ * address, or written in a mail system's words (a family the text names). A list manager
+ * forwards the bounces it cannot read to the list's owner with its List-* fields added. */
+static bool
+is_newsletter(struct extract *x)
+{
+	return is_list_mail(x->m) && x->family == NULL && !from_is_mail_system(x);
 }
 
 size_t
@@ -633,12 +878,17 @@ rules_extract(const struct rules *rules, struct rules_scratch *sc, const struct 
 	if (r->nrcpts > 0) {
 		/* A DSN: only complete what its recipient groups lack. */
 		if (x.text.len > 0)
-			run_recipients(&x, r, false, false, &rule);
-	} else if (x.text.len > 0 && !is_list_mail(m) && (x.family_by_header || x.forwarded ||
-	    is_bounce_sender(&x))) {
+			run_recipients(&x, r, false, false, false, &rule);
+	} else if (x.text.len > 0 && (x.family_by_header || x.forwarded || is_bounce_sender(&x)) &&
+	    !is_newsletter(&x)) {
 		/* A family named by the text alone is not enough: a person may paste a bounce. */
 		bool delayed = any_hit(&x, RULE_DELAYED);
-		added = run_recipients(&x, r, true, delayed, &rule);
+		added = run_recipients(&x, r, true, delayed, only_from_says_so(&x), &rule);
+		if (added == 0 && (added = returned_single_to(&x, r)) > 0) {
+			diag_fallback(&x, r, 0, true);
+			if (delayed)
+				bounce_set(&r->rcpts[0].action, "delayed");
+		}
 	}
 	if (added > 0) {
 		r->kind = KIND_HEURISTIC;
@@ -654,11 +904,14 @@ rules_extract(const struct rules *rules, struct rules_scratch *sc, const struct 
 			strbuf_puts(&ev, x.family_rule->origin);
 		} else
 			strbuf_putc(&ev, '-');
-		strbuf_puts(&ev, "), recipients by rule ");
-		strbuf_puts(&ev, rule->name);
-		strbuf_puts(&ev, " (");
-		strbuf_puts(&ev, rule->origin);
-		strbuf_putc(&ev, ')');
+		if (rule != NULL) {
+			strbuf_puts(&ev, "), recipients by rule ");
+			strbuf_puts(&ev, rule->name);
+			strbuf_puts(&ev, " (");
+			strbuf_puts(&ev, rule->origin);
+			strbuf_putc(&ev, ')');
+		} else
+			strbuf_puts(&ev, "), no rule named a recipient: the returned message's only To");
 		free(r->evidence);
 		r->evidence = strbuf_detach(&ev);
 	}

@@ -193,6 +193,14 @@ void rules_text_html(struct strbuf *out, const char *p, size_t len);
 /* An address as a rule captured it, brackets, quotes and trailing punctuation dropped, the
  * domain lowercased, into out. False when it is not a plausible local@domain. */
 bool rules_text_address(const char *p, size_t len, struct strbuf *out);
+/* The alias a report names right after a recipient's address, "<a@x> (expanded from <b@y>)"
+ * (Postfix) or "a@x... (expanded from: b@y)" (Sendmail): p is the text just after the address.
+ * Copies b@y into out as rules_text_address does; false when there is none. */
+bool rules_text_expanded_from(const char *p, size_t len, struct strbuf *out);
+/* A recipient rule's addr capture without '@': a mail system naming one of its own users by
+ * the local part alone. True when p is one (trailing punctuation dropped: *len_r is what
+ * remains); rules_extract finds its domain. */
+bool rules_text_local_part(const char *p, size_t len, size_t *len_r);
 /* Diagnostic text: white space collapsed, trimmed, cut at LIMIT_DIAGNOSTIC_BYTES on a character
  * boundary. NULL when empty; the caller frees. */
 char *rules_text_diag(const char *p, size_t len);

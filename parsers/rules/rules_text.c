@@ -186,6 +186,36 @@ rules_text_diag(const char *p, size_t len)
 }
 
 /* The lines after a recipient up to a blank line: its diagnostic when the rule captured none. */
+/* Start of the line that holds s[i]. */
+static size_t
+line_start(const char *s, size_t i)
+{
+	while (i > 0 && s[i - 1] != '\n')
+		i--;
+	return i;
+}
+
+/* Shortest run of one punctuation character that makes a line a separator. */
+#define TEXT_SEPARATOR_MIN	5
+
+/* Is the line starting at s[i] a separator ("_____", "*****", "=====", "-----" alone)? What
+ * follows one is another text: a provider's footer, a disclaimer, the returned message. */
+static bool
+separator_line(const char *s, size_t len, size_t i)
+{
+	while (i < len && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	if (i >= len || strchr("_*=-~", s[i]) == NULL)
+		return false;
+	char c = s[i];
+	size_t n = 0;
+	while (i < len && s[i] == c)
+		i++, n++;
+	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'))
+		i++;
+	return n >= TEXT_SEPARATOR_MIN && (i >= len || s[i] == '\n');
+}
+
 char *
 rules_text_paragraph_after(const char *s, size_t len, size_t from)
 {
@@ -203,31 +233,50 @@ rules_text_paragraph_after(const char *s, size_t len, size_t from)
 			break;
 		}
 		q = nl + 1;
-		if (q < end && *q == '\n')
+		if (q < end && (*q == '\n' || separator_line(s, len, (size_t)(q - s))))
 			break;
 	}
 	return rules_text_diag(p, (size_t)(q - p));
 }
 
-/* The paragraph (between blank lines) around s[pos]: for reports that explain above or below
- * the address. With extend, the paragraphs before and after it as well. */
+/* Start and end of the paragraph around s[pos]: it ends at a blank line or a separator line. */
+static size_t
+para_start(const char *s, size_t len, size_t a)
+{
+	while (a > 0 && !(s[a - 1] == '\n' && (a == 1 || s[a - 2] == '\n' ||
+	    separator_line(s, len, line_start(s, a - 2)))))
+		a--;
+	return a;
+}
+
+static size_t
+para_end(const char *s, size_t len, size_t b)
+{
+	while (b < len && !(s[b] == '\n' && b + 1 < len && (s[b + 1] == '\n' ||
+	    separator_line(s, len, b + 1))))
+		b++;
+	return b;
+}
+
+/* The paragraph (between blank lines or separator lines) around s[pos]: for reports that
+ * explain above or below the address. With extend, the paragraphs before and after it as
+ * well. */
 char *
 rules_text_paragraph_around(const char *s, size_t len, size_t pos, bool extend)
 {
-	size_t a = pos, b = pos;
-	while (a > 0 && !(s[a - 1] == '\n' && (a == 1 || s[a - 2] == '\n')))
-		a--;
-	while (b < len && !(s[b] == '\n' && b + 1 < len && s[b + 1] == '\n'))
-		b++;
+	size_t a = para_start(s, len, pos), b = para_end(s, len, pos);
 	if (extend) {
-		while (a > 0 && s[a - 1] == '\n')
-			a--;
-		while (a > 0 && !(s[a - 1] == '\n' && (a == 1 || s[a - 2] == '\n')))
-			a--;
-		while (b < len && s[b] == '\n')
-			b++;
-		while (b < len && !(s[b] == '\n' && b + 1 < len && s[b + 1] == '\n'))
-			b++;
+		/* the paragraphs before and after, unless a separator line stands between */
+		size_t e = a;
+		while (e > 0 && s[e - 1] == '\n')
+			e--;
+		if (e > 0 && e < a && !separator_line(s, len, line_start(s, e - 1)))
+			a = para_start(s, len, e - 1);
+		size_t f = b;
+		while (f < len && s[f] == '\n')
+			f++;
+		if (f < len && f > b && !separator_line(s, len, f))
+			b = para_end(s, len, f);
 	}
 	return rules_text_diag(s + a, b - a);
 }
@@ -261,4 +310,47 @@ rules_text_in_list(const char *list, const char *name)
 		p = e + 1;
 	}
 	return false;
+}
+
+/* How far past an address "(expanded from <X>)" is looked for: a closing bracket, a colon and
+ * a blank (Postfix), or the line end and the indentation of the next line (Sendmail). */
+#define TEXT_EXPANDED_GAP	12
+
+bool
+rules_text_expanded_from(const char *p, size_t len, struct strbuf *out)
+{
+	size_t i = 0;
+	bool nl = false;
+	while (i < len && i < TEXT_EXPANDED_GAP && strchr(">\"': \t\n", p[i]) != NULL) {
+		if (p[i] == '\n' && nl)
+			return false;	/* a blank line: another paragraph */
+		nl = nl || p[i] == '\n';
+		i++;
+	}
+	static const char tag[] = "(expanded from";
+	if (len - i < sizeof tag - 1 || strncasecmp(p + i, tag, sizeof tag - 1) != 0)
+		return false;
+	i += sizeof tag - 1;
+	size_t a = i;
+	while (i < len && p[i] != ')' && p[i] != '\n' && i - a <= LIMIT_ADDRESS_BYTES + 4)
+		i++;
+	if (i >= len || p[i] != ')')
+		return false;
+	while (a < i && (p[a] == ':' || p[a] == ' ' || p[a] == '\t'))
+		a++;
+	return rules_text_address(p + a, i - a, out);
+}
+
+bool
+rules_text_local_part(const char *p, size_t len, size_t *len_r)
+{
+	while (len > 0 && (p[len - 1] == '.' || p[len - 1] == ',' || p[len - 1] == ':'))
+		len--;
+	if (len == 0 || len > LIMIT_ADDRESS_BYTES / 2)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)p[i] <= ' ' || strchr("<>()[]\\,;:@\"", p[i]) != NULL)
+			return false;
+	*len_r = len;
+	return true;
 }

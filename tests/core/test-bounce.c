@@ -125,7 +125,7 @@ static const struct bounce_case cases[] = {
 	  NULL, KIND_DSN, "<report-1@mx.example.net>", "<orig-2@sender.example.org>", 0, NULL, NULL, 1,
 	  { { "joe@example.com", "failed", "5.1.1", "550", CLASS_SOFT, REASON_RATE_LIMITED, BLAME_SENDER, NULL } } },
 
-	{ "Original-Recipient is kept beside Final-Recipient",
+	{ "Original-Recipient (before alias expansion) is acted on, Final-Recipient kept beside it",
 	  DSN(DAEMON,
 	      "Original-Recipient: rfc822; Joe.Alias@example.com\n"
 	      "Final-Recipient: rfc822; joe@mailhost.example.com\n"
@@ -134,8 +134,8 @@ static const struct bounce_case cases[] = {
 	      RETURNED_822),
 	  NULL, KIND_DSN, "<report-1@mx.example.net>", "<orig-1@sender.example.org>", 0, NULL,
 	  "X-Campaign: spring-26\n", 1,
-	  { { "joe@mailhost.example.com", "failed", "5.1.1", "", CLASS_HARD, REASON_USER_UNKNOWN, BLAME_RECIPIENT,
-	      "Joe.Alias@example.com" } } },
+	  { { "Joe.Alias@example.com", "failed", "5.1.1", "", CLASS_HARD, REASON_USER_UNKNOWN, BLAME_RECIPIENT,
+	      "joe@mailhost.example.com" } } },
 
 	{ "the VERP address is acted on, the report's address kept",
 	  DSN(DAEMON,

@@ -9,7 +9,7 @@
 #include "strbuf.h"
 
 struct want_rcpt {
-	const char *address, *original, *action, *status, *smtp_code, *diagnostic, *remote_mta,
+	const char *address, *final, *action, *status, *smtp_code, *diagnostic, *remote_mta,
 	    *last_attempt;
 };
 
@@ -31,7 +31,7 @@ static const struct dsn_case cases[] = {
 	  "Diagnostic-Code: smtp; 550 5.1.1 Mailbox does not exist\n"
 	  "Status: 5.1.1\n",
 	  "inbound-smtp.example.com", 1,
-	  { { "ann@example.jp", "ann@example.jp", "failed", "5.1.1", "550",
+	  { { "ann@example.jp", NULL, "failed", "5.1.1", "550",
 	      "550 5.1.1 Mailbox does not exist", NULL, NULL } } },
 	{ "no blank line between groups: Original-Recipient after the details starts the next",
 	  "Final-Recipient: rfc822; a@example.com\nAction: failed\nStatus: 5.1.1\n"
@@ -39,7 +39,7 @@ static const struct dsn_case cases[] = {
 	  "Action: failed\nStatus: 5.2.2\n",
 	  NULL, 2,
 	  { { "a@example.com", NULL, "failed", "5.1.1", "", NULL, NULL, NULL },
-	    { "b@example.com", "b@example.com", "failed", "5.2.2", "", NULL, NULL, NULL } } },
+	    { "b@example.com", NULL, "failed", "5.2.2", "", NULL, NULL, NULL } } },
 	{ "postfix hard",
 	  "Reporting-MTA: dns; mail.example.org\n"
 	  "X-Postfix-Queue-ID: 4F1B2C3D4E\n"
@@ -54,7 +54,7 @@ static const struct dsn_case cases[] = {
 	  "Diagnostic-Code: smtp; 550 5.1.1 <joe@example.com>: Recipient address rejected:\n"
 	  "    User unknown in local recipient table\n",
 	  "mail.example.org", 1,
-	  { { "joe@example.com", "joe@example.com", "failed", "5.1.1", "550",
+	  { { "joe@example.com", NULL, "failed", "5.1.1", "550",
 	      "550 5.1.1 <joe@example.com>: Recipient address rejected: User unknown in local recipient table",
 	      "mx.example.com", NULL } } },
 	{ "comments, upper-case types, Last-Attempt-Date",
@@ -82,15 +82,15 @@ static const struct dsn_case cases[] = {
 	    { "b@example.com", NULL, "delivered", "2.0.0", "", NULL, NULL, NULL },
 	    { "c@example.com", NULL, "delayed", "4.4.1", "",
 	      "connect to mx.example.com[192.0.2.1]:25: Connection timed out", NULL, NULL } } },
-	{ "no blank line between groups, Original before Final",
+	{ "no blank line between groups, Original before Final: the alias is acted on, the final address kept",
 	  "Reporting-MTA: dns; mx.example.org\n"
 	  "Original-Recipient: rfc822; list@example.com\n"
 	  "Final-Recipient: rfc822; x@example.com\nAction: failed\nStatus: 5.1.1\n"
 	  "Original-Recipient: rfc822; y@example.com\n"
 	  "Final-Recipient: rfc822; y@example.com\nAction: failed\nStatus: 5.2.1\n",
 	  "mx.example.org", 2,
-	  { { "x@example.com", "list@example.com", "failed", "5.1.1", "", NULL, NULL, NULL },
-	    { "y@example.com", "y@example.com", "failed", "5.2.1", "", NULL, NULL, NULL } } },
+	  { { "list@example.com", "x@example.com", "failed", "5.1.1", "", NULL, NULL, NULL },
+	    { "y@example.com", NULL, "failed", "5.2.1", "", NULL, NULL, NULL } } },
 	{ "blank line in the middle of a group",
 	  "Reporting-MTA: dns; mx.example.org\n\n"
 	  "Final-Recipient: rfc822; z@example.com\nAction: failed\n\n"
@@ -110,11 +110,11 @@ static const struct dsn_case cases[] = {
 	  "Reporting-MTA: dns; mx.example.org\n\n"
 	  "Original-Recipient: rfc822; orig@example.com\nAction: failed\nStatus: 5.0.0\n",
 	  "mx.example.org", 1,
-	  { { "orig@example.com", "orig@example.com", "failed", "5.0.0", "", NULL, NULL, NULL } } },
+	  { { "orig@example.com", NULL, "failed", "5.0.0", "", NULL, NULL, NULL } } },
 	{ "Final-Recipient unreadable: Original wins",
 	  "Final-Recipient: rfc822; <>\nOriginal-Recipient: rfc822; o2@example.com\nAction: failed\n",
 	  NULL, 1,
-	  { { "o2@example.com", "o2@example.com", "failed", "", "", NULL, NULL, NULL } } },
+	  { { "o2@example.com", NULL, "failed", "", "", NULL, NULL, NULL } } },
 	{ "X-Actual-Recipient does not replace Final",
 	  "Final-Recipient: RFC822; alias@example.jp\nX-Actual-Recipient: RFC822; real@example.jp\n"
 	  "Action: failed\nStatus: 5.1.1\n",
@@ -130,7 +130,7 @@ static const struct dsn_case cases[] = {
 	  "Final-Recipient: utf-8; j\xc3\xb6rg@B\xc3\xbc" "cher.example\n"
 	  "Action: failed\nStatus: 5.1.1\n",
 	  "mx.example.org", 1,
-	  { { "j\xc3\xb6rg@b\xc3\xbc" "cher.example", "j\xc3\xb6rg@b\xc3\xbc" "cher.example", "failed", "5.1.1",
+	  { { "j\xc3\xb6rg@b\xc3\xbc" "cher.example", NULL, "failed", "5.1.1",
 	      "", NULL, NULL, NULL } } },
 	{ "the remote's paired code beats Status; a loose code in the text does not",
 	  "Final-Recipient: rfc822; p1@example.com\nAction: failed\nStatus: 5.1.1\n"
@@ -211,7 +211,7 @@ check_case(const struct dsn_case *c)
 		const struct want_rcpt *w = &c->r[i];
 		const struct bounce_recipient *g = &r->rcpts[i];
 		CHECK_STR("address", g->address, w->address);
-		CHECK_STR("original_recipient", g->original_recipient, w->original);
+		CHECK_STR("final recipient", g->original_recipient, w->final);
 		CHECK_STR("action", g->action, w->action);
 		CHECK_STR("status", g->status, w->status);
 		CHECK_STR("smtp_code", g->smtp_code, w->smtp_code);
@@ -236,6 +236,14 @@ static const struct {
 	{ "Diagnostic-Code: smtp; 554 5.7.1 client host blocked\n", "5.7.1", true, "" },
 	{ "Status: 5.2.2\nDiagnostic-Code: smtp; 550 user unknown 5.1.1\n", "5.2.2", false, "" },
 	{ "Status: 4.4.1\n", "4.4.1", false, "" },
+	/* the multi-line form of the same reply reads as the one-line form (issue 13) */
+	{ "Status: 5.1.1\nDiagnostic-Code: smtp; 550-5.7.1 [TS01] Messages from 192.0.2.1 blocked\n",
+	  "5.7.1", true, "5.1.1" },
+	{ "Status: 5.1.1\nDiagnostic-Code: smtp; 550 5.7.1 [TS01] Messages from 192.0.2.1 blocked\n",
+	  "5.7.1", true, "5.1.1" },
+	{ "Status: 5.1.1\nDiagnostic-Code: smtp; #550 5.1.1 RESOLVER.ADR.RecipNotFound\n", "5.1.1",
+	  false, "" },
+	{ "Status: 5.0.0\nDiagnostic-Code: X-Unix; 67\n", "5.0.0", false, "" },
 };
 
 static void
@@ -341,10 +349,26 @@ check_text(void)
 	}
 }
 
+/* ISO-2022-JP written raw into a DSN field is decoded (issue 13). */
+static void
+check_jis(void)
+{
+	const char *body = "Final-Recipient: rfc822; ken@example.jp\nAction: failed\nStatus: 5.1.1\n"
+	    "Diagnostic-Code: smtp; 550 5.1.1 \x1b$B08@hITL@$G$9\x1b(B\n";
+	struct bounce_report *r = bounce_report_new();
+	dsn_parse(body, strlen(body), r);
+	CHECK_INT("jis: nrcpts", r->nrcpts, 1);
+	if (r->nrcpts == 1)
+		CHECK_STR("jis: diagnostic", r->rcpts[0].diagnostic,
+		    "550 5.1.1 \xe5\xae\x9b\xe5\x85\x88\xe4\xb8\x8d\xe6\x98\x8e\xe3\x81\xa7\xe3\x81\x99");
+	bounce_report_free(r);
+}
+
 int
 main(void)
 {
 	check_text();
+	check_jis();
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		check_case(&cases[i]);
 	check_limits();

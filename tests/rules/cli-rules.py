@@ -360,8 +360,9 @@ def test_check(tmp):
          ":4: rule 'zebra-crossing': its example is decided by rule 'zebra' ("),
         ("no example", "\nzebra reason diag policy zebra\n",
          ":2: rule 'zebra': no example it must match (write '# test: TEXT' under it)\n"),
-        ("no address", "zebra-rcpt recipient text * ^Zebra:\\ (?<addr>\\S+)\n# test: Zebra: nobody\n",
-         ":2: rule 'zebra-rcpt': its example captures no address in (?<addr>...): 'Zebra: nobody'\n"),
+        # a capture without '@' is a bare local part ("nobody"); "<nobody>" is neither
+        ("no address", "zebra-rcpt recipient text * ^Zebra:\\ (?<addr>\\S+)\n# test: Zebra: <nobody>\n",
+         ":2: rule 'zebra-rcpt': its example captures no address in (?<addr>...): 'Zebra: <nobody>'\n"),
         ("duplicate", "en-spam reason diag policy spam\n# test: spam\n",
          ":1: rule 'en-spam' is already defined at " + rule_line("en-spam")),
     ]

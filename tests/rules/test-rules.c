@@ -312,7 +312,8 @@ test_limit(void)
 	printf("# limit hit after %.3f s (a figure, not a check: the limit bounds the work)\n", dt);
 
 	/* ...and through rules_extract the report carries BOUNCE_F_REGEX_LIMIT. */
-	const char *rtext = "s sender from - mailer-daemon\n"
+	/* the subject marks it as a report too: From alone would not let the last resort run */
+	const char *rtext = "s sender from - mailer-daemon\ns2 sender subject - ^failure\n"
 	    "slow recipient text * ^(\\w+\\s?)*$(?<addr>\\S*)\n";
 	struct rules *r2 = rules_load_text("limit2.rules", rtext, strlen(rtext), &err);
 	CHECK_STR("limit2 rules", err, NULL);
@@ -538,9 +539,64 @@ static const struct sender_case senders[] = {
 	{ "From: Daemon Fan Club <fans@example.org>\nSubject: Mail delivery tips\n\n", false },
 };
 
+/* Bare local parts: the domain from the returned message, else the reporting system's; and
+ * a hostile report naming thousands is resolved for EXTRACT_LOCAL_PARTS_MAX (16) of them. */
+static void
+test_bare_local(void)
+{
+	const char *one = "From: MAILER-DAEMON@Mail.Example.com\nSubject: Mail Delivery Problem\n\n"
+	    "Your mail to the following recipients could not be delivered:\n\tskipper77\n";
+	struct mime_message *m = mime_parse(one, strlen(one));
+	struct bounce_report *r = bounce_report_new();
+	CHECK_INT("bare local: one", rules_extract(NULL, NULL, m, r), 1);
+	if (r->nrcpts == 1)
+		CHECK_STR("bare local: the reporting system's domain", r->rcpts[0].address,
+		    "skipper77@mail.example.com");
+	bounce_report_free(r);
+	mime_message_free(m);
+
+	struct strbuf b = STRBUF_INIT;
+	strbuf_puts(&b, "From: MAILER-DAEMON@example.com\nSubject: Undelivered Mail\n\n");
+	for (int i = 0; i < 2000; i++)
+		strbuf_printf(&b, "Mail to the following recipients failed:\n  user%d\n\n", i);
+	m = mime_parse(b.s, b.len);
+	r = bounce_report_new();
+	CHECK_INT("bare local: bounded", rules_extract(NULL, NULL, m, r), 16);
+	bounce_report_free(r);
+	mime_message_free(m);
+	strbuf_free(&b);
+}
+
+/* rules_text_expanded_from: the alias named right after a recipient's address. */
+static const struct {
+	const char *after, *alias;	/* alias NULL: none */
+} expanded[] = {
+	{ "> (expanded from <Sales@Example.COM>): host mx said: 550", "Sales@example.com" },
+	{ "\n    (expanded from: list@example.org)\n", "list@example.org" },
+	{ " (EXPANDED FROM <a@x.example>)", "a@x.example" },
+	{ "\n\n(expanded from <a@x.example>)", NULL },	/* another paragraph */
+	{ ": host mx said: 550 (expanded from <a@x.example>)", NULL },	/* not right after */
+	{ " (expanded from <no address>)", NULL },
+	{ " (expanded from <a@x.example>", NULL },	/* never closed */
+	{ "", NULL },
+};
+
+static void
+test_expanded_from(void)
+{
+	for (size_t i = 0; i < sizeof expanded / sizeof expanded[0]; i++) {
+		struct strbuf b = STRBUF_INIT;
+		bool got = rules_text_expanded_from(expanded[i].after, strlen(expanded[i].after), &b);
+		CHECK_STR(expanded[i].after, got ? b.s : NULL, expanded[i].alias);
+		strbuf_free(&b);
+	}
+}
+
 int
 main(void)
 {
+	test_expanded_from();
+	test_bare_local();
 	test_load();
 	test_limit();
 	test_hostile();
