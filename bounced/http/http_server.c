@@ -6,7 +6,8 @@
  * just after: the bufferevent evhttp asks for (evhttp_set_bevcb) is held (a reference) and
  * looked at on the next turn of the loop, when evhttp has given it the socket and its
  * connection. A client refused there (not in the allow list, or one connection too many) is
- * shut down before evhttp has read anything from it. */
+ * shut down; one whose request evhttp read first (in the same turn of the loop) is checked
+ * against the allow list again when that request is handed over. */
 #include "http_server.h"
 
 #include <arpa/inet.h>
@@ -255,6 +256,14 @@ on_request(struct evhttp_request *ev, void *arg)
 	const struct sockaddr *sa = evcon != NULL ? evhttp_connection_get_addr(evcon) : NULL;
 	if (sa != NULL)
 		listen_peer_name(sa, peer, sizeof peer);
+	/* Checked here too: a client that sends its request with its connection may be read
+	 * before check_conn has looked at it (I/O runs before timers in a turn of the loop). */
+	if (sa != NULL && (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) &&
+	    !allow_is_loopback(sa) && !allow_list_match(h->allow, sa)) {
+		log_warnx("http: request from %s refused: not in allow", peer);
+		send_error(ev, 403, "forbidden");
+		return;
+	}
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
 	const char *raw = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 	size_t plen = 0;
