@@ -84,6 +84,7 @@ for args, want_code, want_err in (
     (["ingest", "--batch", "2x", "x.eml"], 2, "bounced: ingest: --batch '2x' is not a number from 1 to 10000\n"),
     (["serve"] + ["--listen=unix:/x"] * 9, 2, "bounced: serve: at most 8 --listen\n"),
     (["serve", "-l", "udp:1"], 2, "bounced: serve: --listen udp:1: expected unix:PATH, tcp:HOST:PORT or http:HOST:PORT\n"),
+    (["parse", "--webhook", "nope", "x.json"], 2, "bounced: parse: --webhook nope: not a provider (ses, sendgrid, postmark, mailgun, sparkpost, brevo, mailjet, postal)\n"),
     (["serve", "-l", "http:"], 2, "bounced: serve: --listen http:: expected http:HOST:PORT or http:unix:PATH\n"),
     (["serve", "extra"], 2, f"bounced: serve: unexpected argument 'extra' {serve_usage}\n"),
     (["stats", "a", "b"], 2, "bounced: stats: unexpected argument 'a' (try 'bounced stats --help')\n"),

@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import sqlite3
+import subprocess
 import sys
 import threading
 import time
@@ -80,6 +81,17 @@ def test_providers(b, keys, https):
     raw = b.sql("SELECT CAST(raw AS TEXT) = CAST(%s AS TEXT), event_key FROM messages WHERE "
                 "event_key = 'ses:sns-msg-1'" % ("x'" + body.encode().hex() + "'"))
     check(raw == [["1", "ses:sns-msg-1"]], "ses: the raw SNS body is kept with its key", raw)
+    # Read again from what was kept, as schema/README.md shows: bounced parse --webhook.
+    out = os.path.join(b.dir, "event.json")
+    b.sql("SELECT writefile('%s', raw) FROM messages WHERE event_key = 'ses:sns-msg-1'" % out)
+    p = subprocess.run([EXE, "parse", "--explain", "--webhook", "ses", out], capture_output=True,
+                       text=True, timeout=60)
+    parsed = json.loads(p.stdout) if p.returncode == 0 and p.stdout.count("\n") == 1 else {}
+    rc = (parsed.get("recipients") or [{}])[0]
+    check(parsed.get("source") == out + "#ses:sns-msg-1" and rc.get("address") == "jane@example.com"
+          and rc.get("class") == "hard" and "bounceType/bounceSubType=Permanent/General" in
+          rc.get("evidence", ""), "ses: bounced parse --webhook ses reads the kept body again",
+          (p.returncode, p.stdout, p.stderr))
     # SignatureVersion 1 (SHA1withRSA), a complaint, through curl.
     body = sns_message(keys, https, {"notificationType": "Complaint", "complaint": {
         "complainedRecipients": [{"emailAddress": "carl@example.com"}],
