@@ -46,6 +46,22 @@ refuse(struct job *j, int status, const char *why, const char *detail)
 
 /* ---- storing ------------------------------------------------------------------------------ */
 
+/* A JSON string of s; bytes that are not UTF-8 (a wording cut inside a character) as '?'. */
+static json_t *
+jstr(const char *s)
+{
+	json_t *v = json_string(s != NULL ? s : "");
+	if (v != NULL)
+		return v;
+	char *copy = xstrdup(s);
+	for (unsigned char *p = (unsigned char *)copy; *p != '\0'; p++)
+		if (*p >= 0x80)
+			*p = '?';
+	v = json_string(copy);
+	free(copy);
+	return v;
+}
+
 static void
 stored(struct commit_request *creq)
 {
@@ -70,16 +86,16 @@ stored(struct commit_request *creq)
 		json_t *rcpts = json_array();
 		for (size_t k = 0; k < ev->rep->nrcpts; k++) {
 			const struct bounce_recipient *r = &ev->rep->rcpts[k];
-			json_array_append_new(rcpts, json_pack("{s:s, s:s, s:s, s:s, s:s}",
-			    "address", r->address, "class", bounce_class_name(r->class_),
+			json_array_append_new(rcpts, json_pack("{s:o, s:s, s:s, s:s, s:o}",
+			    "address", jstr(r->address), "class", bounce_class_name(r->class_),
 			    "reason", bounce_reason_name(r->reason), "blame", bounce_blame_name(r->blame),
-			    "evidence", r->evidence != NULL ? r->evidence : ""));
+			    "evidence", jstr(r->evidence)));
 			if (i < 4)
 				strbuf_printf(&line, " %s=%s/%s", r->address,
 				    bounce_class_name(r->class_), bounce_reason_name(r->reason));
 		}
-		json_array_append_new(events, json_pack("{s:s, s:s, s:b, s:I, s:o}", "key", ev->key,
-		    "type", ev->type, "duplicate", res->duplicate, "stored_as",
+		json_array_append_new(events, json_pack("{s:o, s:o, s:b, s:I, s:o}", "key",
+		    jstr(ev->key), "type", jstr(ev->type), "duplicate", res->duplicate, "stored_as",
 		    (json_int_t)res->message_rowid, "recipients", rcpts));
 	}
 	log_info("http: %s: %s: %zu event%s, %zu new, %zu duplicate, %zu ignored:%s%s",
