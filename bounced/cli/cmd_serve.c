@@ -10,6 +10,7 @@
 #include "log.h"
 #include "options.h"
 #include "setup.h"
+#include "store_cli.h"
 #include "strbuf.h"
 
 static const char serve_usage[] =
@@ -20,8 +21,21 @@ static const char serve_usage[] =
     "after the message is committed to the database; database trouble is answered 451.\n"
     "With an http: listen (or [http] listen), also takes ESP webhooks at /webhooks/PROVIDER\n"
     "for each [webhook PROVIDER] section: 200 only after the commit, 503 on database trouble.\n"
-    "Defaults: --listen unix:./var/lmtp.sock (mode 0660), --db ./var/bounced.db, no HTTP.\n"
-    "SIGTERM stops after in-flight messages; SIGHUP reloads the configuration and rules.\n";
+    "SIGTERM stops after in-flight messages; SIGHUP reloads the configuration and rules.\n"
+    "\n"
+    "  --config FILE        the configuration (default " CONFIG_DEFAULT_FILE ")\n"
+    "  --db PATH            the database (default: [store] db, " CONFIG_DEFAULT_DB ")\n"
+    "  --listen SPEC        unix:PATH or tcp:HOST:PORT, repeatable (default: [lmtp] listen,\n"
+    "                       unix:" CONFIG_DEFAULT_SOCKET ", mode 0660); http:HOST:PORT or\n"
+    "                       http:unix:PATH for the HTTP listener (default: [http] listen, none)\n"
+    "  --hostname NAME      the name in the LMTP greeting (default: the host name)\n"
+    "  --workers N          parse worker processes (default: [lmtp] workers, 2)\n"
+    "\n"
+    "Exit status: 0 stopped by SIGTERM, 2 usage, 70 internal error, 73 the database, its\n"
+    "-wal, -shm or directory not writable by this user (the message names the file, its\n"
+    "owner and the user), or a directory where the database should be, 75 database busy or\n"
+    "I/O error at start, 78 bad configuration, rules or VERP key, a socket that cannot be\n"
+    "created, or a foreign or newer database.\n";
 
 static const struct options_cmd serve_cmd = { "serve", serve_usage, false, 0, 0, NULL };
 
@@ -75,6 +89,12 @@ cmd_serve(int argc, char **argv)
 		free(err);
 		free(cfg);
 		ret = EXIT_CONFIG;
+	} else if ((ret = store_cli_access(db != NULL ? db : cfg->db_path, true)) != EXIT_OK) {
+		/* A database this user may not write would be answered 451 on every delivery (and
+		 * 503 on every webhook): refuse to start instead, naming the file, its owner and the
+		 * user. */
+		config_free(cfg);
+		free(cfg);
 	} else {
 		struct serve_options o = {
 			.config_path = config_path, .cfg = cfg, .db_path = db,

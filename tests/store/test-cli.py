@@ -162,7 +162,7 @@ with tempfile.TemporaryDirectory() as tmp:
         fail(f'history after remove: {kept} events, lifted {lifted}')
 
     # stats
-    run('stats', '--db', db, out=r'(?s)since the beginning: 6 messages \(0 unparsed, 0 truncated\).*by class\n.*  hard +1\n.*by reason\n.*user_unknown +1  hard +recipient.*by receiving domain.*example.com +4 +1 +2 +0 +0')
+    run('stats', '--db', db, out=r'(?s)since the beginning: 6 messages \(0 unparsed, 0 truncated; 8 more taken in again, counted once\).*by class\n.*  hard +1\n.*by reason +events +class +blame\n.*user_unknown +1  hard +recipient.*by receiving domain.*example.com +4 +1 +2 +0 +0')
     run('stats', '--db', db, '--since', '2999-01-01', out=r'(?s)0 messages.*by class\n\n')
 
     # Usage: --help everywhere, unknown options are one line and exit 2.
@@ -173,7 +173,7 @@ with tempfile.TemporaryDirectory() as tmp:
             fail(f'{cmd}: error is not one line: {se!r}')
     run('suppress', 'check', want=2, err='expected list')
     run('suppress', 'check', 'not-an-address', '--db', db, want=2, err='is not an address')
-    run('db', 'upgrade', want=2, err="expected 'migrate'")
+    run('db', 'upgrade', want=2, err='expected migrate, prune or backup FILE')
     run('ingest', '--db', db, want=2, err='no PATH')
     run('ingest', '--db', db, os.path.join(tmp, 'nope'), want=66, err='nope')
 

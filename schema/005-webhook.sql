@@ -1,4 +1,4 @@
--- bounced schema, version 4: events taken from ESP webhooks (the HTTP listener of `serve`).
+-- bounced schema, version 5: events taken from ESP webhooks (the HTTP listener of `serve`).
 --
 -- A provider's event is stored as a message: its raw JSON in `raw` (so the same retention,
 -- [store] keep_raw_days, applies), `source` 'webhook:PROVIDER' ('webhook:ses', 'webhook:sendgrid'
