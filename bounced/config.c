@@ -829,6 +829,11 @@ config_secret_warnings(const struct config *c)
 	if (inline_pw)
 		secret_readable(&b, c->path, "the configuration, which holds a password,");
 	secret_readable(&b, c->verp_key_file, "the VERP key");
+	for (size_t i = 0; i < c->nwebhook; i++) {
+		secret_readable(&b, c->webhook[i].signing_key_file, "the webhook signing key");
+		secret_readable(&b, c->webhook[i].password_file, "the webhook password file");
+		secret_readable(&b, c->webhook[i].token_file, "the webhook token file");
+	}
 	if (b.len > 0)
 		b.s[--b.len] = '\0';
 	return b.s;

@@ -459,10 +459,35 @@ allow = 192.0.2.1
     b.stop()
 
 
+def test_config_check(d, keys):
+    """bounced config check reads the webhook sections: their files readable, a key others may
+    read a warning, a missing one a problem; the settings printed."""
+    conf = config(d, keys.path("ca.pem")).replace("[store]\n", "[store]\ndb = %s\n" %
+                                                   os.path.join(d, "check.db"), 1)
+    path = os.path.join(d, "check.conf")
+    with open(path, "w") as f:
+        f.write(conf)
+    p = subprocess.run([EXE, "config", "check", "--config", path, "--user", "root"],
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 0 and "[webhook ses]\ntopic_arn = %s" % TOPIC in p.stdout and
+          "[webhook postal]\npublic_key_file = " in p.stdout,
+          "config check: the webhook sections pass and are printed", (p.returncode, p.stdout, p.stderr))
+    os.chmod(keys.path("mailgun.key"), 0o644)
+    with open(path, "w") as f:
+        f.write(conf.replace(keys.path("postal.pub"), keys.path("missing.pub")))
+    p = subprocess.run([EXE, "config", "check", "--config", path, "--user", "root"],
+                       capture_output=True, text=True, timeout=60)
+    os.chmod(keys.path("mailgun.key"), 0o600)
+    check(p.returncode == 78 and "missing.pub: webhook public key: No such file" in p.stderr and
+          "the webhook signing key is readable by every user" in p.stderr,
+          "config check: a missing key is a problem (78), a readable one a warning", p.stderr)
+
+
 def main():
     d = scratch("webhooks")
     keys = Keys(d)
     https = HTTPSServer(keys)
+    test_config_check(d, keys)
     b = Bounced(EXE, os.path.join(d, "main"), config(d, keys.path("ca.pem")))
     b.start()
     try:
