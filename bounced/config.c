@@ -16,6 +16,7 @@
 #include "imap.h"
 #include "imap_poll.h"
 #include "strbuf.h"
+#include "webhook.h"
 
 /* Longest line of bounced.conf: an [lmtp] allow list of many addresses fits; longer is a typo. */
 #define CONFIG_LINE_MAX		4096
@@ -30,6 +31,8 @@ struct load {
 	unsigned int err_line;		/* first error, 0 = none */
 	char *err;
 	struct config_imap *imap;	/* current [imap NAME] section, or NULL */
+	struct config_webhook *webhook;	/* current [webhook NAME] section, or NULL */
+	bool http_listen_set;
 	unsigned int imap_line[CONFIG_MAX_IMAP];
 	bool listen_set;		/* the first listen of the file replaces the default */
 	bool verp_require_set;
@@ -215,6 +218,80 @@ lmtp_key(struct load *l, const char *name, const char *v)
 	return 0;
 }
 
+/* A listen line of [http]: "tcp:HOST:PORT", "unix:PATH", or --listen's "http:HOST:PORT" and
+ * "http:unix:PATH". Stored as listen.h takes it. */
+static int
+http_key(struct load *l, const char *name, const char *v)
+{
+	struct config *c = l->c;
+	if (strcmp(name, "listen") == 0) {
+		char *spec = config_http_spec(v);
+		if (spec == NULL) {
+			fail(l, l->line, "listen: '%s' is not tcp:HOST:PORT or unix:PATH", v);
+			return 1;
+		}
+		if (c->nhttp_listen == CONFIG_MAX_LISTEN) {
+			free(spec);
+			fail(l, l->line, "listen: more than %d listeners", CONFIG_MAX_LISTEN);
+			return 1;
+		}
+		c->http_listen[c->nhttp_listen++] = spec;
+		return 1;
+	}
+	if (strcmp(name, "allow") == 0) {
+		struct allow_list *list = NULL;
+		char *why = NULL;
+		if (allow_list_parse(v, &list, &why) != 0)
+			fail(l, l->line, "allow: %s", why);
+		else
+			set_str(&c->http_allow, v);
+		free(why);
+		allow_list_free(list);
+		return 1;
+	}
+	UINT("max_connections", c->http_max_connections, 1, 10000)
+	UINT("timeout", c->http_timeout_s, 1, 3600)
+	UINT("max_body_kb", c->http_max_body_kb, 1, 65536)
+	return 0;
+}
+
+static int
+webhook_key(struct load *l, const char *name, const char *v)
+{
+	struct config_webhook *w = l->webhook;
+	STR("signing_key_file", w->signing_key_file)
+	STR("public_key_file", w->public_key_file)
+	STR("user", w->user)
+	STR("password_file", w->password_file)
+	STR("token_file", w->token_file)
+	if (strcmp(name, "topic_arn") == 0) {
+		if (strncmp(v, "arn:", 4) != 0 || strchr(v, ' ') != NULL)
+			fail(l, l->line, "topic_arn: '%s' is not an ARN (arn:aws:sns:REGION:ACCOUNT:TOPIC)",
+			    v);
+		else if (w->ntopics == CONFIG_MAX_TOPICS)
+			fail(l, l->line, "topic_arn: more than %d topics", CONFIG_MAX_TOPICS);
+		else
+			w->topic_arn[w->ntopics++] = xstrdup(v);
+		return 1;
+	}
+	if (strcmp(name, "allow") == 0) {
+		struct allow_list *list = NULL;
+		char *why = NULL;
+		if (allow_list_parse(v, &list, &why) != 0)
+			fail(l, l->line, "allow: %s", why);
+		else
+			set_str(&w->allow, v);
+		free(why);
+		allow_list_free(list);
+		return 1;
+	}
+	UINT("max_age", w->max_age_s, 1, 86400)
+	STR("cert_host", w->cert_host)
+	STR("tls_ca", w->tls_ca)
+	BOOL("subscribe", w->subscribe)
+	return 0;
+}
+
 static int
 rules_key(struct load *l, const char *name, const char *v)
 {
@@ -319,15 +396,74 @@ imap_defaults(struct config_imap *m, const char *name)
 	m->timeout_s = IMAP_COMMAND_TIMEOUT_S;
 }
 
+_Static_assert(CONFIG_MAX_WEBHOOK >= WEBHOOK__COUNT, "a [webhook] section per provider fits");
+
+static void
+webhook_section(struct load *l, const char *name)
+{
+	while (*name == ' ')
+		name++;
+	enum webhook_provider p;
+	if (!webhook_provider_from_name(name, &p)) {
+		fail(l, l->line, "[webhook %s]: not a provider (ses, sendgrid, postmark, mailgun, "
+		    "sparkpost, brevo, mailjet, postal)", name);
+		return;
+	}
+	if (config_webhook(l->c, name) != NULL) {
+		fail(l, l->line, "[webhook %s] appears twice", name);
+		return;
+	}
+	struct config_webhook *w = &l->c->webhook[l->c->nwebhook++];	/* one per provider */
+	memset(w, 0, sizeof *w);
+	w->name = xstrdup(name);
+	w->line = l->line;
+	w->max_age_s = 300;
+	w->subscribe = true;
+	l->webhook = w;
+}
+
+/* What each provider's authenticity check needs (webhook.h, bounced/http/). */
+static void
+check_webhooks(struct load *l)
+{
+	/* A wrong line inside a section is the error to report, not what it then lacks. */
+	for (size_t i = 0; l->err_line == 0 && i < l->c->nwebhook; i++) {
+		struct config_webhook *w = &l->c->webhook[i];
+		const char *n = w->name;
+		bool basic = w->user != NULL && w->password_file != NULL;
+		if ((w->user != NULL) != (w->password_file != NULL))
+			fail(l, w->line, "[webhook %s]: user and password_file go together", n);
+		else if (strcmp(n, "ses") == 0 && w->ntopics == 0)
+			fail(l, w->line, "[webhook ses]: no topic_arn: name the SNS topics to accept");
+		else if (strcmp(n, "mailgun") == 0 && w->signing_key_file == NULL)
+			fail(l, w->line, "[webhook mailgun]: no signing_key_file (the HTTP webhook "
+			    "signing key)");
+		else if ((strcmp(n, "sendgrid") == 0 || strcmp(n, "postal") == 0) &&
+		    w->public_key_file == NULL)
+			fail(l, w->line, "[webhook %s]: no public_key_file", n);
+		else if (strcmp(n, "postmark") == 0 && !basic)
+			fail(l, w->line, "[webhook postmark]: no user and password_file (basic auth)");
+		else if ((strcmp(n, "sparkpost") == 0 || strcmp(n, "brevo") == 0 ||
+		    strcmp(n, "mailjet") == 0) && !basic && w->token_file == NULL)
+			fail(l, w->line, "[webhook %s]: no user and password_file, nor token_file", n);
+	}
+}
+
 /* A section header seen by the reader: checked here, so an empty or unknown section is an error
  * even when no key follows it. Returns the name of the section as inih will report it. */
 static void
 section(struct load *l, const char *s)
 {
 	l->imap = NULL;
-	static const char *const known[] = { "store", "policy", "lmtp", "rules", "verp", NULL };
+	l->webhook = NULL;
+	static const char *const known[] = { "store", "policy", "lmtp", "http", "rules", "verp",
+		NULL };
 	if (one_of(s, known))
 		return;
+	if (strncmp(s, "webhook", 7) == 0 && (s[7] == ' ' || s[7] == '\0')) {
+		webhook_section(l, s + 7);
+		return;
+	}
 	if (strncmp(s, "imap", 4) == 0 && (s[4] == ' ' || s[4] == '\0')) {
 		const char *name = s + 4;
 		while (*name == ' ')
@@ -403,11 +539,14 @@ value(struct load *l, const char *name, const char *raw, const char **v_r)
 	return true;
 }
 
-/* Reports a key given twice in the same section (listen, which adds a listener, excepted). */
+/* Reports a key given twice in the same section (listen, which adds a listener, and a
+ * [webhook ses] topic_arn, which adds a topic, excepted). */
 static bool
 once(struct load *l, const char *sec, const char *name)
 {
-	if (strcmp(sec, "lmtp") == 0 && strcmp(name, "listen") == 0)
+	if ((strcmp(sec, "lmtp") == 0 || strcmp(sec, "http") == 0) && strcmp(name, "listen") == 0)
+		return true;
+	if (strncmp(sec, "webhook ", 8) == 0 && strcmp(name, "topic_arn") == 0)
 		return true;
 	struct strbuf k = STRBUF_INIT;
 	strbuf_printf(&k, "%s\n%s", sec, name);
@@ -450,8 +589,12 @@ handler(void *user, const char *sec, const char *name, const char *raw)
 		known = rules_key(l, name, v);
 	else if (strcmp(sec, "verp") == 0)
 		known = verp_key(l, name, v);
+	else if (strcmp(sec, "http") == 0)
+		known = http_key(l, name, v);
 	else if (l->imap != NULL)
 		known = imap_key(l, name, v);
+	else if (l->webhook != NULL)
+		known = webhook_key(l, name, v);
 	else
 		return 1;	/* unknown or broken section: already reported */
 	if (!known)
@@ -534,6 +677,9 @@ config_defaults(struct config *c)
 	c->worker_cpu_s = 10;
 	c->worker_mem_mb = 512;
 	c->log = xstrdup("stderr");
+	c->http_max_connections = 64;
+	c->http_timeout_s = 30;
+	c->http_max_body_kb = 1024;
 	c->verp_prefix = xstrdup("bounces");
 	c->verp_separator = '+';
 	c->verp_at = '=';
@@ -585,6 +731,7 @@ config_load(struct config *c, const char *path, char **error_r)
 	if (!l.verp_require_set)
 		c->verp_require_signature = c->verp_key_file != NULL;
 	check_imap(&l);
+	check_webhooks(&l);
 	free(c->path);
 	c->path = xstrdup(path);
 	if (l.err_line != 0) {
@@ -595,6 +742,34 @@ config_load(struct config *c, const char *path, char **error_r)
 		return -1;
 	}
 	return 0;
+}
+
+const struct config_webhook *
+config_webhook(const struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nwebhook; i++)
+		if (strcmp(c->webhook[i].name, name) == 0)
+			return &c->webhook[i];
+	return NULL;
+}
+
+char *
+config_http_spec(const char *v)
+{
+	if (strncmp(v, "http:", 5) == 0) {
+		v += 5;
+		if (strncmp(v, "unix:", 5) == 0)
+			return v[5] != '\0' ? xstrdup(v) : NULL;
+		const char *port = strrchr(v, ':');
+		if (port == NULL || port == v || port[1] == '\0')
+			return NULL;	/* not HOST:PORT */
+		struct strbuf b = STRBUF_INIT;
+		strbuf_printf(&b, "tcp:%s", v);
+		return strbuf_detach(&b);
+	}
+	if ((strncmp(v, "unix:", 5) == 0 && v[5] != '\0') || (strncmp(v, "tcp:", 4) == 0 && v[4] != '\0'))
+		return xstrdup(v);
+	return NULL;
 }
 
 void
@@ -613,6 +788,23 @@ config_free(struct config *c)
 	free(c->rules_local);
 	free(c->verp_prefix);
 	free(c->verp_key_file);
+	for (size_t i = 0; i < c->nhttp_listen; i++)
+		free(c->http_listen[i]);
+	free(c->http_allow);
+	for (size_t i = 0; i < c->nwebhook; i++) {
+		struct config_webhook *w = &c->webhook[i];
+		free(w->name);
+		free(w->signing_key_file);
+		free(w->public_key_file);
+		free(w->user);
+		free(w->password_file);
+		free(w->token_file);
+		for (size_t k = 0; k < w->ntopics; k++)
+			free(w->topic_arn[k]);
+		free(w->allow);
+		free(w->cert_host);
+		free(w->tls_ca);
+	}
 	for (size_t i = 0; i < c->nimap; i++) {
 		struct config_imap *m = &c->imap[i];
 		free(m->name);
@@ -652,6 +844,11 @@ config_secret_warnings(const struct config *c)
 	if (inline_pw)
 		secret_readable(&b, c->path, "the configuration, which holds a password,");
 	secret_readable(&b, c->verp_key_file, "the VERP key");
+	for (size_t i = 0; i < c->nwebhook; i++) {
+		secret_readable(&b, c->webhook[i].signing_key_file, "the webhook signing key");
+		secret_readable(&b, c->webhook[i].password_file, "the webhook password file");
+		secret_readable(&b, c->webhook[i].token_file, "the webhook token file");
+	}
 	if (b.len > 0)
 		b.s[--b.len] = '\0';
 	return b.s;

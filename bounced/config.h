@@ -20,6 +20,32 @@
 /* [imap NAME] sections at most: each is polled in turn by one `fetch` run. */
 #define CONFIG_MAX_IMAP		16
 
+/* [webhook NAME] sections at most: one per provider (webhook.h). */
+#define CONFIG_MAX_WEBHOOK	8
+/* topic_arn lines of one [webhook ses] at most: an account has a topic or two per region. */
+#define CONFIG_MAX_TOPICS	16
+
+/* [webhook PROVIDER]: a provider's path /webhooks/PROVIDER is answered only with its section.
+ * Secrets are named by file, never written here. */
+struct config_webhook {
+	char *name;			/* the provider: ses, sendgrid, postmark, mailgun, ... */
+	unsigned int line;		/* of the section header, for errors found later */
+	char *signing_key_file;		/* mailgun: the HTTP webhook signing key */
+	char *public_key_file;		/* sendgrid (base64 DER or PEM), postal (PEM or base64) */
+	char *user;			/* basic auth: postmark, sparkpost, brevo, mailjet */
+	char *password_file;
+	char *token_file;		/* bearer token: sparkpost, brevo, mailjet */
+	char *topic_arn[CONFIG_MAX_TOPICS];	/* ses: the SNS topics accepted */
+	size_t ntopics;
+	char *allow;			/* source addresses let in (any provider; postmark's IPs) */
+	unsigned int max_age_s;		/* sendgrid, mailgun: older signed timestamps are refused,
+					 * default 300 */
+	char *cert_host;		/* ses: host pattern of SigningCertURL and SubscribeURL,
+					 * default sns.*.amazonaws.com */
+	char *tls_ca;			/* ses: CA file to verify them; NULL = the system's */
+	bool subscribe;			/* ses: confirm subscriptions to allowed topics, default yes */
+};
+
 struct config_imap {
 	char *name;		/* [imap NAME] section name */
 	char *url;		/* imaps://user@host:port/MAILBOX or imap://... */
@@ -66,6 +92,15 @@ struct config {
 	unsigned int worker_cpu_s;	/* CPU seconds per parse worker message, default 10 */
 	unsigned int worker_mem_mb;	/* address space of a parse worker, default 512 */
 	char *log;			/* "stderr" (default) or "syslog" */
+	/* [http] (the HTTP listener of serve: webhooks; off without a listen) */
+	char *http_listen[CONFIG_MAX_LISTEN];	/* "unix:PATH" or "tcp:HOST:PORT" */
+	size_t nhttp_listen;
+	char *http_allow;		/* non-loopback clients let in, as [lmtp] allow */
+	unsigned int http_max_connections;	/* default 64 */
+	unsigned int http_timeout_s;	/* idle or slow request, default 30 */
+	unsigned int http_max_body_kb;	/* largest request body, default 1024 */
+	struct config_webhook webhook[CONFIG_MAX_WEBHOOK];
+	size_t nwebhook;
 	/* [rules] */
 	char *rules_dir;		/* shipped rules; NULL = built-in copies */
 	char *rules_local;		/* operator's additional rules file, or NULL */
@@ -85,6 +120,12 @@ void config_defaults(struct config *c);
 /* Reads path over the defaults. On error returns -1 and sets *error_r to
  * "PATH:LINE: what is wrong" (caller frees). A missing file is an error. */
 int config_load(struct config *c, const char *path, char **error_r);
+/* The [webhook NAME] section of provider name, or NULL when there is none. */
+const struct config_webhook *config_webhook(const struct config *c, const char *name);
+/* An HTTP listen spec as listen.h takes it ("tcp:HOST:PORT", "unix:PATH") from [http] listen
+ * or --listen ("http:HOST:PORT", "http:unix:PATH", or the listen.h forms); NULL when v is none
+ * of them. Caller frees. */
+char *config_http_spec(const char *v);
 /* Warnings about secrets others can read: a password file, a VERP key, or the configuration
  * file when it holds a password, readable by every user. One line each, or NULL when none
  * (caller frees). */

@@ -26,7 +26,8 @@ BUILD=${BUILD:-build-fuzz}
 WORK=${WORK:-$TOP/$BUILD/run-all}
 # Restarts of one target after crashes: a target that crashes at once is not worth more.
 RESTARTS_MAX=100
-ALL="bounce mime dsn arf rules verp report lmtp config imap prefilter"
+ALL="bounce mime dsn arf rules verp report lmtp config imap prefilter webhook-ses webhook-sendgrid
+webhook-postmark webhook-mailgun webhook-sparkpost webhook-brevo webhook-mailjet webhook-postal"
 TARGETS=${*:-$ALL}
 
 # Longest input per target: whole messages for the message targets, less for the others.
@@ -34,6 +35,7 @@ max_len() {
 	case $1 in
 	bounce | mime | arf | report) echo 65536 ;;
 	dsn | rules | imap) echo 16384 ;;
+	webhook-*) echo 16384 ;;	# a SendGrid batch of a few dozen events
 	lmtp | config) echo 8192 ;;
 	prefilter) echo 2048 ;;
 	*) echo 4096 ;;

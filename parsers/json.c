@@ -13,7 +13,7 @@ utf8_valid(const char *p, size_t len)
 static const char replacement[] = "\xEF\xBF\xBD";
 
 void
-json_string(struct strbuf *out, const char *s, size_t len)
+json_lstring(struct strbuf *out, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *u = (const unsigned char *)s;
@@ -61,7 +61,7 @@ json_string(struct strbuf *out, const char *s, size_t len)
 void
 json_cstring(struct strbuf *out, const char *s)
 {
-	json_string(out, s, s != NULL ? strlen(s) : 0);
+	json_lstring(out, s, s != NULL ? strlen(s) : 0);
 }
 
 void

@@ -237,9 +237,9 @@ original_to_json(const struct bounce_report *r, struct strbuf *out)
 					v++;
 				if (!first)
 					strbuf_putc(out, ',');
-				json_string(out, p, nlen);
+				json_lstring(out, p, nlen);
 				strbuf_putc(out, ':');
-				json_string(out, v, (size_t)(eol - v));
+				json_lstring(out, v, (size_t)(eol - v));
 				first = false;
 			}
 		}
@@ -317,7 +317,7 @@ report_to_json(const struct bounce_report *r, const char *source, bool explain, 
 			size_t n = sp != NULL ? (size_t)(sp - p) : strlen(p);
 			if (p != r->rules_matched)
 				strbuf_putc(out, ',');
-			json_string(out, p, n);
+			json_lstring(out, p, n);
 			p += n;
 			while (*p == ' ')
 				p++;

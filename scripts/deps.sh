@@ -6,8 +6,9 @@
 #                 dovecot-imapd starts a public IMAP server)
 set -eu
 RUN="gcc meson ninja-build pkg-config python3 \
- libetpan-dev libsqlite3-dev libpcre2-dev libevent-dev libgnutls28-dev libinih-dev libseccomp-dev"
-TEST="sqlite3 swaks postfix dovecot-imapd openssl valgrind util-linux"
+ libetpan-dev libsqlite3-dev libpcre2-dev libevent-dev libgnutls28-dev libinih-dev \
+ libseccomp-dev libjansson-dev libcurl4-gnutls-dev"
+TEST="sqlite3 swaks postfix dovecot-imapd openssl valgrind util-linux curl"
 case "${1:-test}" in
 run) PACKAGES="$RUN" ;;
 test) PACKAGES="$RUN $TEST" ;;

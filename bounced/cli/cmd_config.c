@@ -26,8 +26,8 @@ static const char config_usage[] =
     "file does not exist) and checks every value, then checks as user NAME what serve and\n"
     "fetch will need: the database, its -wal and -shm and its directory writable, the fetch\n"
     "lock file, the directory of each unix socket, socket_group, the rules, the VERP key, the\n"
-    "IMAP password files and CA files readable. Warns when a password or key is readable by\n"
-    "every user. Prints the effective settings.\n"
+    "IMAP password files and CA files, the webhook keys, passwords and tokens readable. Warns\n"
+    "when a password or key is readable by every user. Prints the effective settings.\n"
     "\n"
     "  --config FILE  the configuration file to check\n"
     "  --user NAME    the user serve and fetch run as (default: " CONFIG_SERVICE_USER " when run\n"
@@ -153,6 +153,34 @@ print_settings(const struct config *c)
 	if (c->verp_key_file != NULL)
 		printf("key_file = %s\n", c->verp_key_file);
 	printf("require_signature = %s\n", c->verp_require_signature ? "yes" : "no");
+	if (c->nhttp_listen > 0 || c->nwebhook > 0) {
+		printf("\n[http]\n");
+		for (size_t i = 0; i < c->nhttp_listen; i++)
+			printf("listen = %s\n", c->http_listen[i]);
+		if (c->http_allow != NULL)
+			printf("allow = %s\n", c->http_allow);
+		printf("max_connections = %u\ntimeout = %u\nmax_body_kb = %u\n",
+		    c->http_max_connections, c->http_timeout_s, c->http_max_body_kb);
+	}
+	for (size_t i = 0; i < c->nwebhook; i++) {
+		const struct config_webhook *w = &c->webhook[i];
+		printf("\n[webhook %s]\n", w->name);
+		for (size_t k = 0; k < w->ntopics; k++)
+			printf("topic_arn = %s\n", w->topic_arn[k]);
+		const struct { const char *key, *v; } kv[] = {
+			{ "signing_key_file", w->signing_key_file },
+			{ "public_key_file", w->public_key_file }, { "user", w->user },
+			{ "password_file", w->password_file }, { "token_file", w->token_file },
+			{ "allow", w->allow }, { "cert_host", w->cert_host }, { "tls_ca", w->tls_ca },
+		};
+		for (size_t k = 0; k < sizeof kv / sizeof kv[0]; k++)
+			if (kv[k].v != NULL)
+				printf("%s = %s\n", kv[k].key, kv[k].v);
+		if (strcmp(w->name, "sendgrid") == 0 || strcmp(w->name, "mailgun") == 0)
+			printf("max_age = %u\n", w->max_age_s);
+		if (strcmp(w->name, "ses") == 0)
+			printf("subscribe = %s\n", w->subscribe ? "yes" : "no");
+	}
 	for (size_t i = 0; i < c->nimap; i++) {
 		const struct config_imap *m = &c->imap[i];
 		printf("\n[imap %s]\nurl = %s\n", m->name, m->url);
@@ -240,6 +268,16 @@ cmd_config(int argc, char **argv)
 	for (size_t i = 0; i < c.nimap; i++) {
 		readable(&n, &u, c.imap[i].password_file, "password file");
 		readable(&n, &u, c.imap[i].tls_ca, "CA file");
+	}
+	for (size_t i = 0; i < c.nhttp_listen; i++)
+		check_socket(&n, &u, &c, c.http_listen[i]);
+	for (size_t i = 0; i < c.nwebhook; i++) {
+		const struct config_webhook *w = &c.webhook[i];
+		readable(&n, &u, w->signing_key_file, "webhook signing key");
+		readable(&n, &u, w->public_key_file, "webhook public key");
+		readable(&n, &u, w->password_file, "webhook password file");
+		readable(&n, &u, w->token_file, "webhook token file");
+		readable(&n, &u, w->tls_ca, "CA file");
 	}
 	char *warn = config_secret_warnings(&c);
 	if (warn != NULL)

@@ -1,4 +1,5 @@
-/* bounced serve [--config FILE] [--db PATH] [--listen unix:PATH|tcp:HOST:PORT]... */
+/* bounced serve [--config FILE] [--db PATH] [--listen unix:PATH|tcp:HOST:PORT|http:HOST:PORT|
+ * http:unix:PATH]... */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,15 +15,19 @@
 
 static const char serve_usage[] =
     "usage: bounced serve [--config FILE] [--db PATH] [--listen unix:PATH|tcp:HOST:PORT]...\n"
-    "                     [--hostname NAME] [--workers N]\n\n"
+    "                     [--listen http:HOST:PORT|http:unix:PATH]... [--hostname NAME]\n"
+    "                     [--workers N]\n\n"
     "Runs the LMTP server Postfix delivers bounces to. Each recipient is answered 250 only\n"
     "after the message is committed to the database; database trouble is answered 451.\n"
+    "With an http: listen (or [http] listen), also takes ESP webhooks at /webhooks/PROVIDER\n"
+    "for each [webhook PROVIDER] section: 200 only after the commit, 503 on database trouble.\n"
     "SIGTERM stops after in-flight messages; SIGHUP reloads the configuration and rules.\n"
     "\n"
     "  --config FILE        the configuration (default " CONFIG_DEFAULT_FILE ")\n"
     "  --db PATH            the database (default: [store] db, " CONFIG_DEFAULT_DB ")\n"
     "  --listen SPEC        unix:PATH or tcp:HOST:PORT, repeatable (default: [lmtp] listen,\n"
-    "                       unix:" CONFIG_DEFAULT_SOCKET ", mode 0660)\n"
+    "                       unix:" CONFIG_DEFAULT_SOCKET ", mode 0660); http:HOST:PORT or\n"
+    "                       http:unix:PATH for the HTTP listener (default: [http] listen, none)\n"
     "  --hostname NAME      the name in the LMTP greeting (default: the host name)\n"
     "  --workers N          parse worker processes (default: [lmtp] workers, 2)\n"
     "\n"
@@ -53,32 +58,53 @@ cmd_serve(int argc, char **argv)
 	int first, st = options_parse(&serve_cmd, specs, argc, argv, &first);
 	if (st >= 0)
 		return st;
+	/* http: specs go to the HTTP listener, the others to LMTP. */
+	const char *lmtp[CONFIG_MAX_LISTEN];
+	char *http[CONFIG_MAX_LISTEN];
+	size_t nlmtp = 0, nhttp = 0;
 	for (size_t i = 0; i < nlisten; i++) {
-		if (strncmp(listen[i], "unix:", 5) != 0 && strncmp(listen[i], "tcp:", 4) != 0) {
-			log_warnx("serve: --listen %s: expected unix:PATH or tcp:HOST:PORT", listen[i]);
+		if (strncmp(listen[i], "http:", 5) == 0) {
+			if ((http[nhttp] = config_http_spec(listen[i])) == NULL) {
+				log_warnx("serve: --listen %s: expected http:HOST:PORT or "
+				    "http:unix:PATH", listen[i]);
+				for (size_t k = 0; k < nhttp; k++)
+					free(http[k]);
+				return EXIT_USAGE;
+			}
+			nhttp++;
+		} else if (strncmp(listen[i], "unix:", 5) != 0 && strncmp(listen[i], "tcp:", 4) != 0) {
+			log_warnx("serve: --listen %s: expected unix:PATH, tcp:HOST:PORT or "
+			    "http:HOST:PORT", listen[i]);
+			for (size_t k = 0; k < nhttp; k++)
+				free(http[k]);
 			return EXIT_USAGE;
-		}
+		} else
+			lmtp[nlmtp++] = listen[i];
 	}
 	struct config *cfg = xcalloc(1, sizeof *cfg);
 	char *err = NULL;
+	int ret;
 	if (setup_config(cfg, config_path, &err) != 0) {
 		log_warnx("%s", err);
 		free(err);
 		free(cfg);
-		return EXIT_CONFIG;
-	}
-	/* A database this user may not write would be answered 451 on every delivery: refuse to
-	 * start instead, naming the file, its owner and the user. */
-	int access = store_cli_access(db != NULL ? db : cfg->db_path, true);
-	if (access != EXIT_OK) {
+		ret = EXIT_CONFIG;
+	} else if ((ret = store_cli_access(db != NULL ? db : cfg->db_path, true)) != EXIT_OK) {
+		/* A database this user may not write would be answered 451 on every delivery (and
+		 * 503 on every webhook): refuse to start instead, naming the file, its owner and the
+		 * user. */
 		config_free(cfg);
 		free(cfg);
-		return access;
+	} else {
+		struct serve_options o = {
+			.config_path = config_path, .cfg = cfg, .db_path = db,
+			.listen = nlmtp > 0 ? lmtp : NULL, .nlisten = nlmtp,
+			.http_listen = nhttp > 0 ? (const char *const *)http : NULL,
+			.nhttp_listen = nhttp, .hostname = hostname, .workers = (unsigned int)workers,
+		};
+		ret = lmtp_server_run(&o);
 	}
-	struct serve_options o = {
-		.config_path = config_path, .cfg = cfg, .db_path = db,
-		.listen = nlisten > 0 ? listen : NULL, .nlisten = nlisten, .hostname = hostname,
-		.workers = (unsigned int)workers,
-	};
-	return lmtp_server_run(&o);
+	for (size_t k = 0; k < nhttp; k++)
+		free(http[k]);
+	return ret;
 }

@@ -18,6 +18,8 @@
 #include "budget.h"
 #include "commands.h"
 #include "commit.h"
+#include "http_server.h"
+#include "http_webhook.h"
 #include "listen.h"
 #include "lmtp.h"
 #include "lmtp_server.h"
@@ -83,6 +85,8 @@ struct server {
 	struct worker_pool *pool;
 	struct commit_queue *commit;
 	struct budget *budget;		/* message bytes in flight, all sessions */
+	struct http_server *http;	/* NULL without an HTTP listen */
+	struct webhooks *webhooks;
 	bool stopping;
 	bool ended;			/* the loop is over: parse results are dropped */
 	unsigned long long messages;
@@ -103,8 +107,14 @@ now_s(void)
 static void
 maybe_exit(struct server *sv)
 {
-	if (sv->stopping && sv->nconns == 0)
+	if (sv->stopping && sv->nconns == 0 && http_server_pending(sv->http) == 0)
 		event_base_loopexit(sv->base, NULL);
+}
+
+static void
+on_http_drained(void *arg)
+{
+	maybe_exit(arg);
 }
 
 static void
@@ -596,6 +606,7 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	sv->stopping = true;
 	listeners_close(sv->listeners);
 	sv->listeners = NULL;
+	http_server_stop(sv->http);
 	for (struct conn *c = sv->conns, *next; c != NULL; c = next) {
 		next = c->next;
 		if (lmtp_session_shutdown(c->s))
@@ -729,11 +740,44 @@ lmtp_server_run(const struct serve_options *o)
 		ret = EXIT_CANTCREAT;
 		goto out;
 	}
+	const char *const *hspecs = o->http_listen;
+	size_t hn = o->nhttp_listen;
+	if (hspecs == NULL || hn == 0) {
+		hspecs = (const char *const *)sv->cfg->http_listen;
+		hn = sv->cfg->nhttp_listen;
+	}
+	if (hn > 0) {
+		struct http_params hp = {
+			.listen = hspecs, .nlisten = hn, .allow = sv->cfg->http_allow,
+			.socket_mode = sv->cfg->socket_mode, .socket_group = sv->cfg->socket_group,
+			.max_connections = sv->cfg->http_max_connections,
+			.timeout_s = sv->cfg->http_timeout_s,
+			.max_body = (size_t)sv->cfg->http_max_body_kb * 1024,
+			.drained = on_http_drained, .drained_ctx = sv,
+		};
+		if ((sv->http = http_server_open(sv->base, &hp, &err)) == NULL) {
+			log_warnx("serve: %s", err);
+			free(err);
+			ret = EXIT_CANTCREAT;
+			goto out;
+		}
+		sv->webhooks = webhooks_open(sv->base, sv->http, sv->cfg, &sv->setup, sv->commit,
+		    &err);
+		if (sv->webhooks == NULL) {
+			log_warnx("serve: %s", err);
+			free(err);
+			ret = EXIT_CONFIG;
+			goto out;
+		}
+	} else if (sv->cfg->nwebhook > 0)
+		log_warnx("serve: [webhook] sections but no [http] listen: webhooks are not served");
 	/* Start-up trouble went to standard error as a command's; from here on the daemon's log. */
 	log_init(sv->cfg->log != NULL && strcmp(sv->cfg->log, "syslog") == 0 ? LOG_TARGET_SYSLOG :
 	    LOG_TARGET_DAEMON, false);
 	for (size_t i = 0; listeners_spec(sv->listeners, i) != NULL; i++)
 		log_info("listening on %s", listeners_spec(sv->listeners, i));
+	for (size_t i = 0; sv->http != NULL && http_server_spec(sv->http, i) != NULL; i++)
+		log_info("listening on http %s", http_server_spec(sv->http, i));
 	log_info("serving %s with %u parse worker%s", sv->db_path, sv->cfg->workers,
 	    sv->cfg->workers == 1 ? "" : "s");
 	event_base_dispatch(sv->base);
@@ -750,6 +794,8 @@ out:
 		conn_free(c);
 	}
 	worker_pool_free(sv->pool);	/* jobs it fails while freeing are dropped (ended) */
+	webhooks_free(sv->webhooks);
+	http_server_free(sv->http);
 	commit_close(sv->commit);
 	budget_free(sv->budget);
 	for (size_t i = 0; i < 3; i++)

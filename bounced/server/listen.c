@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -69,6 +70,10 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	    !allow_list_match(p->allow, sa)) {
 		log_warnx("%s: connection from %s refused: not in allow", p->name, peer);
 		evutil_closesocket(fd);
+		return;
+	}
+	if (p->accept == NULL) {
+		evutil_closesocket(fd);	/* a socket not yet taken: nobody to serve it */
 		return;
 	}
 	p->accept(p->ctx, fd, sa, peer);
@@ -240,6 +245,15 @@ const char *
 listeners_spec(const struct listeners *ls, size_t i)
 {
 	return i < ls->n ? ls->sockets[i].spec : NULL;
+}
+
+int
+listeners_take_fd(struct listeners *ls, size_t i)
+{
+	if (i >= ls->n)
+		return -1;
+	evconnlistener_disable(ls->sockets[i].l);
+	return fcntl(evconnlistener_get_fd(ls->sockets[i].l), F_DUPFD_CLOEXEC, 0);
 }
 
 void

@@ -32,7 +32,7 @@ struct listen_params {
 	const char *socket_group;	/* of unix sockets; NULL = the process's */
 	const struct allow_list *allow;	/* non-loopback TCP clients let in (may be NULL); kept
 					 * by pointer: listeners_set_allow replaces it */
-	listen_accept_fn *accept;
+	listen_accept_fn *accept;	/* NULL: every socket is taken (listeners_take_fd) */
 	void *ctx;
 };
 
@@ -44,6 +44,11 @@ struct listeners *listeners_open(struct event_base *base, const char *const *spe
     const struct listen_params *p, char **error_r);
 /* The spec of the i-th socket (for "listening on" lines); NULL past the last. */
 const char *listeners_spec(const struct listeners *ls, size_t i);
+/* For a protocol library that accepts by itself (libevent's evhttp): a duplicate of the i-th
+ * listening socket (the caller owns and closes it), after which the set no longer accepts on
+ * that socket; -1 past the last. The allow list is then the caller's to check (allow.h).
+ * listeners_close still closes the set's own descriptor and removes a unix socket's file. */
+int listeners_take_fd(struct listeners *ls, size_t i);
 /* Replaces the allow list checked on accept (after a reload); the caller keeps it alive. */
 void listeners_set_allow(struct listeners *ls, const struct allow_list *allow);
 /* Stops accepting, closes the sockets and removes the unix ones. NULL-safe. */

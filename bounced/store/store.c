@@ -42,12 +42,13 @@
 static const char *const stmt_sql[SQL__COUNT] = {
 	[SQL_MSG_BY_HASH] = "SELECT id FROM messages WHERE sha256 = ?1",
 	[SQL_MSG_BY_MSGID] = "SELECT id FROM messages WHERE message_id = ?1 AND rcpt_set = ?2",
+	[SQL_MSG_BY_KEY] = "SELECT id FROM messages WHERE event_key = ?1",
 	[SQL_MSG_INSERT] = "INSERT INTO messages (source, received_at, envelope_rcpt, "
 	    "envelope_sender, queue_id, message_id, original_message_id, sha256, size, kind, flags, "
 	    "outcome, rcpt_set, verp_address, verp_tag, verp_verified, raw, original_from, "
-	    "original_to, original_subject, original_x_tags) "
+	    "original_to, original_subject, original_x_tags, event_key) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-	    "?18, ?19, ?20, ?21)",
+	    "?18, ?19, ?20, ?21, ?22)",
 	[SQL_EVENT_INSERT] = "INSERT INTO events (message, address, address_key, occurred_at, "
 	    "class, reason, blame, action, status, smtp_code, diagnostic, remote_mta, "
 	    "feedback_type, original_address, verp_address, verp_tag, verp_verified, effect, "

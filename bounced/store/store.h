@@ -42,17 +42,21 @@ int store_migrate(struct store *s, int *from_r, int *to_r, char **error_r);
 struct store_msg {
 	const char *data;		/* raw message */
 	size_t len;
-	const char *source;		/* "lmtp", "imap:ACCOUNT/MAILBOX", a file path, "-" */
+	const char *source;		/* "lmtp", "imap:ACCOUNT/MAILBOX", "webhook:PROVIDER", a
+					 * file path, "-" */
 	const char *envelope_rcpt;	/* may be NULL */
 	const char *envelope_sender;	/* may be NULL */
 	const char *queue_id;		/* may be NULL */
 	bool truncated;			/* data is only the head of a larger message */
 	int64_t received_at;		/* unix time; 0 = now */
+	const char *event_key;		/* a webhook event's id (webhook.h), unique: a message
+					 * with a key already stored is a duplicate; NULL for mail */
 };
 
 struct store_add_result {
 	int64_t message_rowid;
-	bool duplicate;		/* same content, or same Message-ID and recipients: counted once */
+	bool duplicate;		/* same content, same event_key, or same Message-ID and
+				 * recipients: counted once */
 	size_t events;		/* recipient events recorded */
 	size_t suppressed;	/* addresses newly suppressed */
 };

@@ -225,15 +225,29 @@ step(struct store *s, sqlite3_stmt *st, bool *row_r, const char *what, char **er
 }
 
 static int
-find_duplicate(struct store *s, const char *hash, const struct bounce_report *rep,
-    const char *set, int64_t *id_r, char **error_r)
+find_duplicate(struct store *s, const char *hash, const char *key,
+    const struct bounce_report *rep, const char *set, int64_t *id_r, char **error_r)
 {
-	sqlite3_stmt *st = store_stmt(s, SQL_MSG_BY_HASH, error_r);
+	bool row;
+	int rc;
+	sqlite3_stmt *st;
+	if (key != NULL) {
+		/* A webhook event: its provider's id decides, whatever the bytes of the retry. */
+		if ((st = store_stmt(s, SQL_MSG_BY_KEY, error_r)) == NULL)
+			return STORE_ERR_INTERNAL;
+		bind_text(st, 1, key);
+		rc = step(s, st, &row, "look up event key", error_r);
+		if (rc == STORE_OK && row)
+			*id_r = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+		if (rc != STORE_OK || row)
+			return rc;
+	}
+	st = store_stmt(s, SQL_MSG_BY_HASH, error_r);
 	if (st == NULL)
 		return STORE_ERR_INTERNAL;
 	bind_text(st, 1, hash);
-	bool row;
-	int rc = step(s, st, &row, "look up content hash", error_r);
+	rc = step(s, st, &row, "look up content hash", error_r);
 	if (rc == STORE_OK && row) {
 		*id_r = sqlite3_column_int64(st, 0);
 		sqlite3_reset(st);
@@ -353,6 +367,7 @@ insert_message(struct store *s, const struct store_msg *m, const struct bounce_r
 		bind_text(st, 20, rep->original_subject);
 		bind_text(st, 21, rep->x_tags);
 	}
+	bind_text(st, 22, m->event_key);
 	int rc = step(s, st, NULL, "insert message", error_r);
 	sqlite3_reset(st);
 	if (rc == STORE_OK)
@@ -446,7 +461,7 @@ store_add(struct store *s, const struct store_msg *m, const struct bounce_report
 	sha256_hex(m->data != NULL ? m->data : "", m->len, hash);
 	char *set = rcpt_set(rep);
 	int64_t dup = 0;
-	int rc = find_duplicate(s, hash, rep, set, &dup, error_r);
+	int rc = find_duplicate(s, hash, m->event_key, rep, set, &dup, error_r);
 	if (rc == STORE_OK && dup != 0) {
 		/* Noted for `bounced stats` (the repeat itself is not recorded again). */
 		sqlite3_stmt *st = store_stmt(s, SQL_DUP_INSERT, error_r);

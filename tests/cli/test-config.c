@@ -68,6 +68,53 @@ check_defaults(const struct config *c)
 	EXPECT_STR(c->verp_key_file, NULL);
 	EXPECT_INT(c->verp_require_signature, 0);
 	EXPECT_INT(c->nimap, 0);
+	EXPECT_INT(c->nhttp_listen, 0);
+	EXPECT_INT(c->http_max_connections, 64);
+	EXPECT_INT(c->http_timeout_s, 30);
+	EXPECT_INT(c->http_max_body_kb, 1024);
+	EXPECT_INT(c->nwebhook, 0);
+}
+
+static const char webhooks[] =
+    "[http]\nlisten = tcp:127.0.0.1:8025\nlisten = http:unix:/run/b/http.sock\n"
+    "listen = http:[::1]:8026\nallow = 192.0.2.0/24\nmax_connections = 10\ntimeout = 5\n"
+    "max_body_kb = 64\n"
+    "[webhook ses]\ntopic_arn = arn:aws:sns:us-east-1:123456789012:bounces\n"
+    "topic_arn = arn:aws:sns:eu-west-1:123456789012:bounces\ncert_host = localhost\n"
+    "tls_ca = /etc/ca.pem\nsubscribe = no\n"
+    "[webhook mailgun]\nsigning_key_file = /etc/bounced/mailgun.key\nmax_age = 60\n"
+    "[webhook postmark]\nuser = pm\npassword_file = /etc/bounced/pm.pw\nallow = 3.134.147.250\n"
+    "[webhook brevo]\ntoken_file = /etc/bounced/brevo.token\n";
+
+static void
+check_webhooks(const struct config *c)
+{
+	EXPECT_INT(c->nhttp_listen, 3);
+	EXPECT_STR(c->http_listen[0], "tcp:127.0.0.1:8025");
+	EXPECT_STR(c->http_listen[1], "unix:/run/b/http.sock");
+	EXPECT_STR(c->http_listen[2], "tcp:[::1]:8026");
+	EXPECT_STR(c->http_allow, "192.0.2.0/24");
+	EXPECT_INT(c->http_max_connections, 10);
+	EXPECT_INT(c->http_timeout_s, 5);
+	EXPECT_INT(c->http_max_body_kb, 64);
+	EXPECT_INT(c->nwebhook, 4);
+	const struct config_webhook *w = config_webhook(c, "ses");
+	EXPECT_INT(w != NULL && w->ntopics == 2, 1);
+	if (w != NULL) {
+		EXPECT_STR(w->topic_arn[1], "arn:aws:sns:eu-west-1:123456789012:bounces");
+		EXPECT_STR(w->cert_host, "localhost");
+		EXPECT_STR(w->tls_ca, "/etc/ca.pem");
+		EXPECT_INT(w->subscribe, 0);
+	}
+	w = config_webhook(c, "mailgun");
+	EXPECT_INT(w != NULL && w->max_age_s == 60, 1);
+	w = config_webhook(c, "postmark");
+	if (w != NULL) {
+		EXPECT_STR(w->user, "pm");
+		EXPECT_STR(w->allow, "3.134.147.250");
+		EXPECT_INT(w->max_age_s, 300);
+	}
+	EXPECT_INT(config_webhook(c, "sendgrid") == NULL, 1);
 }
 
 static void
@@ -287,6 +334,31 @@ static const struct row {
 	    "198.51.100.0/24, 2001:db8::1, 2001:db8::/32)", NULL },
 	{ "verp separator", "[verp]\nseparator = ab\n",
 	    "2: separator: 'ab' is not one of + - = . _ # % ~", NULL },
+	{ "http and webhooks", webhooks, NULL, check_webhooks },
+	{ "http listen scheme", "[http]\nlisten = udp:1\n",
+	    "2: listen: 'udp:1' is not tcp:HOST:PORT or unix:PATH", NULL },
+	{ "http listen without a port", "[http]\nlisten = http:8025\n",
+	    "2: listen: 'http:8025' is not tcp:HOST:PORT or unix:PATH", NULL },
+	{ "webhook: not a provider", "[webhook ses2]\n", "1: [webhook ses2]: not a provider (ses, "
+	    "sendgrid, postmark, mailgun, sparkpost, brevo, mailjet, postal)", NULL },
+	{ "webhook twice", "[webhook brevo]\ntoken_file = /t\n[webhook brevo]\n",
+	    "3: [webhook brevo] appears twice", NULL },
+	{ "webhook ses without a topic", "[webhook ses]\ncert_host = x\n",
+	    "1: [webhook ses]: no topic_arn: name the SNS topics to accept", NULL },
+	{ "webhook ses topic not an ARN", "[webhook ses]\ntopic_arn = bounces\n",
+	    "2: topic_arn: 'bounces' is not an ARN (arn:aws:sns:REGION:ACCOUNT:TOPIC)", NULL },
+	{ "webhook mailgun without a key", "[store]\n[webhook mailgun]\nmax_age = 10\n",
+	    "2: [webhook mailgun]: no signing_key_file (the HTTP webhook signing key)", NULL },
+	{ "webhook sendgrid without a key", "[webhook sendgrid]\n",
+	    "1: [webhook sendgrid]: no public_key_file", NULL },
+	{ "webhook postmark without a password", "[webhook postmark]\nuser = u\n",
+	    "1: [webhook postmark]: user and password_file go together", NULL },
+	{ "webhook sparkpost without credentials", "[webhook sparkpost]\n",
+	    "1: [webhook sparkpost]: no user and password_file, nor token_file", NULL },
+	{ "webhook key twice", "[webhook postal]\npublic_key_file = /k\npublic_key_file = /j\n",
+	    "3: public_key_file given twice in [webhook postal] (first on line 2)", NULL },
+	{ "webhook unknown key", "[webhook postal]\npublic_key_file = /k\npassword = x\n",
+	    "3: unknown key 'password' in [webhook postal]", NULL },
 	{ "imap without a name", "[imap]\nurl = imaps://u@h/INBOX\n",
 	    "1: [imap] needs a name: [imap NAME]", NULL },
 	{ "imap twice", "[imap a]\nurl = imaps://u@h/INBOX\n[imap a]\n",

@@ -37,7 +37,7 @@ main(void)
 {
 	for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
 		struct strbuf b = STRBUF_INIT;
-		json_string(&b, strings[i].in, strings[i].len);
+		json_lstring(&b, strings[i].in, strings[i].len);
 		CHECK_STR("json_string", b.s, strings[i].want);
 		strbuf_free(&b);
 	}

@@ -16,6 +16,9 @@ import time
 from email.utils import formatdate
 
 BOUNCED, FIXTURES = sys.argv[1], sys.argv[2]
+# The newest schema version: one migration per schema/NNN-*.sql, contiguous from 001.
+LATEST = len([f for f in os.listdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..',
+                                                  '..', 'schema')) if re.match(r'\d{3}-.*\.sql$', f)])
 failures = 0
 
 
@@ -60,8 +63,8 @@ with tempfile.TemporaryDirectory() as tmp:
     run('ingest', '--db', db, '-', stdin=msg, want=75, err=r'(?s)no such database.*exiting 75')
     run('ingest', '--bogus', '--db', db, '-', stdin=msg, want=75, err='exiting 75')
     run('suppress', 'check', 'a@b.c', '--db', db, want=78, err='bounced db migrate')
-    run('db', 'migrate', '--db', db, out=r'schema migrated from version 0 to 4')
-    run('db', 'migrate', '--db', db, out=r'schema is current \(version 4\)')
+    run('db', 'migrate', '--db', db, out=r'schema migrated from version 0 to %d' % LATEST)
+    run('db', 'migrate', '--db', db, out=r'schema is current \(version %d\)' % LATEST)
 
     # First ingest: two suppressions (hard, complaint); soft one-offs, sender- and network-blamed,
     # delays and auto-replies suppress nobody.
@@ -106,9 +109,9 @@ with tempfile.TemporaryDirectory() as tmp:
     if [o for o in outs if o[0] != 0] or not any('migrated from version 0 to' in o[1] for o in outs):
         fail(f'concurrent db migrate: {outs}')
     con = sqlite3.connect(race)
-    if con.execute('PRAGMA user_version').fetchone()[0] != 4 or \
+    if con.execute('PRAGMA user_version').fetchone()[0] != LATEST or \
             con.execute('PRAGMA integrity_check').fetchone()[0] != 'ok':
-        fail('concurrent db migrate: the file is not at version 4')
+        fail('concurrent db migrate: the file is not at version %d' % LATEST)
     con.close()
 
     # --batch: the same result with fewer commits; the last, partial batch is committed too.
@@ -349,7 +352,7 @@ with tempfile.TemporaryDirectory() as tmp:
     con = sqlite3.connect(db)
     con.execute('PRAGMA user_version = 7')
     con.close()
-    run('ingest', '--db', db, fx, want=78, err=r'schema version 7 is newer than this bounced understands \(4\)')
+    run('ingest', '--db', db, fx, want=78, err=r'schema version 7 is newer than this bounced understands \(%d\)' % LATEST)
     run('db', 'migrate', '--db', db, want=78, err='newer')
 
 # The application only reads: with bounced stopped, a reader without write access to the

@@ -228,10 +228,11 @@ report(const char *msgid, const char *const *addrs, enum bounce_class cls)
 }
 
 static int
-add(struct store *s, const char *body, const struct bounce_report *rep, int64_t t,
-    struct store_add_result *res)
+add_key(struct store *s, const char *body, const struct bounce_report *rep, int64_t t,
+    const char *key, struct store_add_result *res)
 {
-	struct store_msg m = { .data = body, .len = strlen(body), .source = "test", .received_at = t };
+	struct store_msg m = { .data = body, .len = strlen(body), .source = "test", .received_at = t,
+		.event_key = key };
 	char *error = NULL;
 	int rc = store_begin(s, &error);
 	if (rc == STORE_OK)
@@ -246,13 +247,22 @@ add(struct store *s, const char *body, const struct bounce_report *rep, int64_t 
 	return rc;
 }
 
-/* The same message twice counts once: same bytes, or same Message-ID and recipients. */
+static int
+add(struct store *s, const char *body, const struct bounce_report *rep, int64_t t,
+    struct store_add_result *res)
+{
+	return add_key(s, body, rep, t, NULL, res);
+}
+
+/* The same message twice counts once: same bytes, same webhook event key, or same Message-ID
+ * and recipients. */
 static void
 test_duplicates(void)
 {
 	static const char *const ab[] = { "a@example.com", "b@Example.com", NULL };
 	static const char *const ba[] = { "b@example.com", "a@EXAMPLE.com", "a@example.com", NULL };
 	static const char *const a[] = { "a@example.com", NULL };
+	static const char *const c[] = { "c@example.com", NULL };
 	static const struct {
 		const char *name;
 		const char *body;
@@ -260,14 +270,19 @@ test_duplicates(void)
 		const char *const *addrs;
 		bool dup;
 		size_t events;
+		const char *key;	/* a webhook event's */
 	} rows[] = {
-		{ "first", "Message-ID: <1@x>\n\none\n", "<1@x>", ab, false, 2 },
-		{ "same bytes", "Message-ID: <1@x>\n\none\n", "<1@x>", ab, true, 0 },
+		{ "first", "Message-ID: <1@x>\n\none\n", "<1@x>", ab, false, 2, NULL },
+		{ "same bytes", "Message-ID: <1@x>\n\none\n", "<1@x>", ab, true, 0, NULL },
 		{ "same id, same recipients in another order", "Received: again\nMessage-ID: <1@x>\n\none\n",
-		    "<1@x>", ba, true, 0 },
+		    "<1@x>", ba, true, 0, NULL },
 		{ "same id, other recipients", "Received: 3\nMessage-ID: <1@x>\n\none\n", "<1@x>", a,
-		    false, 1 },
-		{ "no id, other bytes", "Subject: x\n\ntwo\n", NULL, ab, false, 2 },
+		    false, 1, NULL },
+		{ "no id, other bytes", "Subject: x\n\ntwo\n", NULL, ab, false, 2, NULL },
+		{ "webhook event", "{\"n\":1}", NULL, c, false, 1, "ses:m-1" },
+		{ "same event key, other bytes (a retry)", "{\"n\":2}", NULL, c, true, 0, "ses:m-1" },
+		{ "other event key", "{\"n\":3}", NULL, c, false, 1, "ses:m-2" },
+		{ "same bytes, no key", "{\"n\":3}", NULL, c, true, 0, NULL },
 	};
 	char *path = db_path("dup.db");
 	struct store *s;
@@ -279,7 +294,8 @@ test_duplicates(void)
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		struct bounce_report *rep = report(rows[i].msgid, rows[i].addrs, CLASS_SOFT);
 		struct store_add_result res;
-		if (add(s, rows[i].body, rep, 1767225600 + (int64_t)i * 86400, &res) != STORE_OK)
+		if (add_key(s, rows[i].body, rep, 1767225600 + (int64_t)i * 86400, rows[i].key, &res) !=
+		    STORE_OK)
 			fail(rows[i].name, "add failed");
 		else if (res.duplicate != rows[i].dup || res.events != rows[i].events)
 			fail(rows[i].name, "duplicate %d events %zu, want %d %zu", res.duplicate,
