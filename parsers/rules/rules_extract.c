@@ -743,6 +743,30 @@ report_matched(struct extract *x, struct bounce_report *r)
 	r->rules_matched = strbuf_detach(&b);
 }
 
+size_t
+rules_report_end(const struct rules *rules, struct rules_scratch *sc, const char *text,
+    size_t len, bool *limit_hit_r)
+{
+	if (text == NULL || len == 0)
+		return 0;
+	struct extract x;
+	extract_init(&x, rules, sc, NULL);
+	uint64_t *cand = NULL;
+	size_t cut = len;
+	for (size_t i = 0; i < x.rules->n; i++) {
+		const struct rule *ru = &x.rules->v[i];
+		size_t at;
+		if (ru->type == RULE_CUT && may_match(&x, ru, text, len, &cand) &&
+		    matches(&x, ru, text, cut, &at) && at < cut)
+			cut = at;
+	}
+	free(cand);
+	if (x.limit_hit && limit_hit_r != NULL)
+		*limit_hit_r = true;
+	extract_free(&x);
+	return cut;
+}
+
 bool
 rules_is_bounce_sender(const struct rules *rules, struct rules_scratch *sc,
     const struct mime_message *m, struct bounce_report *r)
