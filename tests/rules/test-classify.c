@@ -250,6 +250,8 @@ static const struct classify_case cases[] = {
 	{ "after DATA, generic wording: filtered", "failed", "", "",
 	  "SMTP error from remote mail server after end of data: 550 invalid mailbox", NULL,
 	  "soft", "filtered", "recipient", "", "550", "en-user-unknown" },
+	{ "does not exist misspelt", "failed", "", "", "554 RCPT (bo@example.net) dosn't exist (in reply to RCPT TO command)", NULL,
+	  "hard", "user_unknown", "recipient", "", "554", "en-user-unknown" },
 	{ "other languages: german", "failed", "", "", "Benutzer unbekannt", NULL,
 	  "hard", "user_unknown", "recipient", "", "", "de-user-unknown" },
 	{ "other languages: japanese", "failed", "", "", "メールボックスがいっぱいです", NULL,
