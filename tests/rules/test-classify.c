@@ -243,6 +243,9 @@ static const struct classify_case cases[] = {
 	  "Your message could not be delivered: mailbox full.\n--- Below this line is a copy of the message.\n"
 	  "X-Virus-Scan: virus-free\n",
 	  "soft", "mailbox_full", "recipient", "", "", "en-mailbox-full" },
+	{ "Exim gave up on hosts failing for a long time", "failed", "", "",
+	  "all hosts have been failing for a long time and were last tried after this message arrived", NULL,
+	  "soft", "expired", "network", "", "", "en-expired" },
 	{ "after DATA, the mailbox said missing further on: hard", "failed", "", "",
 	  "SMTP error from remote mail server after end of data: 550 Message was not accepted -- invalid "
 	  "mailbox.  Local mailbox ann@example.ru is unavailable: user not found", NULL,
@@ -252,6 +255,10 @@ static const struct classify_case cases[] = {
 	  "soft", "filtered", "recipient", "", "550", "en-user-unknown" },
 	{ "does not exist misspelt", "failed", "", "", "554 RCPT (bo@example.net) dosn't exist (in reply to RCPT TO command)", NULL,
 	  "hard", "user_unknown", "recipient", "", "554", "en-user-unknown" },
+	{ "delivery expired under a wrapper's code", "failed", "5.4.7", "", "5.4.7 - Delivery expired (message too old) 'timeout'", NULL,
+	  "soft", "expired", "network", "5.4.7", "", "en-expired" },
+	{ "other languages: german, address not found", "failed", "", "", "Die eingegebene E-Mail-Adresse wurde nicht gefunden.", NULL,
+	  "hard", "user_unknown", "recipient", "", "", "de-user-unknown" },
 	{ "other languages: german", "failed", "", "", "Benutzer unbekannt", NULL,
 	  "hard", "user_unknown", "recipient", "", "", "de-user-unknown" },
 	{ "other languages: japanese", "failed", "", "", "メールボックスがいっぱいです", NULL,
