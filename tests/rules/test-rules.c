@@ -485,6 +485,10 @@ static const struct extract_case extracts[] = {
 	  "The following message to <eli@example.com> was undeliverable.\nThe reason for the problem:\n"
 	  "5.1.0 - Unknown address error 550-'5.1.1 <eli@example.com>: User unknown'\n",
 	  NULL, 1, { { "eli@example.com", "failed", "5.1.1", "550", "The following message to <eli@example.com>" } } },
+	{ "a person asking whether mail failed: only the Subject says bounce",
+	  "From: Ann Bell <ann@example.org>\nTo: team@example.org\nSubject: Mail delivery failed?\n\n"
+	  "Hi team, I think my mail to cliff@example.com failed, he never got it.\nAnn\n",
+	  NULL, 0, { { NULL, NULL, NULL, NULL, NULL } } },
 	{ "a newsletter about delivery is not a bounce",
 	  "From: News <news@example.org>\nTo: ann@example.org\nSubject: Improve your mail delivery\n\n"
 	  "Undelivered mail costs money. Write to <sales@example.org>: we fix user unknown errors.\n",
