@@ -281,11 +281,10 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 		 * not exist ("mailbox not found", "... does not exist": Yahoo, mail.ru), in the words
 		 * the rule matched or further on ("invalid mailbox. Local mailbox ... is unavailable:
 		 * user not found"). */
-		bool says_missing = has_word(diag, strlen(diag), "exist") ||
-		    has_word(diag, strlen(diag), "not found");
-		if (wr->rcpt_only && !says_missing && !address_code(rc->status) && !rcpt_stage(diag, strlen(diag)) &&
-		    (data_stage(diag, strlen(diag)) ||
-		    stage_in_context(context, context_len, rc->address, true))) {
+		size_t dl = strlen(diag);
+		if (wr->rcpt_only && !address_code(rc->status) && !rcpt_stage(diag, dl) &&
+		    (data_stage(diag, dl) || stage_in_context(context, context_len, rc->address, true)) &&
+		    !has_word(diag, dl, "exist") && !has_word(diag, dl, "not found")) {
 			reason = REASON_FILTERED;
 			strbuf_printf(&ev, "; refused after DATA, so filtered");
 		}

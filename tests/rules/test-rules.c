@@ -484,7 +484,7 @@ static const struct extract_case extracts[] = {
 	  "From: Gateway <postmaster@gw.example.net>\nTo: sender@example.org\nSubject: Notification - Undeliverable Message\n\n"
 	  "The following message to <eli@example.com> was undeliverable.\nThe reason for the problem:\n"
 	  "5.1.0 - Unknown address error 550-'5.1.1 <eli@example.com>: User unknown'\n",
-	  NULL, 1, { { "eli@example.com", "failed", "5.1.1", "550", "The following message to <eli@example.com>" } } },
+	  NULL, 1, { { "eli@example.com", "failed", "5.1.1", "550", "message to <eli@example.com> was undeliverable." } } },
 	{ "a person asking whether mail failed: only the Subject says bounce",
 	  "From: Ann Bell <ann@example.org>\nTo: team@example.org\nSubject: Mail delivery failed?\n\n"
 	  "Hi team, I think my mail to cliff@example.com failed, he never got it.\nAnn\n",
