@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "config.h"
 
@@ -32,6 +33,11 @@ struct load {
 	unsigned int imap_line[CONFIG_MAX_IMAP];
 	bool listen_set;		/* the first listen of the file replaces the default */
 	bool verp_require_set;
+	/* Keys given so far, "SECTION\nKEY", with their lines: a key given twice is an error. */
+	char **seen;
+	unsigned int *seen_line;
+	size_t nseen, seen_cap;
+	char *value;			/* the handler's value with its comment cut or unquoted */
 };
 
 static void
@@ -130,6 +136,7 @@ store_key(struct load *l, const char *name, const char *v)
 	STR("db", c->db_path)
 	UINT("busy_timeout_ms", c->busy_timeout_ms, 0, CONFIG_NUMBER_MAX)
 	UINT("keep_raw_days", c->keep_raw_days, 0, 36500)
+	UINT("keep_events_days", c->keep_events_days, 0, 36500)
 	return 0;
 }
 
@@ -342,15 +349,93 @@ section(struct load *l, const char *s)
 	fail(l, l->line, "unknown section [%s]", s);
 }
 
+/* The value as written after '=' (inih trims the blanks around it): a comment after a blank
+ * (" # ..." or " ; ...") is cut, as in the examples of bounced.conf(5); a value in double quotes
+ * is taken as it is between them (\" and \\ stand for " and \), so a password holding " #" or
+ * leading blanks can be written. Sets *v_r (owned by l) or reports the error and returns false. */
+static bool
+value(struct load *l, const char *name, const char *raw, const char **v_r)
+{
+	struct strbuf b = STRBUF_INIT;
+	const char *p = raw;
+	if (*p == '"') {
+		for (p++; *p != '"'; p++) {
+			if (*p == '\0') {
+				fail(l, l->line, "%s: no closing '\"' in %s", name, raw);
+				strbuf_free(&b);
+				return false;
+			}
+			if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
+				p++;
+			strbuf_putc(&b, *p);
+		}
+		for (p++; *p == ' ' || *p == '\t'; p++)
+			;
+		if (*p != '\0' && !((*p == '#' || *p == ';') && (p[-1] == ' ' || p[-1] == '\t'))) {
+			fail(l, l->line, "%s: text after the closing '\"': %s", name, p);
+			strbuf_free(&b);
+			return false;
+		}
+	} else {
+		/* A value that starts with a comment character is all comment. */
+		if (*p == '#' || *p == ';') {
+			fail(l, l->line, "%s: empty value ('%c' after blanks starts a comment: write "
+			    "\"%s\" for a value that starts with it)", name, *p, raw);
+			return false;
+		}
+		const char *end = NULL;
+		for (const char *q = p; end == NULL && *q != '\0'; q++)
+			if ((*q == '#' || *q == ';') && q > p && (q[-1] == ' ' || q[-1] == '\t'))
+				end = q;
+		if (end == NULL)
+			end = p + strlen(p);
+		while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		strbuf_append(&b, p, (size_t)(end - p));
+	}
+	free(l->value);
+	l->value = b.s != NULL ? strbuf_detach(&b) : xstrdup("");
+	*v_r = l->value;
+	return true;
+}
+
+/* Reports a key given twice in the same section (listen, which adds a listener, excepted). */
+static bool
+once(struct load *l, const char *sec, const char *name)
+{
+	if (strcmp(sec, "lmtp") == 0 && strcmp(name, "listen") == 0)
+		return true;
+	struct strbuf k = STRBUF_INIT;
+	strbuf_printf(&k, "%s\n%s", sec, name);
+	for (size_t i = 0; i < l->nseen; i++)
+		if (strcmp(l->seen[i], k.s) == 0) {
+			fail(l, l->line, "%s given twice in [%s] (first on line %u)", name, sec,
+			    l->seen_line[i]);
+			strbuf_free(&k);
+			return false;
+		}
+	if (l->nseen == l->seen_cap) {
+		l->seen_cap = l->seen_cap ? 2 * l->seen_cap : 32;
+		l->seen = xrealloc(l->seen, l->seen_cap * sizeof l->seen[0]);
+		l->seen_line = xrealloc(l->seen_line, l->seen_cap * sizeof l->seen_line[0]);
+	}
+	l->seen[l->nseen] = strbuf_detach(&k);
+	l->seen_line[l->nseen++] = l->line;
+	return true;
+}
+
 static int
-handler(void *user, const char *sec, const char *name, const char *v)
+handler(void *user, const char *sec, const char *name, const char *raw)
 {
 	struct load *l = user;
 	int known;
+	const char *v;
 	if (*sec == '\0') {
 		fail(l, l->line, "'%s' outside a section", name);
 		return 1;
 	}
+	if (!value(l, name, raw, &v) || !once(l, sec, name))
+		return 1;
 	if (strcmp(sec, "store") == 0)
 		known = store_key(l, name, v);
 	else if (strcmp(sec, "policy") == 0)
@@ -415,15 +500,16 @@ void
 config_defaults(struct config *c)
 {
 	memset(c, 0, sizeof *c);
-	c->db_path = xstrdup("./var/bounced.db");
+	c->db_path = xstrdup(CONFIG_DEFAULT_DB);
 	c->busy_timeout_ms = 5000;
 	c->keep_raw_days = 30;
+	c->keep_events_days = 400;
 	c->suppress_hard = true;
 	c->suppress_complaint = true;
 	c->soft_threshold = 5;
 	c->soft_reset_days = 7;
 	c->soft_suppress_days = 30;
-	c->listen[0] = xstrdup("unix:./var/lmtp.sock");
+	c->listen[0] = xstrdup("unix:" CONFIG_DEFAULT_SOCKET);
 	c->nlisten = 1;
 	c->socket_mode = 0660;
 	c->max_sessions = 200;
@@ -463,8 +549,8 @@ config_load(struct config *c, const char *path, char **error_r)
 		*error_r = strbuf_detach(&b);
 		return -1;
 	}
-	/* Values are taken literally: a ';' in a password is not a comment, and an indented line
-	 * is not a continuation. */
+	/* inih hands values over whole: value() cuts end-of-line comments and reads quotes, the
+	 * same for every key; an indented line is not a continuation. */
 	ini_allow_inline_comments = false;
 	ini_allow_multiline = false;
 	ini_use_stack = false;
@@ -472,6 +558,11 @@ config_load(struct config *c, const char *path, char **error_r)
 	ini_max_line = CONFIG_LINE_MAX;
 	int rc = ini_parse_stream(reader, &l, handler, &l);
 	fclose(l.f);
+	for (size_t i = 0; i < l.nseen; i++)
+		free(l.seen[i]);
+	free(l.seen);
+	free(l.seen_line);
+	free(l.value);
 	if (rc > 0)
 		fail(&l, (unsigned int)rc, "syntax error: expected 'key = value' or '[section]'");
 	else if (rc < 0)
@@ -520,4 +611,33 @@ config_free(struct config *c)
 		free(m->nonbounce_move_to);
 	}
 	memset(c, 0, sizeof *c);
+}
+
+/* Appends to b a warning when path (holding a secret) can be read by others than its owner's
+ * group. */
+static void
+secret_readable(struct strbuf *b, const char *path, const char *what)
+{
+	struct stat st;
+	if (path == NULL || stat(path, &st) != 0 || (st.st_mode & S_IROTH) == 0)
+		return;
+	strbuf_printf(b, "%s: %s is readable by every user (mode %04o): chmod o-r %s\n", path,
+	    what, (unsigned int)(st.st_mode & 07777), path);
+}
+
+char *
+config_secret_warnings(const struct config *c)
+{
+	struct strbuf b = STRBUF_INIT;
+	bool inline_pw = false;
+	for (size_t i = 0; i < c->nimap; i++) {
+		inline_pw |= c->imap[i].password != NULL;
+		secret_readable(&b, c->imap[i].password_file, "the password file");
+	}
+	if (inline_pw)
+		secret_readable(&b, c->path, "the configuration, which holds a password,");
+	secret_readable(&b, c->verp_key_file, "the VERP key");
+	if (b.len > 0)
+		b.s[--b.len] = '\0';
+	return b.s;
 }

@@ -6,6 +6,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "bounced-config.h"
+
+/* Where bounced looks for its files unless told otherwise: set by the build from --sysconfdir
+ * and --localstatedir (Debian: meson setup --prefix=/usr --sysconfdir=/etc gives
+ * /etc/bounced/bounced.conf and /var/lib/bounced/bounced.db); the socket is under /run. */
+#define CONFIG_DEFAULT_FILE	BOUNCED_CONFIG_FILE
+#define CONFIG_DEFAULT_DB	BOUNCED_DB_DEFAULT
+#define CONFIG_DEFAULT_SOCKET	"/run/bounced/lmtp.sock"
+
 /* [lmtp] listen lines at most: a server listens on a socket or two; more is a mistake. */
 #define CONFIG_MAX_LISTEN	8
 /* [imap NAME] sections at most: each is polled in turn by one `fetch` run. */
@@ -29,9 +38,10 @@ struct config_imap {
 struct config {
 	char *path;		/* file read, or NULL for defaults */
 	/* [store] */
-	char *db_path;		/* default ./var/bounced.db */
+	char *db_path;		/* default CONFIG_DEFAULT_DB */
 	unsigned int busy_timeout_ms;	/* default 5000 */
 	unsigned int keep_raw_days;	/* raw messages kept for re-parsing, default 30; 0 = forever */
+	unsigned int keep_events_days;	/* messages and events kept, default 400; 0 = forever */
 	/* [policy] */
 	bool suppress_hard;		/* default true */
 	bool suppress_complaint;	/* default true */
@@ -39,7 +49,7 @@ struct config {
 	unsigned int soft_reset_days;	/* default 7 */
 	unsigned int soft_suppress_days;	/* default 30 */
 	/* [lmtp] */
-	char *listen[CONFIG_MAX_LISTEN];	/* "unix:PATH" or "tcp:HOST:PORT"; default unix:./var/lmtp.sock */
+	char *listen[CONFIG_MAX_LISTEN];	/* "unix:PATH" or "tcp:HOST:PORT"; default unix:CONFIG_DEFAULT_SOCKET */
 	size_t nlisten;
 	unsigned int socket_mode;	/* default 0660 */
 	char *socket_group;		/* NULL = leave as is */
@@ -71,6 +81,10 @@ void config_defaults(struct config *c);
 /* Reads path over the defaults. On error returns -1 and sets *error_r to
  * "PATH:LINE: what is wrong" (caller frees). A missing file is an error. */
 int config_load(struct config *c, const char *path, char **error_r);
+/* Warnings about secrets others can read: a password file, a VERP key, or the configuration
+ * file when it holds a password, readable by every user. One line each, or NULL when none
+ * (caller frees). */
+char *config_secret_warnings(const struct config *c);
 /* Frees what c owns (not c itself). */
 void config_free(struct config *c);
 

@@ -141,10 +141,12 @@ deliver(const char *path, const char *data, size_t len, input_fn fn, void *ctx)
 	return fn(path, data, len, ctx);
 }
 
+/* inside: an entry of a directory walked, opened without following a symbolic link (the name
+ * was checked with lstat; this closes the race) and without blocking on a FIFO put there. */
 static int
-each_file(const char *path, input_fn fn, void *ctx, char **error_r)
+each_file(const char *path, bool inside, input_fn fn, void *ctx, char **error_r)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | (inside ? O_NOFOLLOW | O_NONBLOCK : 0));
 	if (fd < 0)
 		return seterr(error_r, path, strerror(errno));
 	struct stat st;
@@ -152,6 +154,10 @@ each_file(const char *path, input_fn fn, void *ctx, char **error_r)
 		int e = errno;
 		close(fd);
 		return seterr(error_r, path, strerror(e));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return inside ? 0 : seterr(error_r, path, "not a file or directory");
 	}
 	if (st.st_size == 0) {
 		close(fd);
@@ -213,9 +219,15 @@ each_dir(const char *path, input_fn fn, void *ctx, char **error_r, int depth)
 {
 	if (depth > INPUT_MAX_DEPTH)
 		return seterr(error_r, path, "directory nested deeper than 8 levels: not read");
-	DIR *d = opendir(path);
-	if (d == NULL)
-		return seterr(error_r, path, strerror(errno));
+	/* Below the top, a directory is entered only when it is one (not a link to one). */
+	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (depth > 0 ? O_NOFOLLOW : 0));
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (d == NULL) {
+		int e = errno;
+		if (dfd >= 0)
+			close(dfd);
+		return seterr(error_r, path, strerror(e));
+	}
 	char **names = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
@@ -239,33 +251,50 @@ each_dir(const char *path, input_fn fn, void *ctx, char **error_r, int depth)
 	}
 	closedir(d);
 	qsort(names, n, sizeof names[0], name_cmp);
+	/* An entry that cannot be read is reported and the walk goes on: every error is in
+	 * *error_r at the end, one line each. */
 	int ret = 0;
-	struct strbuf sub = STRBUF_INIT;
+	struct strbuf sub = STRBUF_INIT, errors = STRBUF_INIT;
 	for (size_t i = 0; i < n; i++) {
-		if (ret == 0) {
+		if (ret <= 0) {
 			strbuf_reset(&sub);
 			strbuf_printf(&sub, "%s%s%s", path,
 			    path[strlen(path) - 1] == '/' ? "" : "/", names[i]);
-			ret = each_path(sub.s, fn, ctx, error_r, depth + 1);
+			char *err = NULL;
+			int r = each_path(sub.s, fn, ctx, &err, depth + 1);
+			if (r < 0) {
+				strbuf_printf(&errors, "%s%s", errors.len > 0 ? "\n" : "", err);
+				ret = -1;
+			} else if (r > 0) {
+				ret = r;
+			}
+			free(err);
 		}
 		free(names[i]);
 	}
 	strbuf_free(&sub);
 	free(names);
+	if (ret < 0)
+		*error_r = strbuf_detach(&errors);
+	strbuf_free(&errors);
 	return ret;
 }
 
 static int
 each_path(const char *path, input_fn fn, void *ctx, char **error_r, int depth)
 {
+	/* A path given by the user is followed when it is a symbolic link (their choice); inside a
+	 * directory, symbolic links and special files are skipped: `ingest` run as root over a
+	 * directory must not store what a link points to (/etc/shadow) where the application's
+	 * group reads it. */
 	struct stat st;
-	if (stat(path, &st) < 0)
+	if ((depth == 0 ? stat(path, &st) : lstat(path, &st)) < 0)
 		return seterr(error_r, path, strerror(errno));
 	if (S_ISDIR(st.st_mode))
 		return each_dir(path, fn, ctx, error_r, depth);
 	if (!S_ISREG(st.st_mode))
 		return depth == 0 ? seterr(error_r, path, "not a file or directory") : 0;
-	return each_file(path, fn, ctx, error_r);
+	return each_file(path, depth > 0, fn, ctx, error_r);
 }
 
 int

@@ -169,3 +169,14 @@ log_release(void)
 		write_all(STDERR_FILENO, held_buf.s, held_buf.len);
 	strbuf_free(&held_buf);
 }
+
+void
+log_lines(const char *prefix, const char *text)
+{
+	while (text != NULL && *text != '\0') {
+		const char *nl = strchr(text, '\n');
+		int len = nl != NULL ? (int)(nl - text) : (int)strlen(text);
+		log_warnx("%s: %.*s", prefix, len, text);
+		text = nl != NULL ? nl + 1 : NULL;
+	}
+}

@@ -25,6 +25,8 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Error or warning. */
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* What happened (a message stored, a listener opened). */
+/* log_warnx("PREFIX: LINE") for each line of text (lines separated by '\n'). */
+void log_lines(const char *prefix, const char *text);
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Only with verbose. */
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,11 +1,13 @@
 /* bounced: one binary, subcommands. See doc/bounced.8. */
 #include <malloc.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bounced-config.h"
 #include "commands.h"
 #include "log.h"
+#include "setup.h"
 
 static const struct command {
 	const char *name;
@@ -18,7 +20,8 @@ static const struct command {
 	{ "fetch",	cmd_fetch,	"process new mail in an IMAP mailbox (for cron)" },
 	{ "suppress",	cmd_suppress,	"list, check, add or remove suppressions" },
 	{ "stats",	cmd_stats,	"counts by class, reason and receiving domain" },
-	{ "db",		cmd_db,		"database maintenance (migrate)" },
+	{ "db",		cmd_db,		"database maintenance (migrate, prune, backup)" },
+	{ "config",	cmd_config,	"check the configuration and the permissions serve needs" },
 	{ "verp",	cmd_verp,	"encode or decode (signed) VERP return paths" },
 	{ "rules",	cmd_rules,	"check rule files and run the examples beside their rules" },
 };
@@ -30,6 +33,25 @@ usage(FILE *f)
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
 	fputs("\n'bounced COMMAND --help' describes a command; man bounced(8) has the details.\n", f);
+}
+
+/* The version, and the files a command run without --config and --db would use. */
+static int
+version(void)
+{
+	printf("bounced %s\n", BOUNCED_VERSION);
+	struct config c;
+	char *error = NULL;
+	if (setup_config(&c, NULL, &error) != 0) {
+		printf("configuration: %s (error: %s)\n", CONFIG_DEFAULT_FILE, error);
+		free(error);
+	} else {
+		printf("configuration: %s\n", c.path != NULL ? c.path :
+		    CONFIG_DEFAULT_FILE " (absent: built-in defaults)");
+	}
+	printf("database: %s\n", c.db_path != NULL ? c.db_path : CONFIG_DEFAULT_DB);
+	config_free(&c);
+	return EXIT_OK;
 }
 
 int
@@ -48,10 +70,8 @@ main(int argc, char **argv)
 		usage(stdout);
 		return EXIT_OK;
 	}
-	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
-		printf("bounced %s\n", BOUNCED_VERSION);
-		return EXIT_OK;
-	}
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0)
+		return version();
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		if (strcmp(cmd, commands[i].name) == 0)
 			return commands[i].run(argc - 1, argv + 1);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bounced-config.h"
@@ -109,8 +110,12 @@ setup_config(struct config *c, const char *path, char **error_r)
 	memset(c, 0, sizeof *c);
 	config_defaults(c);
 	if (path == NULL) {
-		static const char def[] = BOUNCED_SYSCONFDIR "/bounced.conf";
-		if (access(def, R_OK) != 0)
+		static const char def[] = CONFIG_DEFAULT_FILE;
+		/* Absent: the built-in defaults. Present but unreadable: an error, not silently
+		 * the defaults (a service user not allowed to read it would run with another
+		 * database than the one configured). */
+		struct stat st;
+		if (stat(def, &st) != 0 && errno == ENOENT)
 			return 0;
 		path = def;
 	}

@@ -21,6 +21,7 @@
 #include "options.h"
 #include "setup.h"
 #include "store.h"
+#include "store_access.h"
 #include "store_cli.h"
 #include "strbuf.h"
 
@@ -38,17 +39,19 @@ static const char fetch_usage[] =
     "success, safe to kill and to run twice at once. Accounts come from the [imap NAME]\n"
     "sections of the config file, or from --imap.\n"
     "\n"
-    "  --config FILE         configuration (bounced.conf(5))\n"
-    "  --db PATH             database, overrides [store] db_path\n"
+    "  --config FILE         configuration (default " CONFIG_DEFAULT_FILE ")\n"
+    "  --db PATH             database (default: [store] db, " CONFIG_DEFAULT_DB ")\n"
     "  --imap URL            imaps://USER@HOST[:PORT]/MAILBOX, or imap://... with STARTTLS\n"
     "  --password-file FILE  password for --imap (first line); never on the command line\n"
     "  --tls-ca FILE         trust this CA file instead of the system trust store\n"
     "  --account NAME        only this [imap NAME] section of the config\n"
     "  --verbose             one summary line per account\n"
     "\n"
-    "Exit status: 0 done, 2 usage, 70 internal error, 75 temporary failure (server unreachable,\n"
-    "database busy, another fetch running), 77 login or TLS certificate refused, 78 bad\n"
-    "configuration.\n";
+    "Exit status: 0 done, 2 usage, 70 internal error, 73 the database, its -wal, -shm,\n"
+    "directory or the lock file DB.fetch.lock not writable by this user (the message names\n"
+    "the file, its owner and the user), 75 temporary failure (server unreachable, database\n"
+    "busy, another fetch running), 77 login or TLS certificate refused, 78 bad configuration\n"
+    "or a foreign or newer database.\n";
 
 static const struct options_cmd fetch_cmd = { "fetch", fetch_usage, true, 0, -1, NULL };
 
@@ -143,7 +146,15 @@ take_lock(const char *db_path, int *fd_r, char **error_r)
 	strbuf_printf(&p, "%s%s", db_path, FETCH_LOCK_SUFFIX);
 	int fd = open(p.s, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
-		error_set(error_r, "cannot open lock file %s: %s", p.s, strerror(errno));
+		/* A lock file left by root: say whose it is and who we are. */
+		int e = errno;
+		struct store_user u;
+		store_user_self(&u);
+		if ((e == EACCES || e == EPERM) && store_access_file(p.s, &u, error_r) != 0) {
+			strbuf_free(&p);
+			return -1;
+		}
+		error_set(error_r, "cannot open lock file %s: %s", p.s, strerror(e));
 		strbuf_free(&p);
 		return -1;
 	}
@@ -314,6 +325,14 @@ cmd_fetch(int argc, char **argv)
 			acc[i].tls_ca = tls_ca;
 
 	const char *db_path = db_opt ? db_opt : cfg.db_path;
+	char *warn = config_secret_warnings(&cfg);
+	if (warn != NULL)
+		log_warnx("fetch: warning: %s", warn);
+	free(warn);
+	if (store_cli_access(db_path, true) != EXIT_OK) {
+		ret = EXIT_CANTCREAT;
+		goto out;
+	}
 	int sr = store_open(db_path, &cfg, STORE_OPEN_CREATE, &st, &err);
 	if (sr != STORE_OK) {
 		ret = store_cli_exit(sr);

@@ -33,16 +33,21 @@ static const char ingest_usage[] =
     "  --batch N                  commit every N messages instead of each one (bulk imports;\n"
     "                             at most 10000; a failure loses nothing: re-run the import)\n"
     "  --quiet                    no summary line\n"
-    "  --config FILE              read the configuration from FILE\n"
-    "  --db PATH                  the database (default: [store] db, ./var/bounced.db)\n"
+    "  --config FILE              the configuration (default " CONFIG_DEFAULT_FILE ")\n"
+    "  --db PATH                  the database (default: [store] db, " CONFIG_DEFAULT_DB ")\n"
     "\n"
     "Postfix master.cf:  bounced unix - n n - - pipe flags=Rq user=bounced\n"
-    "  argv=/usr/sbin/bounced ingest --envelope-recipient ${recipient} -\n"
+    "  argv=/usr/sbin/bounced ingest --config /etc/bounced/bounced.conf\n"
+    "  --envelope-recipient ${recipient} -\n"
     "and in main.cf  bounced_destination_recipient_limit = 1  (one recipient per delivery)\n"
     "\n"
-    "Exit status: 0 all recorded, 2 usage, 66 an input could not be read, 70 internal error,\n"
-    "75 database busy or disk trouble (try again: nothing half-written stays), 78 bad\n"
-    "configuration or missing database.\n";
+    "Exit status: 0 all recorded, 2 usage, 66 an input (or an entry of a directory) could not\n"
+    "be read (the others were recorded), 70 internal error, 73 the database, its -wal, -shm\n"
+    "or directory not writable by this user (the message names the file, its owner and the\n"
+    "user), or a directory where the database should be, 75 database busy or disk trouble\n"
+    "(try again: nothing half-written stays), 78 bad configuration or missing database.\n"
+    "Reading standard input (-), every failure exits 75 after saying what is wrong, so an\n"
+    "MTA keeps the message and retries instead of bouncing it.\n";
 
 static const struct options_cmd ingest_cmd = {
 	"ingest", ingest_usage, false, 1, -1, "no PATH given"
@@ -188,7 +193,7 @@ ingest_run(int argc, char **argv)
 	for (int i = first; i < argc && ctx.store_rc == STORE_OK; i++) {
 		int rc = input_each(argv[i], ingest_one, &ctx, &error);
 		if (rc < 0) {
-			log_warnx("ingest: %s", error);
+			log_lines("ingest", error);
 			free(error);
 			error = NULL;
 			status = EXIT_NOINPUT;

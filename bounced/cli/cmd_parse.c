@@ -82,7 +82,7 @@ cmd_parse(int argc, char **argv)
 	for (int i = first; i < argc; i++) {
 		if (input_each(argv[i], parse_one, &ctx, &error) < 0) {
 			fflush(stdout);
-			log_warnx("parse: %s", error);
+			log_lines("parse", error);
 			free(error);
 			error = NULL;
 			status = EXIT_NO;

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "options.h"
 #include "setup.h"
+#include "store_cli.h"
 #include "strbuf.h"
 
 static const char serve_usage[] =
@@ -16,8 +17,20 @@ static const char serve_usage[] =
     "                     [--hostname NAME] [--workers N]\n\n"
     "Runs the LMTP server Postfix delivers bounces to. Each recipient is answered 250 only\n"
     "after the message is committed to the database; database trouble is answered 451.\n"
-    "Defaults: --listen unix:./var/lmtp.sock (mode 0660), --db ./var/bounced.db.\n"
-    "SIGTERM stops after in-flight messages; SIGHUP reloads the configuration and rules.\n";
+    "SIGTERM stops after in-flight messages; SIGHUP reloads the configuration and rules.\n"
+    "\n"
+    "  --config FILE        the configuration (default " CONFIG_DEFAULT_FILE ")\n"
+    "  --db PATH            the database (default: [store] db, " CONFIG_DEFAULT_DB ")\n"
+    "  --listen SPEC        unix:PATH or tcp:HOST:PORT, repeatable (default: [lmtp] listen,\n"
+    "                       unix:" CONFIG_DEFAULT_SOCKET ", mode 0660)\n"
+    "  --hostname NAME      the name in the LMTP greeting (default: the host name)\n"
+    "  --workers N          parse worker processes (default: [lmtp] workers, 2)\n"
+    "\n"
+    "Exit status: 0 stopped by SIGTERM, 2 usage, 70 internal error, 73 the database, its\n"
+    "-wal, -shm or directory not writable by this user (the message names the file, its\n"
+    "owner and the user), or a directory where the database should be, 75 database busy or\n"
+    "I/O error at start, 78 bad configuration, rules or VERP key, a socket that cannot be\n"
+    "created, or a foreign or newer database.\n";
 
 static const struct options_cmd serve_cmd = { "serve", serve_usage, false, 0, 0, NULL };
 
@@ -53,6 +66,14 @@ cmd_serve(int argc, char **argv)
 		free(err);
 		free(cfg);
 		return EXIT_CONFIG;
+	}
+	/* A database this user may not write would be answered 451 on every delivery: refuse to
+	 * start instead, naming the file, its owner and the user. */
+	int access = store_cli_access(db != NULL ? db : cfg->db_path, true);
+	if (access != EXIT_OK) {
+		config_free(cfg);
+		free(cfg);
+		return access;
 	}
 	struct serve_options o = {
 		.config_path = config_path, .cfg = cfg, .db_path = db,

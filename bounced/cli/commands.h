@@ -9,7 +9,7 @@
 #define EXIT_DATAERR	65
 #define EXIT_NOINPUT	66
 #define EXIT_SOFTWARE	70
-#define EXIT_CANTCREAT	73
+#define EXIT_CANTCREAT	73	/* a file this user may not write, a directory in the way */
 #define EXIT_IOERR	74
 #define EXIT_TEMPFAIL	75	/* try again later: database busy, server unreachable */
 #define EXIT_CONFIG	78	/* bad configuration */
@@ -21,6 +21,7 @@ int cmd_fetch(int argc, char **argv);
 int cmd_suppress(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_db(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 int cmd_verp(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
 

@@ -41,6 +41,11 @@ struct imap {
 	bool delim_known;
 	bool broken;		/* connection lost or cut: no LOGOUT */
 	unsigned int timeout_s;	/* per command, see imap_open */
+	bool selected;
+	uint32_t uidvalidity;	/* of the selected mailbox, as SELECT gave it */
+	/* Why the server's UIDs are no longer trusted (UIDVALIDITY changed, UIDs out of order, a
+	 * body not asked for or given twice), or NULL. Once set, no UID command is sent. */
+	char *distrust;
 };
 
 /* ---- URL ---- */
@@ -208,6 +213,12 @@ low_read(mailstream_low *s, void *buf, size_t len)
 	if (im->guard.error != NULL)
 		return -1;
 	ssize_t n = tls_read(im->conn, buf, len);
+	/* End of file is an error to an IMAP client (libetpan reads nothing past the tagged
+	 * reply, LOGOUT's too). Handed on as 0, libetpan 1.9.4 reads again for ever when it comes
+	 * inside a literal: a server that announces {N} and closes early kept fetch spinning
+	 * until the command timeout (found by fuzz/fuzz-imap.c). */
+	if (n == 0)
+		return -1;
 	if (n > 0 && !imap_guard_scan(&im->guard, buf, (size_t)n))
 		return -1;
 	return n;
@@ -325,6 +336,14 @@ refresh_capabilities(struct imap *im, char **error_r)
 {
 	struct mailimap_capability_data *caps = NULL;
 	guard_default(im);
+	/* libetpan 1.9.4 dereferences NULL in mailimap_capability when the connection knows no
+	 * capability by the end of the reply (a server that answers CAPABILITY with a bare OK or
+	 * an empty list, as RFC 3501 forbids; found by fuzz/fuzz-imap.c): start it from an
+	 * empty list, which such a reply leaves as it is (no STARTTLS, no MOVE). */
+	struct mailimap_connection_info *ci = im->mi->imap_connection_info;
+	if (ci != NULL && ci->imap_capability == NULL &&
+	    (ci->imap_capability = mailimap_capability_data_new(clist_new())) == NULL)
+		abort();
 	int r = mailimap_capability(im->mi, &caps);
 	if (r != MAILIMAP_NO_ERROR)
 		return fail(im, r, "CAPABILITY", error_r);
@@ -336,17 +355,26 @@ int
 imap_open(const struct imap_url *u, enum imap_security sec, const char *password,
     const char *ca_file, unsigned int timeout_s, struct imap **imap_r, char **error_r)
 {
+	struct tls_conn *conn;
+	if (tls_connect(u->host, u->port, &conn, error_r) != TLS_OK)
+		return IMAP_ERR_TEMP;
+	return imap_open_conn(conn, u, sec, password, ca_file, timeout_s, imap_r, error_r);
+}
+
+int
+imap_open_conn(struct tls_conn *conn, const struct imap_url *u, enum imap_security sec,
+    const char *password, const char *ca_file, unsigned int timeout_s, struct imap **imap_r,
+    char **error_r)
+{
 	struct imap *im = xcalloc(1, sizeof *im);
 	im->host = xstrdup(u->host);
+	im->conn = conn;
 	im->timeout_s = timeout_s != 0 ? timeout_s : IMAP_COMMAND_TIMEOUT_S;
 	int n = snprintf(alarm_msg, sizeof alarm_msg, "bounced: fetch: an IMAP command took "
 	    "longer than %u s; giving up, the next run goes on\n", im->timeout_s);
 	alarm_msg_len = n > 0 && (size_t)n < sizeof alarm_msg ? (size_t)n : 0;
 	int ret = IMAP_ERR_TEMP, r;
 
-	r = tls_connect(u->host, u->port, &im->conn, error_r);
-	if (r != TLS_OK)
-		goto out;
 	if (sec == IMAP_SEC_IMPLICIT) {
 		r = tls_start(im->conn, u->host, ca_file, error_r);
 		if (r != TLS_OK) {
@@ -359,6 +387,7 @@ imap_open(const struct imap_url *u, enum imap_security sec, const char *password
 	sigemptyset(&sa.sa_mask);
 	(void)sigaction(SIGALRM, &sa, NULL);
 	guard_set(im, IMAP_LITERAL_MAX, IMAP_RESPONSE_MAX);
+	im->guard.greeting = true;
 	mailstream_low *low = mailstream_low_new(im, &low_driver);
 	mailstream *stream = low ? mailstream_new(low, IMAP_STREAM_BUFFER) : NULL;
 	im->mi = mailimap_new(0, NULL);
@@ -382,16 +411,20 @@ imap_open(const struct imap_url *u, enum imap_security sec, const char *password
 		}
 		guard_default(im);
 		r = mailimap_starttls(im->mi);
-		if (r != MAILIMAP_NO_ERROR) {
-			ret = fail(im, r, "STARTTLS", error_r);
-			goto out;
-		}
 		/* Bytes already buffered after the STARTTLS reply were sent in the clear by
-		 * someone in the middle (CVE-2011-0411 style injection): refuse. */
-		if (im->mi->imap_stream->read_buffer_len != 0) {
+		 * someone in the middle (CVE-2011-0411 style injection): refuse, whether libetpan
+		 * already did (1.9.4 answers MAILIMAP_ERROR_STARTTLS then) or not. Bytes that come
+		 * later are read by the handshake as TLS records, and fail it. Exit 75: the run
+		 * stops before LOGIN, with nothing done; a retry is safe. */
+		if (im->mi->imap_stream != NULL && im->mi->imap_stream->read_buffer_len != 0) {
 			error_set(error_r, "%s sent data after STARTTLS before the TLS handshake; "
 			    "refusing (possible command injection)", u->host);
-			ret = IMAP_ERR_AUTH;
+			im->broken = true;	/* no LOGOUT in the clear either */
+			ret = IMAP_ERR_TEMP;
+			goto out;
+		}
+		if (r != MAILIMAP_NO_ERROR) {
+			ret = fail(im, r, "STARTTLS", error_r);
 			goto out;
 		}
 		r = tls_start(im->conn, u->host, ca_file, error_r);
@@ -445,6 +478,7 @@ imap_close(struct imap *im)
 	alarm(0);
 	imap_guard_clear(&im->guard);
 	free(im->host);
+	free(im->distrust);
 	free(im);
 }
 
@@ -585,7 +619,44 @@ imap_select(struct imap *im, const char *mailbox, uint32_t *uidvalidity_r, char 
 		}
 	}
 	*uidvalidity_r = si != NULL ? si->sel_uidvalidity : 0;
+	im->selected = true;
+	im->uidvalidity = *uidvalidity_r;
 	return IMAP_OK;
+}
+
+/* Marks the server's UIDs untrusted, for the reason given (the first one stays). */
+static void
+distrust(struct imap *im, char *why)
+{
+	if (im->distrust == NULL)
+		im->distrust = why;
+	else
+		free(why);
+}
+
+/* Called before and after every UID command. A UID names a message only under the UIDVALIDITY
+ * it came with (RFC 3501 2.3.1.1): a server that announces another one mid-session (an untagged
+ * OK [UIDVALIDITY n], the mailbox rebuilt or restored under us) has renamed every message, so
+ * from then on no UID of ours is fetched, flagged, moved or expunged: that could touch a message
+ * never recorded. The same once the server answered in a way that shows its UIDs cannot be
+ * relied on (see check_fetch). The next run starts over; what was recorded is a duplicate. */
+static int
+uids_trusted(struct imap *im, const char *what, char **error_r)
+{
+	struct mailimap_selection_info *si = im->mi->imap_selection_info;
+	if (im->selected && im->distrust == NULL &&
+	    (si == NULL || si->sel_uidvalidity != im->uidvalidity)) {
+		char *why = NULL;
+		error_set(&why, "the mailbox's UIDVALIDITY changed from %u to %u during the run "
+		    "(its UIDs now name other messages)", im->uidvalidity,
+		    si != NULL ? si->sel_uidvalidity : 0);
+		distrust(im, why);
+	}
+	if (im->distrust == NULL)
+		return IMAP_OK;
+	error_set(error_r, "%s: %s: %s; nothing more is fetched, moved or flagged in this run",
+	    what, im->host, im->distrust);
+	return IMAP_ERR_TEMP;
 }
 
 static int
@@ -612,11 +683,20 @@ imap_search_pending(struct imap *im, uint32_t **uids_r, size_t *n_r, char **erro
 		abort();
 	}
 	clist *res = NULL;
+	int ret;
+	if ((ret = uids_trusted(im, "UID SEARCH", error_r)) != IMAP_OK) {
+		mailimap_search_key_free(all);
+		return ret;
+	}
 	guard_default(im);
 	int r = mailimap_uid_search(im->mi, NULL, all, &res);
 	mailimap_search_key_free(all);
 	if (r != MAILIMAP_NO_ERROR)
 		return fail(im, r, "UID SEARCH", error_r);
+	if ((ret = uids_trusted(im, "UID SEARCH", error_r)) != IMAP_OK) {
+		mailimap_search_result_free(res);
+		return ret;
+	}
 	size_t n = 0, cap = (size_t)clist_count(res);
 	uint32_t *uids = xcalloc(cap ? cap : 1, sizeof *uids);
 	for (clistiter *it = clist_begin(res); it != NULL; it = clist_next(it))
@@ -699,10 +779,68 @@ msg_att_fields(struct mailimap_msg_att *ma, uint32_t *uid, uint32_t *size,
 	}
 }
 
+struct seq_uid {
+	uint32_t seq, uid;
+};
+
+static int
+cmp_seq_uid(const void *a, const void *b)
+{
+	const struct seq_uid *x = a, *y = b;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+/* Checks a FETCH response list before any of it is used: UIDs rise with the sequence numbers
+ * (RFC 3501 2.3.1.1: a message added later has a higher UID, and no UID FETCH response may be
+ * interleaved with an EXPUNGE), and, for a body fetch (asked != NULL, ascending), bodies come
+ * only for UIDs asked for, each once. A server that breaks this has lost track of which UID
+ * is which message: nothing of the response is used and its UIDs are no longer trusted.
+ * FETCH responses without a body (flag updates, RFC 3501 7.4.2) are allowed. */
+static int
+check_fetch(struct imap *im, clist *res, const uint32_t *asked, size_t n, const char *what,
+    char **error_r)
+{
+	size_t count = (size_t)clist_count(res), k = 0;
+	struct seq_uid *v = xcalloc(count ? count : 1, sizeof *v);
+	bool *given = asked != NULL ? xcalloc(n ? n : 1, sizeof *given) : NULL;
+	char *why = NULL;
+	for (clistiter *it = clist_begin(res); it != NULL; it = clist_next(it)) {
+		struct mailimap_msg_att *ma = clist_content(it);
+		uint32_t uid = 0, size = 0;
+		struct mailimap_msg_att_body_section *bs = NULL;
+		msg_att_fields(ma, &uid, &size, &bs);
+		if (uid != 0 && k < count)
+			v[k++] = (struct seq_uid){ ma->att_number, uid };
+		if (asked == NULL || bs == NULL || why != NULL)
+			continue;
+		ptrdiff_t i = find_uid(asked, n, uid);
+		if (i < 0)
+			error_set(&why, "it sent the body of UID %u, which was not asked for", uid);
+		else if (given[i])
+			error_set(&why, "it sent the body of UID %u twice", uid);
+		else
+			given[i] = true;
+	}
+	qsort(v, k, sizeof *v, cmp_seq_uid);
+	for (size_t i = 1; i < k && why == NULL; i++)
+		if (v[i].seq == v[i - 1].seq ? v[i].uid != v[i - 1].uid : v[i].uid <= v[i - 1].uid)
+			error_set(&why, "its UIDs go backwards (message %u has UID %u, message %u UID %u)",
+			    v[i - 1].seq, v[i - 1].uid, v[i].seq, v[i].uid);
+	free(v);
+	free(given);
+	if (why == NULL)
+		return IMAP_OK;
+	distrust(im, why);
+	return uids_trusted(im, what, error_r);
+}
+
 int
 imap_fetch_sizes(struct imap *im, const uint32_t *uids, size_t n, uint32_t *sizes_r,
     char **error_r)
 {
+	int ret;
 	for (size_t i = 0; i < n; i++)
 		sizes_r[i] = UINT32_MAX;
 	for (size_t off = 0, cnt; off < n; off += cnt) {
@@ -715,12 +853,22 @@ imap_fetch_sizes(struct imap *im, const uint32_t *uids, size_t n, uint32_t *size
 		    mailimap_fetch_att_new_rfc822_size()))
 			abort();
 		clist *res = NULL;
+		if ((ret = uids_trusted(im, "UID FETCH RFC822.SIZE", error_r)) != IMAP_OK) {
+			mailimap_fetch_type_free(ft);
+			mailimap_set_free(set);
+			return ret;
+		}
 		guard_default(im);
 		int r = mailimap_uid_fetch(im->mi, set, ft, &res);
 		mailimap_fetch_type_free(ft);
 		mailimap_set_free(set);
 		if (r != MAILIMAP_NO_ERROR)
 			return fail(im, r, "UID FETCH RFC822.SIZE", error_r);
+		if ((ret = uids_trusted(im, "UID FETCH RFC822.SIZE", error_r)) != IMAP_OK ||
+		    (ret = check_fetch(im, res, NULL, 0, "UID FETCH RFC822.SIZE", error_r)) != IMAP_OK) {
+			mailimap_fetch_list_free(res);
+			return ret;
+		}
 		for (clistiter *it = clist_begin(res); it != NULL; it = clist_next(it)) {
 			uint32_t uid = 0, size = UINT32_MAX;
 			msg_att_fields(clist_content(it), &uid, &size, NULL);
@@ -737,6 +885,7 @@ int
 imap_fetch_bodies(struct imap *im, const uint32_t *uids, size_t n, uint32_t max_bytes,
     uint64_t max_response, imap_body_fn *fn, void *ctx, char **error_r)
 {
+	int ret;
 	guard_set(im, max_bytes > 0 ? max_bytes : LIMIT_MESSAGE_BYTES, max_response);
 	for (size_t off = 0, cnt; off < n; off += cnt) {
 		cnt = chunk_len(uids + off, n - off);
@@ -751,11 +900,22 @@ imap_fetch_bodies(struct imap *im, const uint32_t *uids, size_t n, uint32_t max_
 		    mailimap_fetch_type_new_fetch_att_list_add(ft, body))
 			abort();
 		clist *res = NULL;
+		if ((ret = uids_trusted(im, "UID FETCH BODY.PEEK[]", error_r)) != IMAP_OK) {
+			mailimap_fetch_type_free(ft);
+			mailimap_set_free(set);
+			return ret;
+		}
 		int r = mailimap_uid_fetch(im->mi, set, ft, &res);
 		mailimap_fetch_type_free(ft);
 		mailimap_set_free(set);
 		if (r != MAILIMAP_NO_ERROR)
 			return fail(im, r, "UID FETCH BODY.PEEK[]", error_r);
+		if ((ret = uids_trusted(im, "UID FETCH BODY.PEEK[]", error_r)) != IMAP_OK ||
+		    (ret = check_fetch(im, res, uids + off, cnt, "UID FETCH BODY.PEEK[]",
+		    error_r)) != IMAP_OK) {
+			mailimap_fetch_list_free(res);
+			return ret;
+		}
 		int stop = 0;
 		for (clistiter *it = clist_begin(res); it != NULL && !stop; it = clist_next(it)) {
 			uint32_t uid = 0, size = 0;
@@ -887,6 +1047,11 @@ store_flags(struct imap *im, const uint32_t *uids, size_t n, bool deleted, bool 
 			abort();
 		struct mailimap_store_att_flags *sa =
 		    mailimap_store_att_flags_new_add_flags_silent(fl);
+		int ret;
+		if ((ret = uids_trusted(im, "UID STORE", error_r)) != IMAP_OK) {
+			mailimap_store_att_flags_free(sa);
+			return ret;
+		}
 		struct mailimap_set *set = make_set(uids + off, cnt);
 		guard_default(im);
 		int r = mailimap_uid_store(im->mi, set, sa);
@@ -905,6 +1070,9 @@ expunge(struct imap *im, const uint32_t *uids, size_t n, char **error_r)
 		return IMAP_OK;	/* \Deleted mail is skipped by the search; never EXPUNGE all */
 	for (size_t off = 0, cnt; off < n; off += cnt) {
 		cnt = chunk_len(uids + off, n - off);
+		int ret;
+		if ((ret = uids_trusted(im, "UID EXPUNGE", error_r)) != IMAP_OK)
+			return ret;
 		struct mailimap_set *set = make_set(uids + off, cnt);
 		guard_default(im);
 		int r = mailimap_uid_expunge(im->mi, set);
@@ -920,6 +1088,9 @@ imap_move(struct imap *im, const uint32_t *uids, size_t n, const char *folder, c
 {
 	for (size_t off = 0, cnt; off < n; off += cnt) {
 		cnt = chunk_len(uids + off, n - off);
+		int ret;
+		if ((ret = uids_trusted(im, im->has_move ? "UID MOVE" : "UID COPY", error_r)) != IMAP_OK)
+			return ret;
 		struct mailimap_set *set = make_set(uids + off, cnt);
 		guard_default(im);
 		int r = im->has_move ? mailimap_uid_move(im->mi, set, folder) :
@@ -928,7 +1099,7 @@ imap_move(struct imap *im, const uint32_t *uids, size_t n, const char *folder, c
 		if (r != MAILIMAP_NO_ERROR)
 			return fail(im, r, im->has_move ? "UID MOVE" : "UID COPY", error_r);
 		if (!im->has_move) {
-			int ret = store_flags(im, uids + off, cnt, true, false, false, error_r);
+			ret = store_flags(im, uids + off, cnt, true, false, false, error_r);
 			if (ret == IMAP_OK)
 				ret = expunge(im, uids + off, cnt, error_r);
 			if (ret != IMAP_OK)

@@ -68,6 +68,12 @@ struct imap;
  * Returns IMAP_*; on error *error_r says what failed (caller frees). */
 int imap_open(const struct imap_url *u, enum imap_security sec, const char *password,
     const char *ca_file, unsigned int timeout_s, struct imap **imap_r, char **error_r);
+/* imap_open on a connection already made (tls.h; taken, closed on failure too): the IMAP fuzz
+ * target's socketpair. Addition (compatible). */
+struct tls_conn;
+int imap_open_conn(struct tls_conn *conn, const struct imap_url *u, enum imap_security sec,
+    const char *password, const char *ca_file, unsigned int timeout_s, struct imap **imap_r,
+    char **error_r);
 /* Logs out when still connected and frees. NULL-safe. */
 void imap_close(struct imap *im);
 

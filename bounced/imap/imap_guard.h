@@ -30,8 +30,28 @@ enum imap_guard_head {
 	IMAP_GUARD_HEAD_DONE,
 };
 
-/* Longest word after the tag compared with the status words (PREAUTH has 7 letters). */
-#define IMAP_GUARD_WORD_MAX	8
+/* Longest word after the tag compared (CAPABILITY has 10 letters). */
+#define IMAP_GUARD_WORD_MAX	12
+/* Text of a BYE greeting kept for the error: enough for "Too many connections from your IP". */
+#define IMAP_GUARD_BYE_TEXT	160
+/* Longest response code name compared (PERMANENTFLAGS has 14 letters). */
+#define IMAP_GUARD_CODE_MAX	16
+
+/* Where a status response's "[CODE ...]" is read. libetpan 1.9.4 crashes (a NULL list freed)
+ * on a PERMANENTFLAGS list whose first item is not a flag ("(\()", "(%)"), and on any
+ * parenthesised list in the greeting's code ("[BADCHARSET (UTF-8)]", "[PERMANENTFLAGS ()]"):
+ * found by fuzz/fuzz-imap.c. The guard reads the code far enough to refuse those. */
+enum imap_guard_code {
+	IMAP_GUARD_CODE_NONE,	/* not a status response, or its code is behind */
+	IMAP_GUARD_CODE_BEFORE,	/* blanks after the status word: a "[" opens the code */
+	IMAP_GUARD_CODE_NAME,	/* the code's name */
+	IMAP_GUARD_CODE_ARGS,	/* what follows the name, up to "]" */
+	IMAP_GUARD_CODE_LIST,	/* PERMANENTFLAGS and a blank: "(" must come */
+	IMAP_GUARD_CODE_FIRST,	/* just after "(" */
+	IMAP_GUARD_CODE_ITEM,	/* after the blank between two flags */
+	IMAP_GUARD_CODE_FLAG,	/* inside a flag */
+	IMAP_GUARD_CODE_STAR,	/* after "\*", which ends the flag */
+};
 
 struct imap_guard {
 	uint64_t literal_max;	/* largest literal accepted */
@@ -46,6 +66,22 @@ struct imap_guard {
 	char word[IMAP_GUARD_WORD_MAX];
 	size_t word_len;
 	bool status;		/* a status response or "+": its text ends in "{N}" as text */
+	enum imap_guard_code code;
+	char code_name[IMAP_GUARD_CODE_MAX];
+	size_t code_len;
+	bool code_flag_chars;	/* the current flag has a character after its "\" */
+	bool greeting;		/* the connection's first response is being read (set by the
+				 * caller before the greeting, cleared at its end) */
+	size_t tag_len;
+	bool tag_star;		/* the response's tag is "*" */
+	/* "* CAPABILITY" read: a capability must follow. libetpan 1.9.4 dereferences NULL in
+	 * mailimap_capability after "* CAPABILITY" with none (found by fuzz/fuzz-imap.c). */
+	bool cap_empty;
+	/* A BYE greeting: the server refuses the connection. Cut here with its text as the error,
+	 * since libetpan 1.9.4 leaks the greeting it parsed then (found by fuzz/fuzz-imap.c). */
+	bool bye;
+	char bye_text[IMAP_GUARD_BYE_TEXT];
+	size_t bye_len;
 	char *error;		/* why the guard cut the connection; owned, freed by imap_guard_clear */
 };
 
@@ -58,8 +94,8 @@ void imap_guard_set(struct imap_guard *g, uint64_t literal_max, uint64_t budget)
  * digits, blanks inside or after the braces, or a bare LF after "}" (RFC 3501 wants
  * "{" number "}" CRLF; libetpan 1.9.4 also takes "{ 5 } \n"); or "{N}" CRLF at the end of a
  * status response (OK, NO, BAD, BYE, PREAUTH, "+"), which libetpan reads as text after the
- * text and as a literal inside a "[...]" code, so the guard could not tell what follows. Once
- * false, stays false. */
+ * text and as a literal inside a "[...]" code, so the guard could not tell what follows; or a
+ * response code libetpan 1.9.4 crashes on (imap_guard_code). Once false, stays false. */
 bool imap_guard_scan(struct imap_guard *g, const char *p, size_t n);
 
 /* Frees g->error. */

@@ -110,6 +110,14 @@ tls_connect(const char *host, const char *port, struct tls_conn **conn_r, char *
 	return TLS_OK;
 }
 
+struct tls_conn *
+tls_adopt(int fd)
+{
+	struct tls_conn *c = xcalloc(1, sizeof *c);
+	c->fd = fd;
+	return c;
+}
+
 static bool
 is_ip_literal(const char *host)
 {

@@ -21,6 +21,9 @@ struct tls_conn;
 /* Connects to host:port over TCP, trying each address the name resolves to. Returns TLS_OK or
  * TLS_ERR_NET with *error_r set (caller frees). */
 int tls_connect(const char *host, const char *port, struct tls_conn **conn_r, char **error_r);
+/* Takes a connected socket as tls_connect would have made it (plain until tls_start): for the
+ * IMAP fuzz target, which plays the server through a socketpair. Owns fd from then on. */
+struct tls_conn *tls_adopt(int fd);
 
 /* Starts TLS on an open connection (right after connecting for imaps, after STARTTLS for imap)
  * and verifies the peer: chain against ca_file (NULL = the system trust store) and host. Returns

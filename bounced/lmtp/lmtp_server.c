@@ -352,6 +352,9 @@ log_msg(const struct msg *m)
 		strbuf_printf(&b, " stored=%lld%s events=%zu suppressed=%zu",
 		    (long long)m->entry.res.message_rowid, m->entry.res.duplicate ? " duplicate" : "",
 		    m->entry.res.events, m->entry.res.suppressed);
+	/* Why a bounce suppressed nobody, when that is the reason: a VERP that did not verify. */
+	if (m->rep != NULL && m->rep->verp_present && !m->rep->verp_verified)
+		strbuf_puts(&b, " unverified");
 	else
 		strbuf_printf(&b, " result=451 store_error=%d", m->req.rc);
 	log_info("%s", b.s);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "store_int.h"
 #include "store_schema.h"
@@ -26,6 +27,11 @@
  * every later process would read all of it to rebuild its index (148 ms per `suppress check`
  * after filling 1,000,000 suppressions, instead of 15 ms). */
 #define STORE_WAL_LIMIT_BYTES	(64 * 1024 * 1024)
+/* Pages copied per step of an online backup: the read lock is taken per step, so a writer
+ * between steps makes the backup start over; 4 MiB at a time keeps each step short. */
+#define STORE_BACKUP_PAGES	1024
+/* Milliseconds to wait after a step found the database busy. */
+#define STORE_BACKUP_WAIT_MS	50
 /* Milliseconds between attempts to switch a new database to WAL (see set_wal). */
 #define STORE_WAL_RETRY_MS	10
 /* WAL frames (pages) before a deferred checkpoint copies them into the database: 16 MiB at
@@ -44,8 +50,11 @@ static const char *const stmt_sql[SQL__COUNT] = {
 	    "?18, ?19, ?20, ?21)",
 	[SQL_EVENT_INSERT] = "INSERT INTO events (message, address, address_key, occurred_at, "
 	    "class, reason, blame, action, status, smtp_code, diagnostic, remote_mta, "
-	    "feedback_type, original_address, verp_address, verp_tag, verp_verified, effect) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+	    "feedback_type, original_address, verp_address, verp_tag, verp_verified, effect, "
+	    "failed_at) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+	    "?19)",
+	[SQL_DUP_INSERT] = "INSERT INTO duplicates (message, at) VALUES (?1, ?2)",
 	/* The policy's view of an address, over its case variants as `suppressed` and `remove`
 	 * see them: a suppression in force first, else the latest lift (a failure dated before
 	 * it must not suppress again, whichever spelling it names). */
@@ -69,6 +78,16 @@ static const char *const stmt_sql[SQL__COUNT] = {
 	    "WHERE address_key = ?1 COLLATE NOCASE AND lifted_at IS NULL",
 	[SQL_AUDIT_INSERT] = "INSERT INTO audit (at, action, address, address_key, reason, actor) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	/* Events past keep_events_days that no suppression points at (a suppression keeps the
+	 * event that caused it, lifted or not), then the messages left without events. */
+	[SQL_PRUNE_EVENTS] = "DELETE FROM events WHERE id IN (SELECT e.id FROM events e "
+	    "WHERE e.occurred_at < ?1 AND NOT EXISTS (SELECT 1 FROM suppressions s "
+	    "WHERE s.event = e.id) LIMIT ?2)",
+	[SQL_PRUNE_MESSAGES] = "DELETE FROM messages WHERE id IN (SELECT m.id FROM messages m "
+	    "WHERE m.received_at < ?1 AND NOT EXISTS (SELECT 1 FROM events e "
+	    "WHERE e.message = m.id) LIMIT ?2)",
+	[SQL_PRUNE_DUPLICATES] = "DELETE FROM duplicates WHERE id IN (SELECT id FROM duplicates "
+	    "WHERE at < ?1 LIMIT ?2)",
 	[SQL_PRUNE_RAW] = "UPDATE messages SET raw = NULL WHERE id IN (SELECT id FROM messages "
 	    "WHERE raw IS NOT NULL AND received_at < ?1 LIMIT ?2)",
 };
@@ -308,6 +327,7 @@ store_open(const char *path, const struct config *cfg, int flags, struct store *
 	s->path = xstrdup(path);
 	s->busy_timeout_ms = cfg->busy_timeout_ms;
 	s->keep_raw_days = cfg->keep_raw_days;
+	s->keep_events_days = cfg->keep_events_days;
 	s->policy = (struct policy_config){
 		.suppress_hard = cfg->suppress_hard,
 		.suppress_complaint = cfg->suppress_complaint,
@@ -320,6 +340,12 @@ store_open(const char *path, const struct config *cfg, int flags, struct store *
 
 	int rc;
 	struct stat sb;
+	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		error_set(error_r, "%s: is a directory, not a database file (give the path of the "
+		    "file, e.g. %s/bounced.db)", path, path);
+		rc = STORE_ERR_PERM;
+		goto fail;
+	}
 	if (stat(path, &sb) != 0) {
 		if (errno == ENOENT && !(flags & STORE_OPEN_CREATE)) {
 			error_set(error_r, "%s: no such database; create it with: bounced db migrate "
@@ -346,6 +372,15 @@ store_open(const char *path, const struct config *cfg, int flags, struct store *
 	}
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, (int)s->busy_timeout_ms);
+	/* SQLite opens a file it may not write read-only without a word; every write would then
+	 * fail with "attempt to write a readonly database". */
+	if (!(flags & STORE_OPEN_READONLY) && sqlite3_db_readonly(s->db, "main") == 1) {
+		error_set(error_r, "%s: opened read-only: this user may not write the file (a "
+		    "command that changes the database needs write access to it, its -wal and -shm "
+		    "and its directory)", path);
+		rc = STORE_ERR_PERM;
+		goto fail;
+	}
 	/* Someone else's file is refused before anything is written to it. */
 	int64_t version;
 	rc = check_identity(s, schema_version, &version, error_r);
@@ -416,13 +451,64 @@ store_close(struct store *s)
 	free(s);
 }
 
-/* Drops raw copies past keep_raw_days, at most once per STORE_PRUNE_INTERVAL. */
+/* Runs one of the prune statements with (before, limit); *n_r gets the rows changed. */
+static int
+prune_step(struct store *s, enum store_stmt id, int64_t before, size_t limit, size_t *n_r,
+    char **error_r)
+{
+	sqlite3_stmt *st = store_stmt(s, id, error_r);
+	if (st == NULL)
+		return STORE_ERR_INTERNAL;
+	sqlite3_bind_int64(st, 1, before);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)limit);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(s, rc, "prune", error_r);
+	*n_r = (size_t)sqlite3_changes(s->db);
+	return STORE_OK;
+}
+
+int
+store_prune_events(struct store *s, int64_t before, size_t limit, size_t *events_r,
+    size_t *messages_r, char **error_r)
+{
+	if (!s->in_tx) {
+		error_set(error_r, "%s: prune without a transaction", s->path);
+		return STORE_ERR_INTERNAL;
+	}
+	int rc = prune_step(s, SQL_PRUNE_EVENTS, before, limit, events_r, error_r);
+	if (rc == STORE_OK)
+		rc = prune_step(s, SQL_PRUNE_MESSAGES, before, limit, messages_r, error_r);
+	size_t dups;
+	if (rc == STORE_OK)
+		rc = prune_step(s, SQL_PRUNE_DUPLICATES, before, limit, &dups, error_r);
+	return rc;
+}
+
+/* Drops raw copies past keep_raw_days, and events and messages past keep_events_days, at most
+ * once per STORE_PRUNE_INTERVAL, a batch at a time. */
 static int
 prune(struct store *s, char **error_r)
 {
 	int64_t now = store_now(s);
-	if (s->keep_raw_days == 0 || now - s->last_prune < STORE_PRUNE_INTERVAL)
+	if ((s->keep_raw_days == 0 && s->keep_events_days == 0) ||
+	    now - s->last_prune < STORE_PRUNE_INTERVAL)
 		return STORE_OK;
+	bool more = false;
+	if (s->keep_events_days != 0) {
+		size_t ev = 0, msgs = 0;
+		int rc = store_prune_events(s, now - (int64_t)s->keep_events_days * STORE_DAY,
+		    STORE_PRUNE_BATCH, &ev, &msgs, error_r);
+		if (rc != STORE_OK)
+			return rc;
+		more = ev == STORE_PRUNE_BATCH || msgs == STORE_PRUNE_BATCH;
+	}
+	if (s->keep_raw_days == 0) {
+		if (!more)
+			s->last_prune = now;
+		return STORE_OK;
+	}
 	sqlite3_stmt *st = store_stmt(s, SQL_PRUNE_RAW, error_r);
 	if (st == NULL)
 		return STORE_ERR_INTERNAL;
@@ -433,7 +519,7 @@ prune(struct store *s, char **error_r)
 	if (rc != SQLITE_DONE)
 		return store_fail(s, rc, "prune raw messages", error_r);
 	/* A full batch: more is left, the next transaction takes the next batch. */
-	if (sqlite3_changes(s->db) < STORE_PRUNE_BATCH)
+	if (sqlite3_changes(s->db) < STORE_PRUNE_BATCH && !more)
 		s->last_prune = now;
 	return STORE_OK;
 }
@@ -524,4 +610,65 @@ store_end(struct store *s, int rc, char **error_r)
 		return store_commit(s, error_r);
 	store_rollback(s);
 	return rc;
+}
+
+int
+store_backup(struct store *s, const char *dest, char **error_r)
+{
+	struct strbuf tmp = STRBUF_INIT;
+	strbuf_printf(&tmp, "%s.tmp", dest);
+	(void)unlink(tmp.s);
+	sqlite3 *out = NULL;
+	int rc = sqlite3_open_v2(tmp.s, &out, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, NULL);
+	int ret = STORE_OK;
+	if (rc != SQLITE_OK) {
+		error_set(error_r, "%s: %s", tmp.s, out != NULL ? sqlite3_errmsg(out) :
+		    sqlite3_errstr(rc));
+		ret = STORE_ERR_PERM;
+		goto out;
+	}
+	/* The copy is a read of the source (WAL: serve goes on writing). The destination is
+	 * written under a temporary name, renamed only when whole. */
+	sqlite3_backup *b = sqlite3_backup_init(out, "main", s->db, "main");
+	if (b == NULL) {
+		error_set(error_r, "%s: %s", dest, sqlite3_errmsg(out));
+		ret = STORE_ERR_INTERNAL;
+		goto out;
+	}
+	unsigned int waited = 0;
+	while ((rc = sqlite3_backup_step(b, STORE_BACKUP_PAGES)) == SQLITE_OK ||
+	    rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+		if (rc != SQLITE_OK) {
+			if (waited >= s->busy_timeout_ms)
+				break;
+			sqlite3_sleep(STORE_BACKUP_WAIT_MS);
+			waited += STORE_BACKUP_WAIT_MS;
+		}
+	}
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		error_set(error_r, "%s: backup failed: %s", dest, sqlite3_errstr(rc));
+		ret = (rc & 0xff) == SQLITE_BUSY ? STORE_ERR_BUSY : STORE_ERR_IO;
+		goto out;
+	}
+	/* A single file, readable alone: no -wal beside it. */
+	rc = sqlite3_exec(out, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		error_set(error_r, "%s: %s", tmp.s, sqlite3_errmsg(out));
+		ret = STORE_ERR_IO;
+		goto out;
+	}
+	sqlite3_close(out);
+	out = NULL;
+	if (rename(tmp.s, dest) != 0) {
+		error_set(error_r, "%s: %s", dest, strerror(errno));
+		ret = STORE_ERR_IO;
+	}
+out:
+	sqlite3_close(out);
+	if (ret != STORE_OK)
+		(void)unlink(tmp.s);
+	strbuf_free(&tmp);
+	return ret;
 }

@@ -20,6 +20,9 @@ struct store;
 #define STORE_ERR_SCHEMA	3	/* database newer than this binary, or not a bounced db */
 #define STORE_ERR_MISSING	4	/* no database file and create not asked */
 #define STORE_ERR_INTERNAL	5
+#define STORE_ERR_PERM		6	/* a file the user may not write, a directory where the
+					 * database should be: an operator must fix it (not 4xx
+					 * forever, not "try again") */
 
 #define STORE_OPEN_CREATE	0x1	/* create the file if missing */
 #define STORE_OPEN_READONLY	0x2
@@ -79,6 +82,19 @@ bool store_checkpoint_due(struct store *s);
  * not an error (the next call goes on). Returns STORE_*. */
 int store_checkpoint(struct store *s, char **error_r);
 
+/* Deletes, inside the open transaction, at most limit events that happened before before (unix
+ * time) and that no suppression points at, then at most limit messages taken in before it that
+ * have no events left. *events_r and *messages_r get the counts (a full limit: call again in the
+ * next transaction). Suppressions, scores and the audit are kept. The store also does this by
+ * itself for [store] keep_events_days, a batch per hour at most. */
+int store_prune_events(struct store *s, int64_t before, size_t limit, size_t *events_r,
+    size_t *messages_r, char **error_r);
+
+/* Writes a copy of the database to dest with SQLite's online backup, while other processes go on
+ * writing (dest.tmp, renamed when whole; a single file, not in WAL mode). Outside a
+ * transaction. Returns STORE_*. */
+int store_backup(struct store *s, const char *dest, char **error_r);
+
 /* Fixes the store's clock (unix seconds; 0 = the real clock). received_at 0, the expiry of soft
  * suppressions and the manual commands use it. For tests. */
 void store_set_now(struct store *s, int64_t now);
@@ -125,11 +141,19 @@ int store_list(struct store *s, enum suppression_type type, int64_t since, store
  * the caller clears it with store_suppression_clear).
  *
  * store_suppress_remove lifts the current suppression, whatever its type, and restarts the soft
- * score, keeping the history (*removed_r false when it was not suppressed). */
+ * score, keeping the history (*removed_r false when it was not suppressed); reason (may be NULL)
+ * goes to the audit. */
 int store_suppress_add(struct store *s, const char *address, const char *reason,
     const char *actor, bool *added_r, struct store_suppression *prev_r, char **error_r);
-int store_suppress_remove(struct store *s, const char *address, const char *actor,
-    bool *removed_r, char **error_r);
+int store_suppress_remove(struct store *s, const char *address, const char *reason,
+    const char *actor, bool *removed_r, char **error_r);
+
+/* `suppress import`: inside the caller's transaction (a whole file commits or none of it),
+ * writes sup (address, type, reason, since, expires_at as exported by `suppress list --csv`)
+ * when the address has no suppression in force, or a soft one and sup is not soft; else keeps
+ * the one in force (*added_r false). Audited as an add with sup's reason either way. */
+int store_suppress_import(struct store *s, const struct store_suppression *sup, const char *actor,
+    bool *added_r, char **error_r);
 
 /* The connection, for read-only reporting queries (stats). Owned by the store. */
 struct sqlite3;

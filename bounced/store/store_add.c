@@ -297,11 +297,11 @@ read_state(struct store *s, const char *key, unsigned int reads, struct policy_s
 	return rc;
 }
 
-/* Reads the state the policy needs for r and asks it. t: when m was taken in. */
+/* Reads the state the policy needs for r and asks it. t: when the message was taken in; failed:
+ * when r's failure happened (failed_at). */
 static int
-decide(struct store *s, const struct store_msg *m, const struct bounce_report *rep,
-    const struct bounce_recipient *r, const char *key, int64_t t, struct policy_decision *d,
-    char **error_r)
+decide(struct store *s, const struct bounce_report *rep, const struct bounce_recipient *r,
+    const char *key, int64_t t, int64_t failed, struct policy_decision *d, char **error_r)
 {
 	struct policy_event ev = {
 		.class_ = r->class_,
@@ -315,8 +315,6 @@ decide(struct store *s, const struct store_msg *m, const struct bounce_report *r
 	int rc = read_state(s, key, policy_reads(&s->policy, &ev), &st, error_r);
 	if (rc != STORE_OK)
 		return rc;
-	/* Only a lift is compared with it: the report's dates are read for lifted addresses. */
-	int64_t failed = st.type != SUPPRESSION_NONE && st.lifted ? failed_at(m, r, t) : t;
 	policy_decide(&s->policy, &st, &ev, t, failed, d);
 	return STORE_OK;
 }
@@ -364,7 +362,7 @@ insert_message(struct store *s, const struct store_msg *m, const struct bounce_r
 
 static int
 insert_event(struct store *s, int64_t msg_id, const struct bounce_report *rep,
-    const struct bounce_recipient *r, const char *key, int64_t t,
+    const struct bounce_recipient *r, const char *key, int64_t t, int64_t failed,
     const struct policy_decision *d, int64_t *id_r, char **error_r)
 {
 	sqlite3_stmt *st = store_stmt(s, SQL_EVENT_INSERT, error_r);
@@ -390,6 +388,7 @@ insert_event(struct store *s, int64_t msg_id, const struct bounce_report *rep,
 		sqlite3_bind_int(st, 17, rep->verp_verified);
 	}
 	bind_text(st, 18, policy_effect_name(d->effect));
+	sqlite3_bind_int64(st, 19, failed);
 	int rc = step(s, st, NULL, "insert event", error_r);
 	sqlite3_reset(st);
 	if (rc == STORE_OK)
@@ -448,6 +447,18 @@ store_add(struct store *s, const struct store_msg *m, const struct bounce_report
 	char *set = rcpt_set(rep);
 	int64_t dup = 0;
 	int rc = find_duplicate(s, hash, rep, set, &dup, error_r);
+	if (rc == STORE_OK && dup != 0) {
+		/* Noted for `bounced stats` (the repeat itself is not recorded again). */
+		sqlite3_stmt *st = store_stmt(s, SQL_DUP_INSERT, error_r);
+		if (st == NULL) {
+			rc = STORE_ERR_INTERNAL;
+		} else {
+			sqlite3_bind_int64(st, 1, dup);
+			sqlite3_bind_int64(st, 2, t);
+			rc = step(s, st, NULL, "note duplicate", error_r);
+			sqlite3_reset(st);
+		}
+	}
 	if (rc != STORE_OK || dup != 0) {
 		free(set);
 		if (rc == STORE_OK) {
@@ -464,9 +475,11 @@ store_add(struct store *s, const struct store_msg *m, const struct bounce_report
 		char *key = store_address_key(r->address);
 		struct policy_decision d;
 		int64_t ev = 0;
-		rc = decide(s, m, rep, r, key, t, &d, error_r);
+		int64_t failed = failed_at(m, r, t);
+		rc = decide(s, rep, r, key, t, failed, &d, error_r);
 		if (rc == STORE_OK)
-			rc = insert_event(s, res.message_rowid, rep, r, key, t, &d, &ev, error_r);
+			rc = insert_event(s, res.message_rowid, rep, r, key, t, failed, &d, &ev,
+			    error_r);
 		if (rc == STORE_OK)
 			rc = apply(s, r, key, t, ev, &d, error_r);
 		if (rc == STORE_OK) {

@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "log.h"
 #include "setup.h"
+#include "store_access.h"
 #include "store_cli.h"
 #include "strbuf.h"
 
@@ -21,6 +22,8 @@ store_cli_exit(int store_rc)
 	case STORE_ERR_SCHEMA:
 	case STORE_ERR_MISSING:
 		return EXIT_CONFIG;
+	case STORE_ERR_PERM:
+		return EXIT_CANTCREAT;
 	default:
 		return EXIT_SOFTWARE;
 	}
@@ -43,9 +46,26 @@ store_cli_config(struct config *cfg, const char *config_path, const char *db)
 }
 
 int
+store_cli_access(const char *db_path, bool create)
+{
+	struct store_user u;
+	store_user_self(&u);
+	char *error = NULL;
+	if (store_access_check(db_path, &u, create, &error) != 0) {
+		log_warnx("%s", error);
+		free(error);
+		return EXIT_CANTCREAT;
+	}
+	return EXIT_OK;
+}
+
+int
 store_cli_open(const struct config *cfg, int flags, struct store **s_r)
 {
 	char *error = NULL;
+	if (!(flags & STORE_OPEN_READONLY) &&
+	    store_cli_access(cfg->db_path, (flags & STORE_OPEN_CREATE) != 0) != EXIT_OK)
+		return EXIT_CANTCREAT;
 	int rc = store_open(cfg->db_path, cfg, flags, s_r, &error);
 	if (rc != STORE_OK) {
 		log_warnx("%s", error != NULL ? error : "cannot open the database");

@@ -3,6 +3,7 @@
 #ifndef BOUNCED_STORE_CLI_H
 #define BOUNCED_STORE_CLI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -10,15 +11,19 @@
 #include "store.h"
 
 /* Exit status (commands.h) for a STORE_* error: busy or I/O → 75 (retry later), a missing,
- * foreign or too new database → 78, else 70. */
+ * foreign or too new database → 78, permissions or a directory in the way → 73, else 70. */
 int store_cli_exit(int store_rc);
 
 /* Reads --config (NULL: the defaults, or the system file) into *cfg and applies --db. Prints the
  * error and returns EXIT_CONFIG on failure, else EXIT_OK. */
 int store_cli_config(struct config *cfg, const char *config_path, const char *db);
 
-/* Opens cfg->db_path with flags (STORE_OPEN_*). Prints the error and returns an exit status on
- * failure, else EXIT_OK. */
+/* Checks that this process's user can write the database at db_path (store_access.h; create: it
+ * may be missing). Prints what is wrong and returns EXIT_CANTCREAT, else EXIT_OK. */
+int store_cli_access(const char *db_path, bool create);
+
+/* Opens cfg->db_path with flags (STORE_OPEN_*), after store_cli_access unless read-only. Prints
+ * the error and returns an exit status on failure, else EXIT_OK. */
 int store_cli_open(const struct config *cfg, int flags, struct store **s_r);
 
 /* "2026-11-22", "2026-11-22T10:00:00Z", "2026-11-22 10:00:00" (UTC) or "7d" (days before now).

@@ -24,7 +24,11 @@ enum store_stmt {
 	SQL_SUPP_ACTIVE,
 	SQL_SUPP_LIFT,
 	SQL_AUDIT_INSERT,
+	SQL_PRUNE_EVENTS,
+	SQL_PRUNE_MESSAGES,
+	SQL_PRUNE_DUPLICATES,
 	SQL_PRUNE_RAW,
+	SQL_DUP_INSERT,
 	SQL__COUNT
 };
 
@@ -34,6 +38,7 @@ struct store {
 	/* What the store keeps of the config. */
 	unsigned int busy_timeout_ms;
 	unsigned int keep_raw_days;
+	unsigned int keep_events_days;
 	struct policy_config policy;
 	int64_t now;		/* fixed clock for tests; 0 = time(NULL) */
 	bool in_tx;

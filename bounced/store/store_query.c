@@ -183,8 +183,8 @@ store_suppress_add(struct store *s, const char *address, const char *reason,
 }
 
 int
-store_suppress_remove(struct store *s, const char *address, const char *actor,
-    bool *removed_r, char **error_r)
+store_suppress_remove(struct store *s, const char *address, const char *reason,
+    const char *actor, bool *removed_r, char **error_r)
 {
 	char *key = store_address_key(address);
 	bool found = false;
@@ -215,11 +215,51 @@ store_suppress_remove(struct store *s, const char *address, const char *actor,
 			}
 		}
 		if (rc == STORE_OK)
-			rc = audit(s, "remove", address, key, NULL, actor, error_r);
+			rc = audit(s, "remove", address, key, reason, actor, error_r);
 	}
 	rc = store_end(s, rc, error_r);
 	if (rc == STORE_OK)
 		*removed_r = found;
+	store_suppression_clear(&cur);
+	free(key);
+	return rc;
+}
+
+/* An imported row is written as it was on the other system (its type, reason and dates) where
+ * the address has no suppression in force, or only a soft one that the import makes permanent;
+ * else the one in force stays. */
+int
+store_suppress_import(struct store *s, const struct store_suppression *sup, const char *actor,
+    bool *added_r, char **error_r)
+{
+	if (!s->in_tx) {
+		error_set(error_r, "%s: import without a transaction", s->path);
+		return STORE_ERR_INTERNAL;
+	}
+	char *key = store_address_key(sup->address);
+	bool found = false;
+	struct store_suppression cur = { 0 };
+	int rc = active(s, key, &found, &cur, error_r);
+	bool put = !found || (cur.type == SUPPRESSION_SOFT && sup->type != SUPPRESSION_SOFT);
+	if (rc == STORE_OK && put) {
+		sqlite3_stmt *st = store_stmt(s, SQL_SUPP_PUT, error_r);
+		if (st == NULL) {
+			rc = STORE_ERR_INTERNAL;
+		} else {
+			sqlite3_bind_text(st, 1, found ? cur.address : key, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, suppression_type_name(sup->type), -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 4, sup->reason, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 5, sup->since != 0 ? sup->since : store_now(s));
+			if (sup->expires_at != 0)
+				sqlite3_bind_int64(st, 6, sup->expires_at);
+			rc = run(s, st, "write suppression", error_r);
+		}
+	}
+	if (rc == STORE_OK)
+		rc = audit(s, "add", sup->address, key, sup->reason, actor, error_r);
+	if (rc == STORE_OK)
+		*added_r = put;
 	store_suppression_clear(&cur);
 	free(key);
 	return rc;

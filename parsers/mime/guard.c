@@ -683,7 +683,7 @@ guard_run(const char *msg, size_t len, size_t *out_len, unsigned int *flags_r, b
 			g.flags |= BOUNCE_F_NUL_BYTES;
 			for (char *q = g.o + ls + refold + (nnul - p); q < g.o + g.olen; q++)
 				if (*q == '\0')
-					*q = ' ';
+					*q = q == g.o + ls ? ' ' : MIME_NUL_MARK;	/* cont folds */
 		}
 
 		if (guard_line(&g, ls) == LINE_KEEP) {

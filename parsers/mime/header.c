@@ -11,6 +11,7 @@
 
 #include "codec.h"
 #include "limits.h"
+#include "mime.h"
 
 /* Longest charset label inside an encoded word. */
 #define HEADER_EW_CHARSET_MAX (CODEC_CHARSET_MAX - 1)
@@ -305,10 +306,28 @@ addr_stop(unsigned char c)
 	       c == ':' || c == '"' || c == '[' || c == ']' || c == '\\' || c == 127;
 }
 
+/* A NUL (or the guard's mark for one) binds the word it is in and spoils it: without this, the
+ * word scan split "joe<NUL>evil@example.com" and found evil@example.com. */
+static bool
+nul_byte(char c)
+{
+	return c == '\0' || c == MIME_NUL_MARK;
+}
+
+/* Where the word scan ends a word: addr_stop, except at a NUL, which stays in the word. */
+static bool
+word_stop(char c)
+{
+	return addr_stop((unsigned char)c) && !nul_byte(c);
+}
+
 /* Checks and copies one candidate local@domain from [p, e). */
 static bool
 plausible(const char *p, const char *e, struct strbuf *out)
 {
+	for (const char *c = p; c < e; c++)
+		if (nul_byte(*c))
+			return false;
 	while (p < e && (is_wsp(*p) || *p == '\'' ))
 		p++;
 	while (e > p && (is_wsp(e[-1]) || e[-1] == '\'' || e[-1] == '.'))
@@ -453,7 +472,7 @@ address_extract(const char *p, size_t len, struct strbuf *out)
 	}
 	/* Else the first word that looks like an address: "joe@example.com is unknown". */
 	for (const char *c = s; c < se;) {
-		while (c < se && (addr_stop((unsigned char)*c) && *c != '"'))
+		while (c < se && (word_stop(*c) && *c != '"'))
 			c++;
 		const char *w = c;
 		if (c < se && *c == '"') {
@@ -462,7 +481,7 @@ address_extract(const char *p, size_t len, struct strbuf *out)
 					c++;
 			c++;
 		}
-		while (c < se && !addr_stop((unsigned char)*c))
+		while (c < se && !word_stop(*c))
 			c++;
 		if (c > w && plausible(w, c > se ? se : c, &res)) {
 			ok = true;

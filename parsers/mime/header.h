@@ -30,7 +30,9 @@ void header_decode_2047(const char *value, size_t len, struct strbuf *out);
 /* Extracts one addr-spec from text such as "Joe <joe@Example.COM>", "rfc822; joe@example.com",
  * "<joe@example.com>" or "joe@example.com (comment)": strips the address type, angle brackets,
  * comments and surrounding quotes of the whole, and lowercases the domain part. Returns false
- * when no plausible address (local@domain, within LIMIT_ADDRESS_BYTES) is found. */
+ * when no plausible address (local@domain, within LIMIT_ADDRESS_BYTES) is found. A NUL or
+ * MIME_NUL_MARK is part of the word it is in, never a separator, and no address holds one:
+ * "joe<NUL>evil@example.com" gives no address, not evil@example.com. */
 bool address_extract(const char *p, size_t len, struct strbuf *out);
 /* Lowercases the domain part of addr in place. */
 void address_lower_domain(char *addr);

@@ -54,9 +54,13 @@ const struct mime_part *mime_find(const struct mime_message *m, const char *ctyp
 
 /* The guard that runs before libetpan (exported for tests and the fuzz target).
  * Normalizes line endings to CRLF, cuts overlong lines and an overlong header block, replaces NUL
- * bytes, truncates at LIMIT_PARSE_BYTES, and measures the MIME nesting depth, part count and
+ * bytes (with a space at the start of a line, where it folds as before, else with MIME_NUL_MARK), truncates at LIMIT_PARSE_BYTES, and measures the MIME nesting depth, part count and
  * boundary parameters. Sets BOUNCE_F_* bits in *flags_r. Returns the normalized copy (owned by
  * the caller, NUL-terminated) and its length. *safe_r says whether libetpan may parse it. */
 char *mime_guard(const char *msg, size_t len, size_t *out_len, unsigned int *flags_r, bool *safe_r);
+/* What a NUL inside a line becomes: ASCII SUB, one byte for one (the guard's measurements hold),
+ * not white space, so a word holding a NUL stays one word and no parser splits it there
+ * ("joe<NUL>evil@example.com" is no address, not evil@example.com: header.h). */
+#define MIME_NUL_MARK '\x1a'
 
 #endif

@@ -41,16 +41,17 @@ fail(const char *fmt, ...)
 static void
 check_defaults(const struct config *c)
 {
-	EXPECT_STR(c->db_path, "./var/bounced.db");
+	EXPECT_STR(c->db_path, CONFIG_DEFAULT_DB);
 	EXPECT_INT(c->busy_timeout_ms, 5000);
 	EXPECT_INT(c->keep_raw_days, 30);
+	EXPECT_INT(c->keep_events_days, 400);
 	EXPECT_INT(c->suppress_hard, 1);
 	EXPECT_INT(c->suppress_complaint, 1);
 	EXPECT_INT(c->soft_threshold, 5);
 	EXPECT_INT(c->soft_reset_days, 7);
 	EXPECT_INT(c->soft_suppress_days, 30);
 	EXPECT_INT(c->nlisten, 1);
-	EXPECT_STR(c->listen[0], "unix:./var/lmtp.sock");
+	EXPECT_STR(c->listen[0], "unix:/run/bounced/lmtp.sock");
 	EXPECT_INT(c->socket_mode, 0660);
 	EXPECT_STR(c->socket_group, NULL);
 	EXPECT_INT(c->max_sessions, 200);
@@ -129,6 +130,30 @@ check_require_off(const struct config *c)
 	EXPECT_INT(c->verp_require_signature, 0);
 }
 
+/* End-of-line comments after a blank are cut for every key (issue 14: the examples of the
+ * docs carry them). */
+static void
+check_comments(const struct config *c)
+{
+	EXPECT_STR(c->db_path, "/var/lib/bounced/bounced.db");
+	EXPECT_INT(c->keep_events_days, 90);
+	EXPECT_INT(c->socket_mode, 0660);
+	EXPECT_STR(c->socket_group, "postfix");
+	EXPECT_STR(c->log, "syslog");
+	EXPECT_INT(c->suppress_hard, 0);
+	EXPECT_STR(c->imap[0].password_file, "/etc/bounced/imap.pw");
+	EXPECT_STR(c->imap[0].action, "move");
+	EXPECT_INT(c->imap[0].batch, 100);
+}
+
+static void
+check_quoted(const struct config *c)
+{
+	EXPECT_STR(c->imap[0].password, " p #a ;ss\"\\ ");
+	EXPECT_STR(c->imap[0].move_to, "Done ; not a comment");
+	EXPECT_STR(c->imap[0].nonbounce_move_to, "x#y;z");
+}
+
 static void
 check_listen_3(const struct config *c)
 {
@@ -169,7 +194,7 @@ static const char full[] =
     "[verp]\n"
     "prefix = bnc\n"
     "separator = -\n"
-    "at = #\n"
+    "at = \"#\"\n"
     "key_file = /etc/bounced/verp.key\n"
     "[imap main]\n"
     "url = imaps://bounces@imap.example.com/INBOX\n"
@@ -199,6 +224,35 @@ static const struct row {
 	    NULL, check_require_off },
 	{ "listen replaces the default, then adds",
 	    "[lmtp]\nlisten = unix:/a\nlisten = unix:/b\nlisten = unix:/c\n", NULL, check_listen_3 },
+	{ "end-of-line comments, every kind of key",
+	    "[store]\ndb = /var/lib/bounced/bounced.db   # where\nkeep_events_days = 90\t; days\n"
+	    "[policy]\nsuppress_hard = no # bool\n"
+	    "[lmtp]\nsocket_mode = 0660   # octal\nsocket_group = postfix      # a group\n"
+	    "log = syslog                # one line per message\n"
+	    "[imap a]\nurl = imaps://u@h/INBOX\npassword_file = /etc/bounced/imap.pw   ; or ...\n"
+	    "action = move                               ; move (default) | delete | flag\n"
+	    "batch = 100 ; messages\n", NULL, check_comments },
+	{ "quoted values keep # and ; and blanks",
+	    "[imap a]\nurl = imaps://u@h/INBOX\npassword = \" p #a ;ss\\\"\\\\ \"   # the password\n"
+	    "move_to = \"Done ; not a comment\"\nnonbounce_move_to = x#y;z\n", NULL, check_quoted },
+	{ "a quote not closed", "[imap a]\nurl = imaps://u@h/INBOX\npassword = \"abc\n",
+	    "3: password: no closing '\"' in \"abc", NULL },
+	{ "text after the closing quote", "[store]\ndb = \"/a\" b\n",
+	    "2: db: text after the closing '\"': b", NULL },
+	{ "only a comment is an empty value", "[store]\ndb = # nothing\n",
+	    "2: db: empty value ('#' after blanks starts a comment: write \"# nothing\" for a value "
+	    "that starts with it)", NULL },
+	{ "a comment after a bad number names the number",
+	    "[lmtp]\nsocket_mode = 0999   # x\n",
+	    "2: socket_mode: '0999' is not an octal mode from 0 to 0777", NULL },
+	{ "a key given twice", "[store]\ndb = /a\nbusy_timeout_ms = 1\ndb = /b\n",
+	    "4: db given twice in [store] (first on line 2)", NULL },
+	{ "a key given twice in a repeated section", "[lmtp]\nworkers = 2\n[store]\n[lmtp]\nworkers = 3\n",
+	    "5: workers given twice in [lmtp] (first on line 2)", NULL },
+	{ "a key given twice in an [imap] section",
+	    "[imap a]\nurl = imaps://u@h/INBOX\n[imap b]\nurl = imaps://u@h/INBOX\n"
+	    "action = flag\naction = move\n", "6: action given twice in [imap b] (first on line 5)",
+	    NULL },
 	{ "unknown key", "[store]\ndb = x\nfoo = 1\n", "3: unknown key 'foo' in [store]", NULL },
 	{ "unknown section", "[store]\n[nope]\nx = 1\n", "2: unknown section [nope]", NULL },
 	{ "empty unknown section", "[nope]\n", "1: unknown section [nope]", NULL },

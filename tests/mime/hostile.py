@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Hostile inputs too large to commit (issue 8): generates each into a temporary directory, runs
-`bounced parse FILE` on it, and asserts it finishes within HOSTILE_TIMEOUT seconds (default 5),
-exits 0 and prints exactly one valid JSON object that carries the expected flags.
+"""Hostile inputs too large to commit (issue 8) or holding NUL bytes inside addresses (issue 19):
+generates each into a temporary directory, runs `bounced parse FILE` on it, and asserts it finishes
+within HOSTILE_TIMEOUT seconds (default 5), exits 0 and prints exactly one valid JSON object that
+carries the expected flags (and, where a case names them, exactly the expected recipients).
 
 usage: hostile.py BOUNCED
 The small hostile messages live in tests/fixtures/hostile/ (checked by the fixtures suite).
@@ -157,7 +158,61 @@ def many_arf_recipients():
             + rcpts + b"--F--\n")
 
 
-# name, generator, flags that must be reported (with --explain)
+# NUL inside an address (issue 19): "joe<NUL>evil@example.com" is no address. The guard used to
+# turn the NUL into a space and every address reader then found evil@example.com, a hard bounce for
+# an address nobody named. Each message also names ann@example.com plainly where it can, so the
+# case shows the NUL spoils its own address only.
+NUL_ADDR = b"joe\0evil@example.com"
+
+
+def nul_dsn():
+    """A DSN whose first Final-Recipient holds a NUL (bare, bracketed, quoted local part)."""
+    groups = b"".join(b"Final-Recipient: rfc822; " + a + b"\nAction: failed\nStatus: 5.1.1\n\n"
+                      for a in (NUL_ADDR, b"<" + NUL_ADDR + b">", b"\"joe\0\"@example.com",
+                                b"ann@example.com"))
+    return (HEAD + b"Content-Type: multipart/report; report-type=delivery-status; boundary=R\n\n"
+            b"--R\nContent-Type: text/plain\n\nfailed\n"
+            b"--R\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\n"
+            + groups + b"--R--\n")
+
+
+def nul_postfix_text():
+    """A free-form Postfix bounce naming the address with a NUL, then ann@example.com."""
+    return (HEAD + b"\nThis is the mail system at host mx.example.org.\n\n"
+            b"<" + NUL_ADDR + b">: host mx.example.com[192.0.2.1] said: 550 5.1.1 <" + NUL_ADDR
+            + b">: Recipient address rejected: User unknown\n\n"
+            b"<ann@example.com>: host mx.example.com[192.0.2.1] said: 550 5.1.1 <ann@example.com>:"
+            b" Recipient address rejected: User unknown\n")
+
+
+def nul_qmail_text():
+    """A qmail bounce (no MIME) whose only recipient holds a NUL."""
+    return (b"From: MAILER-DAEMON@mx.example.org\nSubject: failure notice\n\n"
+            b"Hi. This is the qmail-send program at mx.example.org.\n"
+            b"I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+            b"This is a permanent error; I've given up. Sorry it didn't work out.\n\n"
+            b"<" + NUL_ADDR + b">:\n192.0.2.1 does not like recipient.\n"
+            b"Remote host said: 550 5.1.1 user unknown\n")
+
+
+def nul_x_failed():
+    return HEAD + b"X-Failed-Recipients: " + NUL_ADDR + b"\n\nunrouteable address\n"
+
+
+def nul_arf():
+    return (b"From: fbl@isp.example\nTo: abuse@example.org\nMIME-Version: 1.0\n"
+            b"Content-Type: multipart/report; report-type=feedback-report; boundary=F\n\n"
+            b"--F\nContent-Type: text/plain\n\ncomplaint\n"
+            b"--F\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\nVersion: 1\n"
+            b"Original-Rcpt-To: " + NUL_ADDR + b"\n--F--\n")
+
+
+def nul_autoreply():
+    return (b"From: Joe <" + NUL_ADDR + b">\nTo: bounces@example.org\nSubject: Out of office\n"
+            b"Auto-Submitted: auto-replied\n\nI am away.\n")
+
+
+# name, generator, flags that must be reported (with --explain)[, the recipients' addresses]
 CASES = [
     ("20000 nested multiparts", deep_nesting, {"too_deep"}),
     ("20000 nested multiparts reusing one boundary", deep_reused_boundary, {"too_deep"}),
@@ -177,6 +232,12 @@ CASES = [
     ("filenames cycling through 12 charsets", charset_cycling_filenames, set()),
     ("regex backtracking in a report", backtracking_text, set()),
     ("regex backtracking in plain text", backtracking_plain, set()),
+    ("NUL inside DSN recipients", nul_dsn, {"nul_bytes"}, ["ann@example.com"]),
+    ("NUL inside an address, Postfix text", nul_postfix_text, {"nul_bytes"}, ["ann@example.com"]),
+    ("NUL inside an address, qmail text", nul_qmail_text, {"nul_bytes"}, []),
+    ("NUL inside X-Failed-Recipients", nul_x_failed, {"nul_bytes"}, []),
+    ("NUL inside ARF Original-Rcpt-To", nul_arf, {"nul_bytes"}, [""]),
+    ("NUL inside an auto-reply's From", nul_autoreply, {"nul_bytes"}, []),
 ]
 
 
@@ -187,7 +248,7 @@ def main():
     bounced = sys.argv[1]
     failed = 0
     with tempfile.TemporaryDirectory(prefix="bounced-hostile-") as tmp:
-        for i, (name, gen, flags) in enumerate(CASES):
+        for i, (name, gen, flags, *addrs) in enumerate(CASES):
             path = os.path.join(tmp, "hostile-%02d.eml" % i)
             with open(path, "wb") as f:
                 f.write(gen())
@@ -213,6 +274,9 @@ def main():
                             problem = "not a report: %.200s" % lines[0]
                         elif not flags <= set(o.get("flags", [])):
                             problem = "flags %s, want at least %s" % (o.get("flags"), sorted(flags))
+                        elif addrs and [r["address"] for r in o["recipients"]] != addrs[0]:
+                            problem = "recipients %s, want %s" % (
+                                [r["address"] for r in o["recipients"]], addrs[0])
                     except (UnicodeDecodeError, ValueError) as e:
                         problem = "invalid JSON (%s): %.200r" % (e, lines[0])
             os.unlink(path)

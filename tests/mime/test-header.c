@@ -110,6 +110,33 @@ static const struct {
 	{ ".joe@example.com", NULL },
 };
 
+/* A NUL, or the guard's MIME_NUL_MARK for one, spoils the word it is in: it is no separator
+ * (issue 19: "joe<NUL>evil@example.com" was a hard bounce for evil@example.com). */
+static const struct {
+	const char *in;
+	size_t len;
+	const char *want;	/* NULL: rejected */
+} nul_rows[] = {
+	{ "joe\0evil@example.com", 20, NULL },
+	{ "rfc822; joe\0evil@example.com", 28, NULL },
+	{ "rfc822; <joe\0evil@example.com>", 30, NULL },
+	{ "Joe <joe\0evil@example.com>", 26, NULL },
+	{ "\"joe\0\"@example.com", 18, NULL },
+	{ "joe@example.com\0", 16, NULL },
+	{ "joe@exa\0mple.com", 16, NULL },
+	{ "\0joe@example.com", 16, NULL },
+	{ "joe\0evil@example.com is unknown", 31, NULL },
+	{ "joe\x1a" "evil@example.com", 20, NULL },
+	{ "rfc822; joe\x1a" "evil@example.com", 28, NULL },
+	{ "<joe\x1a" "evil@example.com>: user unknown", 36, NULL },
+	{ "\"joe\x1a\"@example.com", 18, NULL },
+	{ "joe@example.com\x1a", 16, NULL },
+	/* A NUL elsewhere in the text spoils only its own word. */
+	{ "evil\0 joe@example.com", 21, "joe@example.com" },
+	{ "joe@example.com (\0)", 19, "joe@example.com" },
+	{ "Joe\x1a <joe@example.com>", 22, "joe@example.com" },
+};
+
 static void
 test_iter(void)
 {
@@ -194,6 +221,13 @@ main(void)
 			    strlen(out.s));
 			failures++;
 		}
+	}
+	for (size_t i = 0; i < sizeof nul_rows / sizeof nul_rows[0]; i++) {
+		strbuf_reset(&out);
+		bool ok = address_extract(nul_rows[i].in, nul_rows[i].len, &out);
+		char row[64];
+		snprintf(row, sizeof row, "nul_rows[%zu]", i);
+		check_str("address_extract", row, ok ? out.s : NULL, nul_rows[i].want);
 	}
 	char a[] = "Joe.Doe@MX.Example.COM", b[] = "no-at-sign", c[] = "a@b@C.D";
 	address_lower_domain(a);

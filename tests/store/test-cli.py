@@ -60,8 +60,8 @@ with tempfile.TemporaryDirectory() as tmp:
     run('ingest', '--db', db, '-', stdin=msg, want=75, err=r'(?s)no such database.*exiting 75')
     run('ingest', '--bogus', '--db', db, '-', stdin=msg, want=75, err='exiting 75')
     run('suppress', 'check', 'a@b.c', '--db', db, want=78, err='bounced db migrate')
-    run('db', 'migrate', '--db', db, out=r'schema migrated from version 0 to 3')
-    run('db', 'migrate', '--db', db, out=r'schema is current \(version 3\)')
+    run('db', 'migrate', '--db', db, out=r'schema migrated from version 0 to 4')
+    run('db', 'migrate', '--db', db, out=r'schema is current \(version 4\)')
 
     # First ingest: two suppressions (hard, complaint); soft one-offs, sender- and network-blamed,
     # delays and auto-replies suppress nobody.
@@ -106,9 +106,9 @@ with tempfile.TemporaryDirectory() as tmp:
     if [o for o in outs if o[0] != 0] or not any('migrated from version 0 to' in o[1] for o in outs):
         fail(f'concurrent db migrate: {outs}')
     con = sqlite3.connect(race)
-    if con.execute('PRAGMA user_version').fetchone()[0] != 3 or \
+    if con.execute('PRAGMA user_version').fetchone()[0] != 4 or \
             con.execute('PRAGMA integrity_check').fetchone()[0] != 'ok':
-        fail('concurrent db migrate: the file is not at version 3')
+        fail('concurrent db migrate: the file is not at version 4')
     con.close()
 
     # --batch: the same result with fewer commits; the last, partial batch is committed too.
@@ -159,7 +159,7 @@ with tempfile.TemporaryDirectory() as tmp:
         fail(f'history after remove: {kept} events, lifted {lifted}')
 
     # stats
-    run('stats', '--db', db, out=r'(?s)since the beginning: 6 messages \(0 unparsed, 0 truncated\).*by class\n.*  hard +1\n.*by reason\n.*user_unknown +1  hard +recipient.*by receiving domain.*example.com +4 +1 +2 +0 +0')
+    run('stats', '--db', db, out=r'(?s)since the beginning: 6 messages \(0 unparsed, 0 truncated; 8 more taken in again, counted once\).*by class\n.*  hard +1\n.*by reason +events +class +blame\n.*user_unknown +1  hard +recipient.*by receiving domain.*example.com +4 +1 +2 +0 +0')
     run('stats', '--db', db, '--since', '2999-01-01', out=r'(?s)0 messages.*by class\n\n')
 
     # Usage: --help everywhere, unknown options are one line and exit 2.
@@ -170,7 +170,7 @@ with tempfile.TemporaryDirectory() as tmp:
             fail(f'{cmd}: error is not one line: {se!r}')
     run('suppress', 'check', want=2, err='expected list')
     run('suppress', 'check', 'not-an-address', '--db', db, want=2, err='is not an address')
-    run('db', 'upgrade', want=2, err="expected 'migrate'")
+    run('db', 'upgrade', want=2, err='expected migrate, prune or backup FILE')
     run('ingest', '--db', db, want=2, err='no PATH')
     run('ingest', '--db', db, os.path.join(tmp, 'nope'), want=66, err='nope')
 
@@ -349,7 +349,7 @@ with tempfile.TemporaryDirectory() as tmp:
     con = sqlite3.connect(db)
     con.execute('PRAGMA user_version = 7')
     con.close()
-    run('ingest', '--db', db, fx, want=78, err=r'schema version 7 is newer than this bounced understands \(3\)')
+    run('ingest', '--db', db, fx, want=78, err=r'schema version 7 is newer than this bounced understands \(4\)')
     run('db', 'migrate', '--db', db, want=78, err='newer')
 
 # The application only reads: with bounced stopped, a reader without write access to the

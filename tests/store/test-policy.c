@@ -596,7 +596,7 @@ manual(struct store *s, const struct scenario *sc, size_t i)
 	int rc = st->op == ADD ?
 	    store_suppress_add(s, st->addr, "asked by the owner", "test", &done, &prev,
 	    &error) :
-	    store_suppress_remove(s, st->addr, "test", &done, &error);
+	    store_suppress_remove(s, st->addr, NULL, "test", &done, &error);
 	if (rc != STORE_OK) {
 		failf(sc->name, i, "manual change failed: %s", error);
 		free(error);
