@@ -212,6 +212,56 @@ read_dsn(const struct mime_message *m, const struct rules *rules, struct rules_s
 	}
 }
 
+/* A free-form bounce that came attached whole, as the message's first embedded message, sent by
+ * a mail system by its own header: a list manager handing the owner a bounce it could not read
+ * (Mailman's "Uncaught bounce notification"), a bounce forwarded as an attachment. The
+ * embedded message is read by the rules as if it had come itself: its header, its parts (the
+ * original it returns, if any, stays returned). Returns the index of its message part when
+ * the rules named a recipient, else -1. */
+static int
+read_attached_bounce(const struct mime_message *m, const struct rules *rules,
+    struct rules_scratch *sc, struct bounce_report *r)
+{
+	size_t at = 0;
+	while (at < m->nparts && !is_message_part(&m->parts[at]))
+		at++;
+	if (at + 1 >= m->nparts || strcmp(m->parts[0].content_type, "multipart/report") == 0)
+		return -1;	/* none, or a report's own returned original */
+	const struct mime_part *mp = &m->parts[at];
+	if (m->parts[at + 1].depth <= mp->depth)
+		return -1;	/* a leaf (base64 message/rfc822): not walked */
+	struct mime_message view;
+	memset(&view, 0, sizeof view);
+	view.headers = mp->headers;
+	view.headers_len = mp->headers_len;
+	if (!rules_is_bounce_sender(rules, sc, &view, NULL))
+		return -1;
+	size_t n = 0;
+	while (at + 1 + n < m->nparts && m->parts[at + 1 + n].depth > mp->depth)
+		n++;
+	view.parts = xcalloc(n, sizeof *view.parts);
+	view.nparts = n;
+	for (size_t j = 0; j < n; j++) {
+		struct mime_part *v = &view.parts[j];
+		*v = m->parts[at + 1 + j];
+		v->index = (int)j;
+		v->depth -= mp->depth + 1;
+		v->parent = v->parent > (int)at ? v->parent - (int)at - 1 : -1;
+		/* returned again only under the embedded message's own returned original */
+		const struct mime_part *up = v->parent >= 0 ? &view.parts[v->parent] : NULL;
+		v->in_returned = (up != NULL && (up->in_returned || is_message_part(up))) ||
+		    strcmp(v->content_type, "text/rfc822-headers") == 0;
+		if (view.returned_headers == NULL && v->in_returned && (is_message_part(v) ||
+		    strcmp(v->content_type, "text/rfc822-headers") == 0)) {
+			view.returned_headers = is_message_part(v) ? v->headers : v->body;
+			view.returned_headers_len = is_message_part(v) ? v->headers_len : v->body_len;
+		}
+	}
+	size_t added = rules_extract(rules, sc, &view, r);
+	free(view.parts);
+	return added > 0 ? (int)at : -1;
+}
+
 /* A delivery-status part whose recipient fields could not be read ("Final-Recipient: rfc822;
  * @mx.example.org") still says how delivery failed: when it gives one Status, that code is kept
  * for the recipients the text named, where the text gave none. */
@@ -371,12 +421,19 @@ bounce_parse(const char *msg, size_t len, const struct bounce_options *opt)
 		} else {
 			rules_extract(rules, sc, m, r);	/* sets KIND_HEURISTIC when it finds any */
 			keep_dsn_status(m, r);
+			if (r->nrcpts == 0 && (owner = read_attached_bounce(m, rules, sc, r)) >= 0) {
+				struct strbuf ev = STRBUF_INIT;
+				strbuf_printf(&ev, "%s, in a bounce attached whole (a list manager's or a "
+				    "person's forward)", r->evidence != NULL ? r->evidence : "");
+				free(r->evidence);
+				r->evidence = strbuf_detach(&ev);
+			}
 		}
 	}
 
 	/* The returned original: the report's own, or the one inside a report attached whole. */
-	const char *oh = m->returned_headers;
-	size_t ohl = m->returned_headers_len;
+	const char *oh = owner < 0 ? m->returned_headers : NULL;
+	size_t ohl = owner < 0 ? m->returned_headers_len : 0;
 	for (size_t i = (size_t)owner + 1; owner >= 0 && i < m->nparts; i++)
 		if (is_message_part(&m->parts[i]) && owner_of(m, &m->parts[i]) == owner) {
 			oh = m->parts[i].headers;

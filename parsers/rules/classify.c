@@ -278,12 +278,13 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 		/* "No such user" said at DATA time (in the diagnostic, or where the report text
 		 * names this address) comes from a filter on an address that was accepted at RCPT,
 		 * unless the code itself is about the address, or the reply says the mailbox does
-		 * not exist ("mailbox not found", "... does not exist": Yahoo, mail.ru). */
-		bool says_missing = has_word(diag + at, mlen, "exist") ||
-		    has_word(diag + at, mlen, "not found");
-		if (wr->rcpt_only && !says_missing && !address_code(rc->status) && !rcpt_stage(diag, strlen(diag)) &&
-		    (data_stage(diag, strlen(diag)) ||
-		    stage_in_context(context, context_len, rc->address, true))) {
+		 * not exist ("mailbox not found", "... does not exist": Yahoo, mail.ru), in the words
+		 * the rule matched or further on ("invalid mailbox. Local mailbox ... is unavailable:
+		 * user not found"). */
+		size_t dl = strlen(diag);
+		if (wr->rcpt_only && !address_code(rc->status) && !rcpt_stage(diag, dl) &&
+		    (data_stage(diag, dl) || stage_in_context(context, context_len, rc->address, true)) &&
+		    !has_word(diag, dl, "exist") && !has_word(diag, dl, "not found")) {
 			reason = REASON_FILTERED;
 			strbuf_printf(&ev, "; refused after DATA, so filtered");
 		}
@@ -302,10 +303,16 @@ classify_recipient(struct bounce_recipient *rc, const char *context, size_t cont
 		if (decided)
 			strbuf_printf(&ev, "%scode %s", ev.len ? "; " : "", rc->status);
 	}
-	/* The report's text, which may quote the returned message, only when nothing else speaks. */
-	if (!decided && diag[0] == '\0' && context != NULL && context_len > 0 &&
-	    (rule = rules_reason_rule(rules, sc, context, context_len < CLASSIFY_CONTEXT_BYTES ?
-	    context_len : CLASSIFY_CONTEXT_BYTES, NULL, NULL, &limit)) != NULL) {
+	/* The report's text, only when nothing else speaks: no diagnostic, or one with no code
+	 * that no rule read ("Message delivery to 'x' failed.", the reason given further down).
+	 * Only the report's own words: the returned message it may quote after them (a cut rule's
+	 * place) is the sender's mail, its "Received-SPF:" or "virus-free" no evidence. */
+	size_t own = 0;
+	if (!decided && (diag[0] == '\0' || (rc->status[0] == '\0' && rc->smtp_code[0] == '\0')) &&
+	    context != NULL && context_len > 0)
+		own = rules_report_end(rules, sc, context, context_len < CLASSIFY_CONTEXT_BYTES ?
+		    context_len : CLASSIFY_CONTEXT_BYTES, &limit);
+	if (own > 0 && (rule = rules_reason_rule(rules, sc, context, own, NULL, NULL, &limit)) != NULL) {
 		decided = true;
 		reason = rule->reason;
 		strbuf_printf(&ev, "%swording in the report text (rule %s)", ev.len ? "; " : "",

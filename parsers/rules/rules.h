@@ -61,6 +61,13 @@ size_t rules_extract(const struct rules *rules, struct rules_scratch *sc,
 bool rules_reason(const struct rules *rules, struct rules_scratch *sc, const char *text,
     size_t len, enum bounce_reason *reason_r, const char **rule_r, bool *limit_hit_r);
 
+/* Where the report's own words end in text (a text part of a report): the first place a cut
+ * rule says the returned message starts ("--- Below this line is a copy of the message",
+ * "Received: ..."), else len. rules NULL: the built-in set. A cut rule that hit a regex limit
+ * counts as not matching and sets *limit_hit_r (may be NULL). */
+size_t rules_report_end(const struct rules *rules, struct rules_scratch *sc, const char *text,
+    size_t len, bool *limit_hit_r);
+
 /* True when the message looks like a bounce sent by a mail system (mailer-daemon/postmaster
  * sender, bounce subjects in the common languages). The rule that matched is added to
  * r->rules_matched (r may be NULL). */

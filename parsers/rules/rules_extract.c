@@ -647,8 +647,9 @@ last_resort(const struct rules *rules)
 	return NULL;
 }
 
-/* With weak set (only the From calls the message a bounce), the last resort is not tried: an
- * address in prose is no failed recipient of a message nothing else marks as a report. */
+/* With weak set (only the From, or only the Subject, calls the message a bounce), the last
+ * resort is not tried: an address in prose is no failed recipient of a message nothing else
+ * marks as a report. */
 static size_t
 run_recipients(struct extract *x, struct bounce_report *r, bool add, bool delayed, bool weak,
     const struct rule **rule_r)
@@ -741,6 +742,30 @@ report_matched(struct extract *x, struct bounce_report *r)
 	}
 	free(r->rules_matched);
 	r->rules_matched = strbuf_detach(&b);
+}
+
+size_t
+rules_report_end(const struct rules *rules, struct rules_scratch *sc, const char *text,
+    size_t len, bool *limit_hit_r)
+{
+	if (text == NULL || len == 0)
+		return 0;
+	struct extract x;
+	extract_init(&x, rules, sc, NULL);
+	uint64_t *cand = NULL;
+	size_t cut = len;
+	for (size_t i = 0; i < x.rules->n; i++) {
+		const struct rule *ru = &x.rules->v[i];
+		size_t at;
+		if (ru->type == RULE_CUT && may_match(&x, ru, text, len, &cand) &&
+		    matches(&x, ru, text, cut, &at) && at < cut)
+			cut = at;
+	}
+	free(cand);
+	if (x.limit_hit && limit_hit_r != NULL)
+		*limit_hit_r = true;
+	extract_free(&x);
+	return cut;
 }
 
 bool
@@ -836,22 +861,29 @@ returned_single_to(struct extract *x, struct bounce_report *r)
 	return added;
 }
 
-/* Nothing but its From marks the message as a report: no report subject, no family, no report
- * structure, no returned message, not a forwarded bounce. */
+/* One header alone marks the message as a report: its From (a mail system's address) or its
+ * Subject (a person asking "Mail delivery failed?"), and nothing else does: no family, no
+ * report structure, no returned message, not a forwarded bounce. */
 static bool
-only_from_says_so(struct extract *x)
+one_header_says_so(struct extract *x)
 {
 	if (x->family != NULL || x->forwarded || x->m->returned_headers != NULL ||
 	    is_delivery_report(x->m))
 		return false;
-	for (size_t i = 0; i < x->rules->n; i++) {
+	bool from = false, other = false;
+	for (size_t i = 0; i < x->rules->n && !(from && other); i++) {
 		const struct rule *ru = &x->rules->v[i];
-		if (ru->type == RULE_SENDER && ru->where != WHERE_TEXT &&
-		    !(ru->where == WHERE_FIELD && strcasecmp(ru->field, "From") == 0) &&
-		    rule_hits_message(x, ru))
-			return false;
+		if (ru->type != RULE_SENDER || ru->where == WHERE_TEXT)
+			continue;
+		bool is_from = ru->where == WHERE_FIELD && strcasecmp(ru->field, "From") == 0;
+		if ((is_from ? from : other) || !rule_hits_message(x, ru))
+			continue;
+		if (is_from)
+			from = true;
+		else
+			other = true;
 	}
-	return true;
+	return !(from && other);
 }
 
 /* A list manager's mail is a newsletter, whatever its subject says ("Undelivered Mail: what
@@ -883,7 +915,7 @@ rules_extract(const struct rules *rules, struct rules_scratch *sc, const struct 
 	    !is_newsletter(&x)) {
 		/* A family named by the text alone is not enough: a person may paste a bounce. */
 		bool delayed = any_hit(&x, RULE_DELAYED);
-		added = run_recipients(&x, r, true, delayed, only_from_says_so(&x), &rule);
+		added = run_recipients(&x, r, true, delayed, one_header_says_so(&x), &rule);
 		if (added == 0 && (added = returned_single_to(&x, r)) > 0) {
 			diag_fallback(&x, r, 0, true);
 			if (delayed)

@@ -416,6 +416,55 @@ static const struct bounce_case cases[] = {
 	  "hello\n",
 	  NULL, KIND_NONE, "<cs@example.com>", NULL, BOUNCE_F_BAD_ENCODING, NULL, NULL, 0, { { NULL } } },
 
+	{ "a free-form bounce a list manager attached whole for its owner",
+	  "From: announce-bounces@lists.example.org\n"
+	  "To: announce-owner@lists.example.org\n"
+	  "Subject: Uncaught bounce notification\n"
+	  "Message-ID: <mm-1@lists.example.org>\n"
+	  "List-Unsubscribe: <mailto:announce-leave@lists.example.org>\n"
+	  "MIME-Version: 1.0\n"
+	  "Content-Type: multipart/mixed; boundary=\"M\"\n"
+	  "\n"
+	  "--M\n"
+	  "Content-Type: text/plain\n"
+	  "\n"
+	  "The attached message was received as a bounce, but the bounce format was not recognized.\n"
+	  "--M\n"
+	  "Content-Type: message/rfc822\n"
+	  "\n"
+	  "From: MAILER-DAEMON@mx.example.net\n"
+	  "Subject: failure notice\n"
+	  "Message-ID: <inner-1@mx.example.net>\n"
+	  "\n"
+	  "Hi. This is the qmail-send program at mx.example.net.\n"
+	  "<kay@example.com>:\n"
+	  "Sorry, no mailbox here by that name. (#5.1.1)\n"
+	  "--M--\n",
+	  NULL, KIND_HEURISTIC, "<mm-1@lists.example.org>", NULL, 0, NULL, NULL, 1,
+	  { { "kay@example.com", "failed", "5.1.1", "", CLASS_HARD, REASON_USER_UNKNOWN, BLAME_RECIPIENT, NULL } } },
+
+	{ "a person's mail with another person's mail attached is no bounce",
+	  "From: Tim <tim@example.org>\n"
+	  "Subject: see below\n"
+	  "Message-ID: <fw-1@example.org>\n"
+	  "MIME-Version: 1.0\n"
+	  "Content-Type: multipart/mixed; boundary=\"M\"\n"
+	  "\n"
+	  "--M\n"
+	  "Content-Type: text/plain\n"
+	  "\n"
+	  "FYI\n"
+	  "--M\n"
+	  "Content-Type: message/rfc822\n"
+	  "\n"
+	  "From: Ann <ann@example.com>\n"
+	  "Subject: Mail to <bo@example.com>\n"
+	  "\n"
+	  "<bo@example.com>:\n"
+	  "Sorry, no mailbox here by that name. (#5.1.1)\n"
+	  "--M--\n",
+	  NULL, KIND_NONE, "<fw-1@example.org>", NULL, 0, NULL, NULL, 0, { { NULL } } },
+
 	{ "empty input", "", NULL, KIND_NONE, NULL, NULL, 0, NULL, NULL, 0, { { NULL } } },
 };
 

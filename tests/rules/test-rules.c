@@ -456,6 +456,39 @@ static const struct extract_case extracts[] = {
 	  "I got this back:\n\n"
 	  "> <gus@example.com>: host mx.example.com said: 550 5.1.1 User unknown\n\nAny idea?\n",
 	  NULL, 0, { { NULL, NULL, NULL, NULL, NULL } } },
+	{ "a session log: the RCPT TO address and the reply to it, after time stamps",
+	  "From: MDaemon@mail.example.net\nTo: sender@example.org\nSubject: Permanent Delivery Failure\n\n"
+	  "The attached message had PERMANENT fatal delivery errors!\n\n--- Session Transcript ---\n"
+	  " Tue 2026-11-03 08:00:00.100: Parsing message <q1@mail.example.net>\n"
+	  " Tue 2026-11-03 08:00:01.000: --> MAIL From:<sender@example.org>\n"
+	  " Tue 2026-11-03 08:00:01.050: <-- 250 2.1.0 Ok\n"
+	  " Tue 2026-11-03 08:00:01.060: --> RCPT To:<wes@example.com>\n"
+	  " Tue 2026-11-03 08:00:01.110: <-- 550 5.1.1 <wes@example.com>: User unknown\n"
+	  "--- End Transcript ---\n",
+	  NULL, 1, { { "wes@example.com", "failed", "5.1.1", "550", "550 5.1.1 <wes@example.com>: User unknown" } } },
+	{ "Exim's 'after RCPT TO:' is no session log line",
+	  "From: Mail Delivery System <Mailer-Daemon@mx.example.net>\nTo: sender@example.org\n"
+	  "Subject: Mail delivery failed: returning message to sender\n\n"
+	  "This message was created automatically by mail delivery software.\n\n"
+	  "  ann@example.com\n    SMTP error from remote mail server after RCPT TO:<ann@example.com>:\n"
+	  "    550 5.1.1 unknown user\n",
+	  "exim", 1, { { "ann@example.com", "failed", "5.1.1", "550", "SMTP error from remote mail server after RCPT TO" } } },
+	{ "Gmail: couldn't be delivered, the remote server's reply after a blank line",
+	  "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\nTo: sender@example.org\n"
+	  "Subject: Delivery Status Notification (Failure)\n\n"
+	  "** Message not delivered **\n\nYour message couldn't be delivered to oli@example.net because the "
+	  "remote server is misconfigured.\n\nThe response from the remote server was:\n\n"
+	  "554 5.7.1 <oli@example.net>: Relay access denied\n",
+	  "googlegroups", 1, { { "oli@example.net", "failed", "5.7.1", "554", "554 5.7.1 <oli@example.net>: Relay access denied" } } },
+	{ "a gateway's 'message to <addr> was undeliverable' with the reason's code below",
+	  "From: Gateway <postmaster@gw.example.net>\nTo: sender@example.org\nSubject: Notification - Undeliverable Message\n\n"
+	  "The following message to <eli@example.com> was undeliverable.\nThe reason for the problem:\n"
+	  "5.1.0 - Unknown address error 550-'5.1.1 <eli@example.com>: User unknown'\n",
+	  NULL, 1, { { "eli@example.com", "failed", "5.1.1", "550", "message to <eli@example.com> was undeliverable." } } },
+	{ "a person asking whether mail failed: only the Subject says bounce",
+	  "From: Ann Bell <ann@example.org>\nTo: team@example.org\nSubject: Mail delivery failed?\n\n"
+	  "Hi team, I think my mail to cliff@example.com failed, he never got it.\nAnn\n",
+	  NULL, 0, { { NULL, NULL, NULL, NULL, NULL } } },
 	{ "a newsletter about delivery is not a bounce",
 	  "From: News <news@example.org>\nTo: ann@example.org\nSubject: Improve your mail delivery\n\n"
 	  "Undelivered mail costs money. Write to <sales@example.org>: we fix user unknown errors.\n",
